@@ -1,0 +1,137 @@
+/*
+ * frcnn_ops: the detection ops that LibTorch lacks (torchvision's nms, roi_pool, roi_align),
+ * for CPU (C++) and CUDA, behind one C ABI that Java calls through java.lang.foreign (Panama).
+ *
+ * Conventions for every entry point
+ * - Plain pointers and sizes only. Pointers to tensor data are host pointers for the *_cpu
+ *   functions and device pointers for the *_cuda functions. All arrays are C-contiguous.
+ * - `stream` is a cudaStream_t passed as void* (NULL = the legacy default stream). CPU
+ *   functions have no stream.
+ * - Every function returns FRCNN_OK (0) or an error code, and on error writes a NUL-terminated
+ *   message into `err` (capacity `err_len` bytes, may be NULL / 0). Nothing is thrown across
+ *   the boundary and nothing aborts the process.
+ * - The library never allocates memory that outlives a call; outputs go into caller buffers.
+ * - CUDA entry points always exist. When the library was built without CUDA they return
+ *   FRCNN_ERR_NO_CUDA.
+ */
+#ifndef FRCNN_OPS_H
+#define FRCNN_OPS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define FRCNN_API __declspec(dllexport)
+#else
+#define FRCNN_API __attribute__((visibility("default")))
+#endif
+
+#define FRCNN_OK 0
+#define FRCNN_ERR_INVALID_ARGUMENT 1 /* a size, an index or a value is out of its domain */
+#define FRCNN_ERR_NO_CUDA 2          /* built without CUDA, or no CUDA device/driver */
+#define FRCNN_ERR_CUDA 3             /* a CUDA runtime call or kernel launch failed */
+#define FRCNN_ERR_ALLOC 4            /* a temporary allocation failed */
+
+/* ABI version; Java checks it when it loads the library. */
+#define FRCNN_ABI_VERSION 1
+FRCNN_API int32_t frcnn_abi_version(void);
+
+/* 1 if the library was compiled with the CUDA kernels, else 0. */
+FRCNN_API int32_t frcnn_built_with_cuda(void);
+
+/* Number of visible CUDA devices (0 when built without CUDA or no driver). Never fails. */
+FRCNN_API int32_t frcnn_cuda_device_count(void);
+
+/*
+ * Non-maximum suppression with torchvision.ops.nms semantics.
+ *
+ * boxes:  (n, 4) float32, rows (a1, b1, a2, b2): two corners on two axes. The result does not
+ *         depend on which axis comes first, so both the reference's (ymin, xmin, ymax, xmax)
+ *         and torchvision's (x1, y1, x2, y2) are accepted as they are.
+ * scores: (n,) float32. Must not contain NaN (FRCNN_ERR_INVALID_ARGUMENT otherwise).
+ * Order:  boxes are visited by score, descending; equal scores keep their input order (a
+ *         stable sort, as torch's sort(stable=True, descending=True)).
+ * Rule:   area = (a2 - a1) * (b2 - b1) (no +1); inter = max(0, min(a2) - max(a1)) *
+ *         max(0, min(b2) - max(b1)); iou = inter / (area_i + area_j - inter), all in float32;
+ *         box j is suppressed by an earlier kept box i when (double) iou > iou_threshold.
+ * keep:   caller buffer of capacity n (int64); receives the kept indices (into the input
+ *         rows) in descending score order.
+ * max_keep: stop after this many kept boxes (<0: no limit). The first max_keep entries are
+ *         identical to the unlimited result's.
+ * n_keep: receives the number of entries written to keep.
+ * n == 0 is valid and gives n_keep = 0.
+ */
+FRCNN_API int32_t frcnn_nms_cpu(const float *boxes, const float *scores, int64_t n,
+                                double iou_threshold, int64_t max_keep,
+                                int64_t *keep, int64_t *n_keep,
+                                char *err, int64_t err_len);
+
+/* Same contract on the GPU: boxes/scores/keep are device pointers; n_keep is a host pointer.
+ * The call synchronises `stream` before it returns (the count has to reach the host). */
+FRCNN_API int32_t frcnn_nms_cuda(const float *boxes, const float *scores, int64_t n,
+                                 double iou_threshold, int64_t max_keep,
+                                 int64_t *keep, int64_t *n_keep,
+                                 void *stream, char *err, int64_t err_len);
+
+/*
+ * RoIPool forward with torchvision.ops.roi_pool semantics.
+ *
+ * input:  (batch, channels, height, width) float32.
+ * rois:   (n_rois, 5) float32 rows (batch_index, x1, y1, x2, y2) in input-image pixels.
+ *         batch_index must be an integer in [0, batch) (FRCNN_ERR_INVALID_ARGUMENT otherwise).
+ * Geometry per roi (float32, as torchvision's CPU kernel):
+ *   start_w = round(x1 * spatial_scale), start_h = round(y1 * s), end_w = round(x2 * s),
+ *   end_h = round(y2 * s) (round half away from zero);
+ *   roi_w = max(end_w - start_w + 1, 1), roi_h likewise; bin_h = roi_h / pooled_h (float);
+ *   hstart = floor(ph * bin_h) + start_h, hend = ceil((ph + 1) * bin_h) + start_h,
+ *   both clipped to [0, height]; w likewise. An empty bin gives 0 and argmax -1.
+ *   Otherwise the max over the bin (first maximum in row-major order wins; NaN never wins).
+ * output: (n_rois, channels, pooled_h, pooled_w) float32.
+ * argmax: (n_rois, channels, pooled_h, pooled_w) int64: h * width + w of the max inside the
+ *         (batch, channel) plane, or -1.
+ */
+FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int64_t batch, int64_t channels,
+                                             int64_t height, int64_t width,
+                                             const float *rois, int64_t n_rois,
+                                             float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                             float *output, int64_t *argmax,
+                                             char *err, int64_t err_len);
+
+/*
+ * RoIPool backward: grad_input (batch, channels, height, width) float32 is ZEROED and then
+ * receives, for every output cell with argmax >= 0, grad_output of that cell at argmax.
+ * On the CPU the sums are accumulated in (roi, channel, ph, pw) order, as torchvision does.
+ * rois are needed for the batch index of each roi.
+ */
+FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_output, const int64_t *argmax,
+                                              const float *rois, int64_t n_rois,
+                                              int64_t batch, int64_t channels,
+                                              int64_t height, int64_t width,
+                                              int64_t pooled_h, int64_t pooled_w,
+                                              float *grad_input,
+                                              char *err, int64_t err_len);
+
+FRCNN_API int32_t frcnn_roi_pool_forward_cuda(const float *input, int64_t batch, int64_t channels,
+                                              int64_t height, int64_t width,
+                                              const float *rois, int64_t n_rois,
+                                              float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                              float *output, int64_t *argmax,
+                                              void *stream, char *err, int64_t err_len);
+
+/* CUDA backward accumulates with atomicAdd: sums equal the CPU's up to float rounding order. */
+FRCNN_API int32_t frcnn_roi_pool_backward_cuda(const float *grad_output, const int64_t *argmax,
+                                               const float *rois, int64_t n_rois,
+                                               int64_t batch, int64_t channels,
+                                               int64_t height, int64_t width,
+                                               int64_t pooled_h, int64_t pooled_w,
+                                               float *grad_input,
+                                               void *stream, char *err, int64_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRCNN_OPS_H */

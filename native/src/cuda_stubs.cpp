@@ -1,0 +1,1 @@
+#include "frcnn_ops.h"
