@@ -1,0 +1,154 @@
+package dev.frcnn.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Training/evaluation configuration with the reference's option names ({@code utils/config.py: Config}),
+ * immutable, validated when built. Unknown keys are an error, as in the reference's {@code opt._parse}.
+ *
+ * <p>Keys kept from the reference: {@code min_size, max_size, num_workers, test_num_workers, rpn_sigma,
+ * roi_sigma, weight_decay, lr_decay, lr, epoch, use_adam, use_drop, test_num, load_path, caffe_pretrain,
+ * pretrained_model, plot_every}. Ours: {@code seed} (sampling and flips), {@code lr_decay_epoch} (the
+ * reference hard-codes 9), {@code backbone} ({@code vgg16}), {@code roi_op} ({@code roi_pool}),
+ * {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default), {@code class_names}
+ * (empty = the 20 VOC classes). The visdom keys ({@code env}, {@code port}) are not supported.
+ */
+public record Config(
+        @JsonProperty("min_size") int minSize,
+        @JsonProperty("max_size") int maxSize,
+        @JsonProperty("num_workers") int numWorkers,
+        @JsonProperty("test_num_workers") int testNumWorkers,
+        @JsonProperty("rpn_sigma") double rpnSigma,
+        @JsonProperty("roi_sigma") double roiSigma,
+        @JsonProperty("weight_decay") double weightDecay,
+        @JsonProperty("lr_decay") double lrDecay,
+        @JsonProperty("lr_decay_epoch") int lrDecayEpoch,
+        @JsonProperty("lr") double lr,
+        @JsonProperty("epoch") int epoch,
+        @JsonProperty("use_adam") boolean useAdam,
+        @JsonProperty("use_drop") boolean useDrop,
+        @JsonProperty("test_num") int testNum,
+        @JsonProperty("load_path") String loadPath,
+        @JsonProperty("caffe_pretrain") boolean caffePretrain,
+        @JsonProperty("pretrained_model") String pretrainedModel,
+        @JsonProperty("plot_every") int plotEvery,
+        @JsonProperty("seed") long seed,
+        @JsonProperty("backbone") String backbone,
+        @JsonProperty("roi_op") String roiOp,
+        @JsonProperty("threads") int threads,
+        @JsonProperty("class_names") List<String> classNames) {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    /** The reference's defaults ({@code utils/config.py}), VGG16 with RoIPool, VOC classes. */
+    public static Config defaults() {
+        return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
+                false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of());
+    }
+
+    public Config {
+        classNames = classNames == null ? List.of() : List.copyOf(classNames);
+        List<String> errors = new ArrayList<>();
+        if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
+        if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
+        if (numWorkers < 0 || testNumWorkers < 0) errors.add("num_workers/test_num_workers must be >= 0");
+        if (!(rpnSigma > 0) || !(roiSigma > 0)) errors.add("rpn_sigma and roi_sigma must be > 0");
+        if (!(weightDecay >= 0)) errors.add("weight_decay must be >= 0, got " + weightDecay);
+        if (!(lrDecay > 0 && lrDecay <= 1)) errors.add("lr_decay must be in (0, 1], got " + lrDecay);
+        if (lrDecayEpoch < 0) errors.add("lr_decay_epoch must be >= 0, got " + lrDecayEpoch);
+        if (!(lr > 0)) errors.add("lr must be > 0, got " + lr);
+        if (epoch < 1) errors.add("epoch must be >= 1, got " + epoch);
+        if (testNum < 1) errors.add("test_num must be >= 1, got " + testNum);
+        if (plotEvery < 1) errors.add("plot_every must be >= 1, got " + plotEvery);
+        if (threads < 0) errors.add("threads must be >= 0, got " + threads);
+        if (!List.of("vgg16").contains(backbone)) errors.add("backbone must be vgg16, got " + backbone);
+        if (!List.of("roi_pool").contains(roiOp)) errors.add("roi_op must be roi_pool, got " + roiOp);
+        if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
+    }
+
+    /** Reads a JSON config; keys not given keep {@link #defaults()}. */
+    public static Config load(Path file) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read config: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) throw new ConfigException(file + ": a config must be a JSON object");
+        try {
+            return defaults().merge((ObjectNode) node);
+        } catch (ConfigException e) {
+            throw new ConfigException(file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Applies {@code key=value} overrides (as {@code --set lr=0.001}); values are parsed as JSON, falling back
+     * to a string.
+     *
+     * @throws ConfigException for an unknown key, a malformed entry or a value out of range
+     */
+    public Config withOverrides(List<String> sets) {
+        ObjectNode o = JSON.createObjectNode();
+        for (String s : sets) {
+            int eq = s.indexOf('=');
+            if (eq <= 0) throw new ConfigException("--set expects key=value, got '" + s + "'");
+            String key = s.substring(0, eq).trim(), value = s.substring(eq + 1).trim();
+            JsonNode v;
+            try {
+                v = JSON.readTree(value);
+            } catch (IOException e) {
+                v = null;
+            }
+            o.set(key, v == null || v.isMissingNode() ? JSON.getNodeFactory().textNode(value) : v);
+        }
+        return merge(o);
+    }
+
+    private Config merge(ObjectNode overrides) {
+        ObjectNode base = JSON.valueToTree(this);
+        for (Iterator<Map.Entry<String, JsonNode>> it = overrides.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!base.has(e.getKey())) {
+                throw new ConfigException("unknown config key '" + e.getKey() + "' (known: "
+                        + String.join(", ", (Iterable<String>) base::fieldNames) + ")");
+            }
+            base.set(e.getKey(), e.getValue());
+        }
+        try {
+            return JSON.treeToValue(base, Config.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new ConfigException("unknown config key '" + e.getPropertyName() + "'");
+        } catch (JsonProcessingException e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof ConfigException ce) throw ce;
+            }
+            throw new ConfigException("bad config value: " + e.getOriginalMessage());
+        }
+    }
+
+    /** This config as pretty JSON with the reference's key names. */
+    public String toJson() {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
