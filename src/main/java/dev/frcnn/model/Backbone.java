@@ -1,0 +1,54 @@
+package dev.frcnn.model;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The network-specific parts of a two-stage detector: the convolutional feature extractor and the top of
+ * the RoI head that runs on pooled RoI features (the reference's {@code decom_vgg16()} pair
+ * {@code (extractor, classifier)}).
+ *
+ * <p>{@link FasterRCNN} registers {@link #extractor()} under the name {@code extractor} and the
+ * {@link RoIHead} registers {@link #classifier()} under {@code head.classifier}, so the state_dict keys
+ * follow the reference. A new backbone (e.g. ResNet-C4) only implements this interface; the RPN, the
+ * creators and the trainer do not change.
+ */
+public interface Backbone {
+
+    /** The feature extractor module (registered by {@link FasterRCNN} as {@code extractor}). */
+    Module extractor();
+
+    /**
+     * Runs the extractor.
+     *
+     * @param x (N, 3, H, W) float32 preprocessed images
+     * @return (N, {@link #featureChannels()}, ~H/stride, ~W/stride) float32 feature map, same device
+     */
+    Tensor extract(Tensor x);
+
+    /** Number of channels of the feature map (512 for VGG16). */
+    int featureChannels();
+
+    /** Input pixels per feature cell (16 for VGG16). */
+    int featureStride();
+
+    /** The RoI head's top module (registered by the head as {@code classifier}). */
+    Module classifier();
+
+    /**
+     * Runs the head's top on pooled RoI features.
+     *
+     * @param pooled (R, featureChannels, roiSize, roiSize) float32 pooled features
+     * @return (R, {@link #classifierOutputWidth()}) float32
+     */
+    Tensor classify(Tensor pooled);
+
+    /** Width of {@link #classify(Tensor)}'s output (4096 for VGG16's fc7). */
+    int classifierOutputWidth();
+
+    /** Output height and width of the RoI pooling (7 for VGG16). */
+    int roiSize();
+
+    /** The RoI pooling op this backbone's classifier expects, at spatial scale {@code 1 / featureStride()}. */
+    RoIOperator roiOperator();
+}

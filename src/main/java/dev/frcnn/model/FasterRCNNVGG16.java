@@ -1,0 +1,43 @@
+package dev.frcnn.model;
+
+import dev.frcnn.model.utils.ProposalCreator;
+
+import java.util.List;
+
+/**
+ * Faster R-CNN on VGG-16; mirrors the reference's {@code model/faster_rcnn_vgg16.FasterRCNNVGG16}:
+ * {@link VGG16Backbone} (stride 16), a 512 to 512 {@link RegionProposalNetwork} and a {@link VGG16RoIHead}
+ * with {@code nFgClass + 1} classes (RoIPool 7x7 at 1/16), loc normalisation mean (0, 0, 0, 0) and std
+ * (0.1, 0.1, 0.2, 0.2). The state_dict keys are the reference's: {@code extractor.*}, {@code rpn.conv1/score/loc.*},
+ * {@code head.classifier.*}, {@code head.cls_loc.*}, {@code head.score.*}.
+ */
+public final class FasterRCNNVGG16 extends FasterRCNN {
+    /** Downsampling of conv5_3 in VGG-16. */
+    public static final int FEAT_STRIDE = 16;
+
+    /** 20 VOC classes, ratios (0.5, 1, 2), anchor scales (8, 16, 32), no dropout. */
+    public FasterRCNNVGG16() {
+        this(20, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, FasterRCNN.VOC_BBOX_LABEL_NAMES);
+    }
+
+    /**
+     * @param nFgClass number of foreground classes
+     * @param ratios anchor height/width ratios
+     * @param anchorScales anchor scales
+     * @param useDrop dropout in the classifier (reference {@code opt.use_drop})
+     * @param classNames {@code nFgClass} class names
+     * @throws IllegalArgumentException if {@code classNames.size() != nFgClass}
+     */
+    public FasterRCNNVGG16(int nFgClass, double[] ratios, double[] anchorScales, boolean useDrop,
+                           List<String> classNames) {
+        this(new VGG16Backbone(useDrop), nFgClass, ratios, anchorScales, classNames);
+    }
+
+    private FasterRCNNVGG16(VGG16Backbone backbone, int nFgClass, double[] ratios, double[] anchorScales,
+                            List<String> classNames) {
+        super(backbone,
+                new RegionProposalNetwork(512, 512, ratios, anchorScales, FEAT_STRIDE, new ProposalCreator()),
+                new VGG16RoIHead(nFgClass + 1, backbone),
+                new float[]{0f, 0f, 0f, 0f}, new float[]{0.1f, 0.1f, 0.2f, 0.2f}, classNames);
+    }
+}
