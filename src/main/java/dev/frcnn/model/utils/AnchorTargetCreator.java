@@ -61,6 +61,8 @@ public final class AnchorTargetCreator {
     }
 
     /**
+     * A creator with explicit parameters.
+     *
      * @param nSample number of anchors to sample (positives + negatives), {@code > 0}
      * @param posIouThresh anchors with max IoU {@code >=} this are positive
      * @param negIouThresh anchors with max IoU {@code <} this are negative
@@ -99,6 +101,11 @@ public final class AnchorTargetCreator {
     /**
      * As {@link #call}, also returning the intermediates (for tests and diagnostics).
      *
+     * @param bbox (K, 4) float32 gt boxes {@code (ymin, xmin, ymax, xmax)} in pixels, K {@code >= 1}
+     * @param anchor (S, 4) float32 anchors, same layout, units and device
+     * @param imgH input image height in pixels
+     * @param imgW input image width in pixels
+     * @return the result and the intermediates, on the anchors' device
      * @throws IllegalArgumentException as {@link #call}
      */
     public Trace trace(Tensor bbox, Tensor anchor, int imgH, int imgW) {

@@ -65,6 +65,8 @@ public final class ProposalTargetCreator {
     }
 
     /**
+     * A creator with explicit parameters.
+     *
      * @param nSample number of RoIs to sample, {@code > 0}
      * @param posRatio target fraction of positives, in [0, 1]
      * @param posIouThresh candidates with max IoU {@code >=} this are positive
@@ -117,6 +119,10 @@ public final class ProposalTargetCreator {
     /**
      * As {@link #call}, also returning the intermediates (for tests and diagnostics).
      *
+     * @param roi (R, 4) float32 proposals {@code (ymin, xmin, ymax, xmax)} in pixels (R may be 0)
+     * @param bbox (K, 4) float32 gt boxes, same layout, units and device, K {@code >= 1}
+     * @param label (K,) integer gt labels, 0-based foreground classes
+     * @return the result and the intermediates, on the RoIs' device
      * @throws IllegalArgumentException as {@link #call}
      */
     public Trace trace(Tensor roi, Tensor bbox, Tensor label) {
