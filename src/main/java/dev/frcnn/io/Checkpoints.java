@@ -48,8 +48,11 @@ public final class Checkpoints {
 
     private Checkpoints() {}
 
-    /** A loaded checkpoint: tensors (CPU, in file order) and the metadata object. */
-    public record Loaded(LinkedHashMap<String, Tensor> tensors, ObjectNode meta) {}
+    /**
+     * A loaded checkpoint: tensors (CPU, in file order), the metadata object, and the named byte blobs (e.g. the
+     * optimizer state as a LibTorch archive).
+     */
+    public record Loaded(LinkedHashMap<String, Tensor> tensors, ObjectNode meta, Map<String, byte[]> blobs) {}
 
     /**
      * Writes {@code tensors} (any device; copied to the host) and {@code meta} to {@code file} atomically.
@@ -59,6 +62,19 @@ public final class Checkpoints {
      * @throws IOException when the file cannot be written (the previous file, if any, is left intact)
      */
     public static void save(Path file, Map<String, Tensor> tensors, ObjectNode meta) throws IOException {
+        save(file, tensors, meta, Map.of());
+    }
+
+    /**
+     * As {@link #save(Path, Map, ObjectNode)}, also storing named byte blobs as entries {@code blobs/<name>}.
+     *
+     * @param blobs name (letters, digits, {@code . _ -}) to bytes
+     */
+    public static void save(Path file, Map<String, Tensor> tensors, ObjectNode meta, Map<String, byte[]> blobs)
+            throws IOException {
+        for (String name : blobs.keySet()) {
+            if (!name.matches("[A-Za-z0-9._-]+")) throw new IllegalArgumentException("bad blob name '" + name + "'");
+        }
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
         Files.createDirectories(dir);
@@ -98,6 +114,11 @@ public final class Checkpoints {
                         src.get(buf, 0, n);
                         zip.write(buf, 0, n);
                     }
+                    zip.closeEntry();
+                }
+                for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
+                    zip.putNextEntry(new ZipEntry("blobs/" + b.getKey()));
+                    zip.write(b.getValue());
                     zip.closeEntry();
                 }
                 zip.putNextEntry(new ZipEntry("meta.json"));
@@ -181,7 +202,15 @@ public final class Checkpoints {
                 out.put(name, t);
             }
             meta.remove("tensors");
-            return new Loaded(out, meta);
+            LinkedHashMap<String, byte[]> blobs = new LinkedHashMap<>();
+            for (var en = zf.entries(); en.hasMoreElements(); ) {
+                ZipEntry ze = en.nextElement();
+                if (!ze.getName().startsWith("blobs/")) continue;
+                try (InputStream in = zf.getInputStream(ze)) {
+                    blobs.put(ze.getName().substring("blobs/".length()), in.readAllBytes());
+                }
+            }
+            return new Loaded(out, meta, blobs);
         } catch (ArithmeticException e) {
             throw new WeightsFormatException(file, "a tensor size overflows");
         }

@@ -39,7 +39,7 @@ class CheckpointsTest {
             in.put("strided", randn(3, 4).t());
             ObjectNode meta = new ObjectMapper().createObjectNode().put("epoch", 3).put("best_map", 0.71);
             Path f = dir.resolve("a.ckpt");
-            Checkpoints.save(f, in, meta);
+            Checkpoints.save(f, in, meta, java.util.Map.of("optimizer.pt", new byte[]{1, 2, 3}));
 
             Checkpoints.Loaded out = Checkpoints.load(f);
             assertThat(out.tensors().keySet()).containsExactlyElementsOf(in.keySet());
@@ -52,6 +52,8 @@ class CheckpointsTest {
             assertThat(out.meta().get("epoch").asInt()).isEqualTo(3);
             assertThat(out.meta().get("best_map").asDouble()).isEqualTo(0.71);
             assertThat(out.meta().get("format").asInt()).isEqualTo(Checkpoints.FORMAT);
+            assertThat(out.blobs()).containsOnlyKeys("optimizer.pt");
+            assertThat(out.blobs().get("optimizer.pt")).containsExactly(1, 2, 3);
         }
     }
 
