@@ -24,6 +24,7 @@ import static org.bytedeco.opencv.global.opencv_imgproc.putText;
  * Precision-recall curve plots drawn with OpenCV (see {@link VocEval#writePrCurves}). Kept apart from
  * the evaluation so that the OpenCV names ({@code Scalar}, {@code Point}) stay out of the numeric code.
  */
+@SuppressWarnings("try") // PointerScope blocks free temporaries; the scope variable is unused by design
 public final class PrCurves {
     private PrCurves() {}
 

@@ -18,6 +18,7 @@ import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imwrite;
 
 /** {@link VocDataset} on a tiny VOC tree built in a temporary directory. */
+@SuppressWarnings("try")
 class VocDatasetTest {
     @TempDir
     Path root;

@@ -18,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 /** Parity of {@link VocEval} with {@code eval_voc.json} (every case listed in its params). */
+@SuppressWarnings("try")
 class VocEvalParityTest {
     private static final Golden G = Golden.load("eval_voc.json");
     private static final double ATOL = 1e-12;
@@ -159,7 +160,7 @@ class VocEvalParityTest {
     void writesPrCurvePngs(@TempDir Path dir) {
         String c = cases().get(0);
         Case k = load(c);
-        VocEval.Result r = VocEval.evalDetectionVoc(k.preds(), k.gts(), 0.5, true);
+        VocEval.Result r = VocEval.evalDetectionVoc(k.preds(), k.gts(), G.params().path("iou_thresh").asDouble(), true);
         List<String> names = List.of("aeroplane", "bicycle", "bird");   // others fall back to classN
         List<Path> files = VocEval.writePrCurves(dir.resolve("pr"), r, names);
         long expected = 0;
