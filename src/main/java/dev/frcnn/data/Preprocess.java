@@ -26,6 +26,7 @@ import static org.bytedeco.pytorch.global.torch.tensor;
  * anti_aliasing=False)} (scikit-image 0.19 = {@code scipy.ndimage.zoom(order=1, mode='mirror',
  * grid_mode=True)}) in LibTorch ops, not OpenCV's {@code resize}: see {@code docs/preprocessing.md}.
  */
+@SuppressWarnings("try") // PointerScope blocks free temporaries; the scope variable is unused by design
 public final class Preprocess {
     private Preprocess() {}
 

@@ -17,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /** Parity of {@link ImageReader} and {@link Preprocess} with {@code preprocess.json}. */
+@SuppressWarnings("try")
 class PreprocessParityTest {
     private static final Golden G = Golden.load("preprocess.json");
     /** README: "other JPEG decoders can differ by a few levels". */
