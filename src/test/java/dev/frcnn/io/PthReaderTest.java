@@ -357,6 +357,35 @@ class PthReaderTest {
     }
 
     @Test
+    void rejectsSelfContainingListAsDictKey() throws IOException {
+        byte[] pkl = new PickleBuilder().proto(2).emptyDict().emptyList().op('q').op(0).op('h').op(0).op('a')
+                .integer(1).setitem().stop().toBytes();
+        Path f = TorchFileWriter.writeZip(dir.resolve("unhashable.pth"), pkl, Map.of(), null);
+        assertThatThrownBy(() -> PthReader.read(f))
+                .isInstanceOf(WeightsFormatException.class)
+                .hasMessageContaining(f.toString())
+                .hasMessageContaining("unhashable ArrayList");
+    }
+
+    @Test
+    void cyclicValuesAreKeptAndDeepNestingIsRejected() throws IOException {
+        byte[] cyclic = new PickleBuilder().proto(2).emptyList().op('q').op(0).op('h').op(0).op('a').stop().toBytes();
+        Path f1 = TorchFileWriter.writeZip(dir.resolve("cyclic.pth"), cyclic, Map.of(), null);
+        Object root = PthReader.read(f1);
+        assertThat(root).isInstanceOf(List.class);
+        assertThat(((List<?>) root).get(0)).isSameAs(root);
+
+        PickleBuilder deep = new PickleBuilder().proto(2);
+        for (int i = 0; i < 5000; i++) deep.emptyList();
+        for (int i = 0; i < 4999; i++) deep.op('a');
+        Path f2 = TorchFileWriter.writeZip(dir.resolve("deep.pth"), deep.stop().toBytes(), Map.of(), null);
+        assertThatThrownBy(() -> PthReader.read(f2))
+                .isInstanceOf(WeightsFormatException.class)
+                .hasMessageContaining(f2.toString())
+                .hasMessageContaining("nested deeper than");
+    }
+
+    @Test
     void rejectsStorageMissingFromZip() throws IOException {
         byte[] pkl = new PickleBuilder().proto(2).orderedDict().mark()
                 .str("w").tensor("FloatStorage", "7", 2, 0, new long[]{2}, new long[]{1}, false)
