@@ -218,7 +218,7 @@ public final class PthReader {
 
     private static Object readLegacy(Path file, long fileSize) throws IOException {
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            BoundedInput header = new BoundedInput(raw, fileSize, file, "legacy header");
+            BoundedInput header = new BoundedInput(raw, fileSize, file, "legacy torch.save stream");
             Object magic;
             try {
                 magic = new RestrictedUnpickler(header, null).load();

@@ -240,7 +240,7 @@ final class RestrictedUnpickler {
                 }
                 case 's' -> {
                     Object v = pop(), k = pop();
-                    asMap(peek()).put(k, v);
+                    asMap(peek()).put(hashable(k), v);
                 }
                 case 'u' -> {
                     List<Object> items = popMark();
@@ -252,9 +252,9 @@ final class RestrictedUnpickler {
                     Object s = peek();
                     if (!(s instanceof Set<?>)) throw fail("ADDITEMS on a " + typeName(s));
                     @SuppressWarnings("unchecked") Set<Object> set = (Set<Object>) s;
-                    set.addAll(items);
+                    set.addAll(hashables(items));
                 }
-                case 0x91 -> push(new LinkedHashSet<>(popMark()));
+                case 0x91 -> push(new LinkedHashSet<>(hashables(popMark())));
                 case 'p' -> memo.put(parseMemoIndex(in.readLine(MAX_LINE)), peek());
                 case 'q' -> memo.put((long) in.readByte(), peek());
                 case 'r' -> memo.put(leUInt(in.readBytes(4, "LONG_BINPUT")), peek());
@@ -331,7 +331,7 @@ final class RestrictedUnpickler {
                     for (Object item : iterable(args[0], "OrderedDict argument")) {
                         Object[] kv = asTuple(item instanceof List<?> l ? l.toArray() : item, "OrderedDict item");
                         if (kv.length != 2) throw fail("OrderedDict item of length " + kv.length);
-                        m.put(kv[0], kv[1]);
+                        m.put(hashable(kv[0]), kv[1]);
                     }
                 }
                 return m;
@@ -356,7 +356,7 @@ final class RestrictedUnpickler {
             case "builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.frozenset" -> {
                 if (args.length == 0) return new LinkedHashSet<>();
                 if (args.length != 1) throw fail(g.name() + " with " + args.length + " arguments");
-                return new LinkedHashSet<>(iterable(args[0], g.name() + " argument"));
+                return new LinkedHashSet<>(hashables(iterable(args[0], g.name() + " argument")));
             }
             case "_codecs.encode" -> {
                 if (args.length != 2 || !(args[0] instanceof String s) || !(args[1] instanceof String enc)
@@ -483,7 +483,23 @@ final class RestrictedUnpickler {
 
     private void putAll(Map<Object, Object> m, List<Object> items) throws WeightsFormatException {
         if (items.size() % 2 != 0) throw fail("odd number of items for a dict");
-        for (int i = 0; i < items.size(); i += 2) m.put(items.get(i), items.get(i + 1));
+        for (int i = 0; i < items.size(); i += 2) m.put(hashable(items.get(i)), items.get(i + 1));
+    }
+
+    /**
+     * Dict keys and set elements must be hashable in Python; here that also keeps Java's structural
+     * {@code hashCode} away from (possibly self-containing) lists, dicts and sets.
+     */
+    private Object hashable(Object k) throws WeightsFormatException {
+        if (k instanceof List<?> || k instanceof Map<?, ?> || k instanceof Set<?>) {
+            throw fail("unhashable " + typeName(k) + " used as a dict key or set element");
+        }
+        return k;
+    }
+
+    private Collection<Object> hashables(Collection<Object> items) throws WeightsFormatException {
+        for (Object o : items) hashable(o);
+        return items;
     }
 
     private Object[] asTuple(Object o, String what) throws WeightsFormatException {
