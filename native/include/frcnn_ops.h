@@ -130,6 +130,118 @@ FRCNN_API int32_t frcnn_roi_pool_backward_cuda(const float *grad_output, const i
                                                float *grad_input,
                                                void *stream, char *err, int64_t err_len);
 
+/*
+ * RoIAlign with torchvision.ops.roi_align semantics (torchvision/csrc/ops/cpu/roi_align_kernel.cpp).
+ *
+ * input:  (batch, channels, height, width) float32.
+ * rois:   (n_rois, 5) float32 rows (batch_index, x1, y1, x2, y2) in input-image pixels; batch_index
+ *         must be an integer in [0, batch) and the coordinates finite (FRCNN_ERR_INVALID_ARGUMENT).
+ * sampling_ratio: samples per bin along each axis; <= 0 means adaptive (see grid below).
+ * aligned: 0 or 1 (torchvision's `aligned`: pixel model shifted by half a pixel).
+ * Geometry per roi, all float32 in this order (no fused multiply-add):
+ *   offset = aligned ? 0.5 : 0; start_w = x1 * spatial_scale - offset, start_h = y1 * s - offset,
+ *   end likewise; roi_w = end_w - start_w, roi_h likewise; if !aligned: roi_w = max(roi_w, 1),
+ *   roi_h = max(roi_h, 1); bin_h = roi_h / pooled_h, bin_w likewise;
+ *   grid_h = sampling_ratio > 0 ? sampling_ratio : (int) ceil(roi_h / pooled_h) (float32 division;
+ *   clamped to +-2^30 so that absurd rois stay defined), grid_w likewise. A grid <= 0 (aligned
+ *   zero-size or inverted rois) means no samples.
+ * Sample (iy, ix) of bin (ph, pw): y = (start_h + ph * bin_h) + ((iy + 0.5) * bin_h) / grid_h,
+ *   x likewise. Bilinear: if y < -1 or y > height or x < -1 or x > width the sample is 0;
+ *   else y = max(y, 0); y_low = (int) y; if y_low >= height - 1 then y_low = y_high = height - 1
+ *   and y = y_low, else y_high = y_low + 1; x likewise; ly = y - y_low, lx = x - x_low,
+ *   hy = 1 - ly, hx = 1 - lx (computed in double and rounded, as torchvision's `1. - ly`);
+ *   w1 = hy * hx, w2 = hy * lx, w3 = ly * hx, w4 = ly * lx at the corners (y_low, x_low),
+ *   (y_low, x_high), (y_high, x_low), (y_high, x_high).
+ */
+
+/*
+ * Sampling grid per roi: grid_hw (n_rois, 2) int64 receives (grid_h, grid_w) as defined above
+ * (the raw value; it can be <= 0). Pure geometry: no feature map is needed.
+ */
+FRCNN_API int32_t frcnn_roi_align_grid_cpu(const float *rois, int64_t n_rois, int64_t batch,
+                                           float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                           int64_t sampling_ratio, int32_t aligned, int64_t *grid_hw,
+                                           char *err, int64_t err_len);
+
+/*
+ * RoIAlign forward: output (n_rois, channels, pooled_h, pooled_w) float32 =
+ * (sum over (iy, ix) in row-major order, starting from 0, of ((w1*v1 + w2*v2) + w3*v3) + w4*v4)
+ * / max(grid_h * grid_w, 1); a roi without samples gives 0. On the CPU this is bit-identical to
+ * torchvision's CPU kernel.
+ */
+FRCNN_API int32_t frcnn_roi_align_forward_cpu(const float *input, int64_t batch, int64_t channels,
+                                              int64_t height, int64_t width,
+                                              const float *rois, int64_t n_rois,
+                                              float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                              int64_t sampling_ratio, int32_t aligned,
+                                              float *output, char *err, int64_t err_len);
+
+/*
+ * RoIAlign backward: grad_input (batch, channels, height, width) float32 is ZEROED and then, for
+ * every (roi, channel, ph, pw) in row-major order and each in-range sample (iy, ix), receives
+ * (g * w_k) / count at its 4 corners in the order w1..w4, with g = grad_output[roi, c, ph, pw]
+ * and count = grid_h * grid_w (float32). On the CPU this is torchvision's accumulation order.
+ */
+FRCNN_API int32_t frcnn_roi_align_backward_cpu(const float *grad_output, const float *rois, int64_t n_rois,
+                                               int64_t batch, int64_t channels,
+                                               int64_t height, int64_t width,
+                                               float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                               int64_t sampling_ratio, int32_t aligned,
+                                               float *grad_input, char *err, int64_t err_len);
+
+/*
+ * RoIAlign as a sparse linear map, for building the op from differentiable tensor ops
+ * (output[roi, c, cell] = sum_e weight[e] * input_rows[index[e], c] / max(grid_h * grid_w, 1),
+ * where input_rows is the input as (batch * height * width, channels) plus one extra zero row).
+ *
+ * roi_offsets: (n_rois,) int64, the first entry of each roi; roi r owns
+ *   pooled_h * pooled_w * max(grid_h, 0) * max(grid_w, 0) * 4 consecutive entries, which must end
+ *   at or before n_entries (FRCNN_ERR_INVALID_ARGUMENT otherwise). Entries that no roi owns are
+ *   left untouched.
+ * Entry order inside a roi: (ph, pw, iy, ix, corner 1..4). index (int64) receives
+ *   batch_index * height * width + y * width + x of the corner; weight (float32) receives w1..w4
+ *   (not divided by the count). An out-of-range sample writes index = batch * height * width (the
+ *   extra zero row) and weight 0 for its 4 entries.
+ */
+FRCNN_API int32_t frcnn_roi_align_weights_cpu(const float *rois, int64_t n_rois, int64_t batch,
+                                              int64_t height, int64_t width,
+                                              float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                              int64_t sampling_ratio, int32_t aligned,
+                                              const int64_t *roi_offsets, int64_t n_entries,
+                                              int64_t *index, float *weight,
+                                              char *err, int64_t err_len);
+
+/* CUDA versions of the four RoIAlign entry points: same contracts with device pointers (all
+ * arrays) on the device that owns them; rois are checked on the device, so every call
+ * synchronises `stream` before it returns. The forward, grid and weights equal the CPU's
+ * exactly; the backward accumulates with atomicAdd (equal up to summation order). */
+FRCNN_API int32_t frcnn_roi_align_grid_cuda(const float *rois, int64_t n_rois, int64_t batch,
+                                            float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                            int64_t sampling_ratio, int32_t aligned, int64_t *grid_hw,
+                                            void *stream, char *err, int64_t err_len);
+
+FRCNN_API int32_t frcnn_roi_align_forward_cuda(const float *input, int64_t batch, int64_t channels,
+                                               int64_t height, int64_t width,
+                                               const float *rois, int64_t n_rois,
+                                               float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                               int64_t sampling_ratio, int32_t aligned,
+                                               float *output, void *stream, char *err, int64_t err_len);
+
+FRCNN_API int32_t frcnn_roi_align_backward_cuda(const float *grad_output, const float *rois, int64_t n_rois,
+                                                int64_t batch, int64_t channels,
+                                                int64_t height, int64_t width,
+                                                float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                                int64_t sampling_ratio, int32_t aligned,
+                                                float *grad_input, void *stream, char *err, int64_t err_len);
+
+FRCNN_API int32_t frcnn_roi_align_weights_cuda(const float *rois, int64_t n_rois, int64_t batch,
+                                               int64_t height, int64_t width,
+                                               float spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                               int64_t sampling_ratio, int32_t aligned,
+                                               const int64_t *roi_offsets, int64_t n_entries,
+                                               int64_t *index, float *weight,
+                                               void *stream, char *err, int64_t err_len);
+
 #ifdef __cplusplus
 }
 #endif
