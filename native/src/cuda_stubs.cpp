@@ -28,3 +28,26 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cuda(const float *, const i
                                                           float *, void *, char *err, int64_t err_len) {
     return no_cuda("roi_pool_backward_cuda", err, err_len);
 }
+
+extern "C" FRCNN_API int32_t frcnn_roi_align_grid_cuda(const float *, int64_t, int64_t, float, int64_t, int64_t, int64_t,
+                                                       int32_t, int64_t *, void *, char *err, int64_t err_len) {
+    return no_cuda("roi_align_grid_cuda", err, err_len);
+}
+
+extern "C" FRCNN_API int32_t frcnn_roi_align_forward_cuda(const float *, int64_t, int64_t, int64_t, int64_t,
+                                                          const float *, int64_t, float, int64_t, int64_t, int64_t,
+                                                          int32_t, float *, void *, char *err, int64_t err_len) {
+    return no_cuda("roi_align_forward_cuda", err, err_len);
+}
+
+extern "C" FRCNN_API int32_t frcnn_roi_align_backward_cuda(const float *, const float *, int64_t, int64_t, int64_t,
+                                                           int64_t, int64_t, float, int64_t, int64_t, int64_t, int32_t,
+                                                           float *, void *, char *err, int64_t err_len) {
+    return no_cuda("roi_align_backward_cuda", err, err_len);
+}
+
+extern "C" FRCNN_API int32_t frcnn_roi_align_weights_cuda(const float *, int64_t, int64_t, int64_t, int64_t, float,
+                                                          int64_t, int64_t, int64_t, int32_t, const int64_t *, int64_t,
+                                                          int64_t *, float *, void *, char *err, int64_t err_len) {
+    return no_cuda("roi_align_weights_cuda", err, err_len);
+}

@@ -7,6 +7,10 @@
  * two kept boxes above the threshold; argmax inside its bin, output = input[argmax]).
  * CUDA (when frcnn_cuda_device_count() > 0): the same inputs through the CUDA entry points; NMS keep
  * lists identical, RoIPool output and argmax identical, grad_input within 1e-5 * max|grad_input|.
+ * RoIAlign (two settings: sampling_ratio 2 / unaligned and adaptive / aligned): grid, forward and
+ * backward against a per-sample re-statement of torchvision's CPU kernel (bit for bit), and the
+ * sparse weights against the forward; on CUDA grid/forward/weights identical to the CPU and
+ * grad_input within 1e-5 * max|grad_input|.
  * Prints timings (ms, median of several runs) and PASS/FAIL; exit code 1 on any mismatch.
  */
 #include "frcnn_ops.h"
@@ -183,6 +187,100 @@ void ref_roi_pool_backward(const std::vector<float> &go, const std::vector<int64
     }
 }
 
+/* Straight re-statement of torchvision's CPU roi_align (bilinear_interpolate per sample, no tables). */
+struct RefAlignGeom {
+    float sh, sw, bh, bw;
+    int64_t gh, gw;
+};
+
+RefAlignGeom ref_align_geom(const float *r, float scale, int64_t PH, int64_t PW, int64_t sr, bool aligned) {
+    float off = aligned ? 0.5f : 0.0f;
+    float sw = r[1] * scale - off, sh = r[2] * scale - off, ew = r[3] * scale - off, eh = r[4] * scale - off;
+    float rw = ew - sw, rh = eh - sh;
+    if (!aligned) {
+        rw = std::max(rw, 1.0f);
+        rh = std::max(rh, 1.0f);
+    }
+    RefAlignGeom g;
+    g.sh = sh;
+    g.sw = sw;
+    g.bh = rh / (float)PH;
+    g.bw = rw / (float)PW;
+    g.gh = sr > 0 ? sr : (int64_t)std::ceil(rh / (float)PH);
+    g.gw = sr > 0 ? sr : (int64_t)std::ceil(rw / (float)PW);
+    return g;
+}
+
+/* Returns false for an out-of-range sample; else the 4 corner offsets and weights. */
+bool ref_bilinear(float y, float x, int64_t H, int64_t W, int64_t pos[4], float w[4]) {
+    if (y < -1.0 || y > H || x < -1.0 || x > W) return false;
+    if (y <= 0) y = 0;
+    if (x <= 0) x = 0;
+    int64_t yl = (int64_t)y, xl = (int64_t)x, yh, xh;
+    if (yl >= H - 1) { yh = yl = H - 1; y = (float)yl; } else yh = yl + 1;
+    if (xl >= W - 1) { xh = xl = W - 1; x = (float)xl; } else xh = xl + 1;
+    float ly = y - yl, lx = x - xl, hy = 1. - ly, hx = 1. - lx;
+    pos[0] = yl * W + xl; pos[1] = yl * W + xh; pos[2] = yh * W + xl; pos[3] = yh * W + xh;
+    w[0] = hy * hx; w[1] = hy * lx; w[2] = ly * hx; w[3] = ly * lx;
+    return true;
+}
+
+void ref_roi_align(const std::vector<float> &in, int64_t C, int64_t H, int64_t W, const std::vector<float> &rois,
+                   int64_t R, float scale, int64_t PH, int64_t PW, int64_t sr, bool aligned, std::vector<float> &out) {
+    out.assign((size_t)(R * C * PH * PW), 0.0f);
+    for (int64_t n = 0; n < R; ++n) {
+        const float *r = &rois[(size_t)(n * 5)];
+        RefAlignGeom g = ref_align_geom(r, scale, PH, PW, sr, aligned);
+        const float count = (float)std::max<int64_t>(g.gh * g.gw, 1);
+        for (int64_t c = 0; c < C; ++c) {
+            const float *x = &in[(size_t)(((int64_t)r[0] * C + c) * H * W)];
+            for (int64_t ph = 0; ph < PH; ++ph)
+                for (int64_t pw = 0; pw < PW; ++pw) {
+                    float acc = 0.0f;
+                    for (int64_t iy = 0; iy < g.gh; ++iy) {
+                        float yy = g.sh + ph * g.bh + static_cast<float>(iy + .5f) * g.bh / static_cast<float>(g.gh);
+                        for (int64_t ix = 0; ix < g.gw; ++ix) {
+                            float xx = g.sw + pw * g.bw + static_cast<float>(ix + .5f) * g.bw / static_cast<float>(g.gw);
+                            int64_t pos[4] = {0, 0, 0, 0};
+                            float w[4] = {0, 0, 0, 0};
+                            ref_bilinear(yy, xx, H, W, pos, w);
+                            acc += w[0] * x[pos[0]] + w[1] * x[pos[1]] + w[2] * x[pos[2]] + w[3] * x[pos[3]];
+                        }
+                    }
+                    out[(size_t)(((n * C + c) * PH + ph) * PW + pw)] = acc / count;
+                }
+        }
+    }
+}
+
+void ref_roi_align_backward(const std::vector<float> &go, const std::vector<float> &rois, int64_t R, int64_t B,
+                            int64_t C, int64_t H, int64_t W, float scale, int64_t PH, int64_t PW, int64_t sr,
+                            bool aligned, std::vector<float> &gi) {
+    gi.assign((size_t)(B * C * H * W), 0.0f);
+    for (int64_t n = 0; n < R; ++n) {
+        const float *r = &rois[(size_t)(n * 5)];
+        RefAlignGeom g = ref_align_geom(r, scale, PH, PW, sr, aligned);
+        const float count = (float)(g.gh * g.gw);
+        for (int64_t c = 0; c < C; ++c) {
+            float *x = &gi[(size_t)(((int64_t)r[0] * C + c) * H * W)];
+            for (int64_t ph = 0; ph < PH; ++ph)
+                for (int64_t pw = 0; pw < PW; ++pw) {
+                    const float gv = go[(size_t)(((n * C + c) * PH + ph) * PW + pw)];
+                    for (int64_t iy = 0; iy < g.gh; ++iy) {
+                        float yy = g.sh + ph * g.bh + static_cast<float>(iy + .5f) * g.bh / static_cast<float>(g.gh);
+                        for (int64_t ix = 0; ix < g.gw; ++ix) {
+                            float xx = g.sw + pw * g.bw + static_cast<float>(ix + .5f) * g.bw / static_cast<float>(g.gw);
+                            int64_t pos[4];
+                            float w[4];
+                            if (!ref_bilinear(yy, xx, H, W, pos, w)) continue;
+                            for (int k = 0; k < 4; ++k) x[pos[k]] += gv * w[k] / count;
+                        }
+                    }
+                }
+        }
+    }
+}
+
 #if defined(FRCNN_WITH_CUDA)
 #define CK(call)                                                                               \
     do {                                                                                       \
@@ -285,6 +383,65 @@ void cuda_roi_pool(const std::vector<float> &in, int64_t B, int64_t C, int64_t H
     });
     std::printf("  roi_pool cuda forward+backward %.3f ms\n", ms);
     cudaFree(din); cudaFree(dr); cudaFree(dgo); cudaFree(dout); cudaFree(dam); cudaFree(dgi);
+    cudaStreamDestroy(s);
+}
+void cuda_roi_align(const std::vector<float> &in, int64_t B, int64_t C, int64_t H, int64_t W,
+                    const std::vector<float> &rois, int64_t R, float scale, int64_t PH, int64_t PW, int64_t sr,
+                    int32_t aligned, const std::vector<float> &cpu_out, const std::vector<float> &go,
+                    const std::vector<float> &cpu_gi, const std::vector<int64_t> &cpu_grid,
+                    const std::vector<int64_t> &offsets, int64_t n_entries, const std::vector<int64_t> &cpu_index,
+                    const std::vector<float> &cpu_weight) {
+    float *din = to_device(in), *dr = to_device(rois), *dgo = to_device(go);
+    int64_t *doff = to_device(offsets);
+    float *dout = nullptr, *dgi = nullptr, *dw = nullptr;
+    int64_t *dgrid = nullptr, *didx = nullptr;
+    const size_t no = (size_t)(R * C * PH * PW);
+    CK(cudaMalloc(&dout, std::max<size_t>(no, 1) * sizeof(float)));
+    CK(cudaMalloc(&dgi, std::max<size_t>(in.size(), 1) * sizeof(float)));
+    CK(cudaMalloc(&dgrid, std::max<int64_t>(2 * R, 1) * sizeof(int64_t)));
+    CK(cudaMalloc(&didx, std::max<int64_t>(n_entries, 1) * sizeof(int64_t)));
+    CK(cudaMalloc(&dw, std::max<int64_t>(n_entries, 1) * sizeof(float)));
+    cudaStream_t s;
+    CK(cudaStreamCreate(&s));
+    char err[512];
+    int32_t rc = frcnn_roi_align_grid_cuda(dr, R, B, scale, PH, PW, sr, aligned, dgrid, s, err, sizeof err);
+    if (rc == FRCNN_OK)
+        rc = frcnn_roi_align_forward_cuda(din, B, C, H, W, dr, R, scale, PH, PW, sr, aligned, dout, s, err, sizeof err);
+    if (rc == FRCNN_OK)
+        rc = frcnn_roi_align_backward_cuda(dgo, dr, R, B, C, H, W, scale, PH, PW, sr, aligned, dgi, s, err,
+                                           sizeof err);
+    if (rc == FRCNN_OK)
+        rc = frcnn_roi_align_weights_cuda(dr, R, B, H, W, scale, PH, PW, sr, aligned, doff, n_entries, didx, dw, s,
+                                          err, sizeof err);
+    if (rc != FRCNN_OK) {
+        std::printf("  roi_align cuda error %d: %s\n", rc, err);
+        ++failures;
+        return;
+    }
+    std::vector<float> out = to_host(dout, no), gi = to_host(dgi, in.size()), w = to_host(dw, (size_t)n_entries);
+    std::vector<int64_t> grid = to_host(dgrid, (size_t)(2 * R)), idx = to_host(didx, (size_t)n_entries);
+    bool same_out = true;
+    for (size_t i = 0; i < no; ++i) if (!(out[i] == cpu_out[i])) same_out = false;
+    double maxref = 0, maxdiff = 0;
+    for (size_t i = 0; i < gi.size(); ++i) {
+        maxref = std::max(maxref, (double)std::fabs(cpu_gi[i]));
+        maxdiff = std::max(maxdiff, (double)std::fabs(gi[i] - cpu_gi[i]));
+    }
+    bool same_w = idx == cpu_index && std::memcmp(w.data(), cpu_weight.data(), w.size() * sizeof(float)) == 0;
+    std::printf("  roi_align cuda (sr %lld, aligned %d): grid %s, output %s, weights %s, grad_input max|diff| %.3g "
+                "(max|ref| %.3g)\n", (long long)sr, (int)aligned, grid == cpu_grid ? "identical" : "DIFFERENT",
+                same_out ? "identical" : "DIFFERENT", same_w ? "identical" : "DIFFERENT", maxdiff, maxref);
+    check(grid == cpu_grid, "roi_align cuda grid identical to cpu");
+    check(same_out, "roi_align cuda output identical to cpu");
+    check(same_w, "roi_align cuda weights/indices identical to cpu");
+    check(maxdiff <= 1e-5 * std::max(maxref, 1e-30), "roi_align cuda grad_input within 1e-5 relative");
+    double ms = median_ms(9, [&] {
+        frcnn_roi_align_forward_cuda(din, B, C, H, W, dr, R, scale, PH, PW, sr, aligned, dout, s, err, sizeof err);
+        frcnn_roi_align_backward_cuda(dgo, dr, R, B, C, H, W, scale, PH, PW, sr, aligned, dgi, s, err, sizeof err);
+    });
+    std::printf("  roi_align cuda forward+backward %.3f ms\n", ms);
+    cudaFree(din); cudaFree(dr); cudaFree(dgo); cudaFree(doff); cudaFree(dout); cudaFree(dgi);
+    cudaFree(dgrid); cudaFree(didx); cudaFree(dw);
     cudaStreamDestroy(s);
 }
 #endif
@@ -396,6 +553,93 @@ int main() {
 #if defined(FRCNN_WITH_CUDA)
     if (cuda) cuda_roi_pool(in, B, C, H, W, rois, R, scale, PH, PW, out, am, go, gi);
 #endif
+    /* ---- RoIAlign (same inputs; two settings) ---- */
+    const int32_t align_settings[2][2] = {{2, 0}, {0, 1}}; /* (sampling_ratio, aligned) */
+    for (const auto &st : align_settings) {
+        const int64_t sr = st[0];
+        const int32_t aligned = st[1];
+        std::vector<int64_t> grid((size_t)(2 * R));
+        std::vector<float> aout(out.size()), agi(in.size()), raout, ragi;
+        rc = frcnn_roi_align_grid_cpu(rois.data(), R, B, scale, PH, PW, sr, aligned, grid.data(), err, sizeof err);
+        check(rc == FRCNN_OK, "roi_align grid cpu returns OK");
+        rc = frcnn_roi_align_forward_cpu(in.data(), B, C, H, W, rois.data(), R, scale, PH, PW, sr, aligned,
+                                         aout.data(), err, sizeof err);
+        check(rc == FRCNN_OK, "roi_align forward cpu returns OK");
+        rc = frcnn_roi_align_backward_cpu(go.data(), rois.data(), R, B, C, H, W, scale, PH, PW, sr, aligned,
+                                          agi.data(), err, sizeof err);
+        check(rc == FRCNN_OK, "roi_align backward cpu returns OK");
+        ref_roi_align(in, C, H, W, rois, R, scale, PH, PW, sr, aligned != 0, raout);
+        ref_roi_align_backward(go, rois, R, B, C, H, W, scale, PH, PW, sr, aligned != 0, ragi);
+        bool grid_ok = true;
+        for (int64_t n = 0; n < R; ++n) {
+            RefAlignGeom rg = ref_align_geom(&rois[(size_t)(n * 5)], scale, PH, PW, sr, aligned != 0);
+            if (grid[2 * n] != rg.gh || grid[2 * n + 1] != rg.gw) grid_ok = false;
+        }
+        check(grid_ok, "roi_align grid equals the reference");
+        check(std::memcmp(aout.data(), raout.data(), aout.size() * sizeof(float)) == 0,
+              "roi_align cpu output equals the torchvision-style reference bit for bit");
+        check(std::memcmp(agi.data(), ragi.data(), agi.size() * sizeof(float)) == 0,
+              "roi_align cpu grad_input equals the sequential reference bit for bit");
+        /* sparse weights: sum_e w[e] * x[index[e]] / count must reproduce the forward (up to rounding) */
+        std::vector<int64_t> offsets((size_t)R);
+        int64_t n_entries = 0;
+        for (int64_t n = 0; n < R; ++n) {
+            offsets[(size_t)n] = n_entries;
+            int64_t gh = std::max<int64_t>(grid[2 * n], 0), gw = std::max<int64_t>(grid[2 * n + 1], 0);
+            n_entries += PH * PW * gh * gw * 4;
+        }
+        std::vector<int64_t> index((size_t)n_entries);
+        std::vector<float> weight((size_t)n_entries);
+        rc = frcnn_roi_align_weights_cpu(rois.data(), R, B, H, W, scale, PH, PW, sr, aligned, offsets.data(),
+                                         n_entries, index.data(), weight.data(), err, sizeof err);
+        check(rc == FRCNN_OK, "roi_align weights cpu returns OK");
+        double wmax = 0, wdiff = 0;
+        bool idx_ok = true;
+        for (int64_t n = 0; n < R; ++n) {
+            int64_t gh = std::max<int64_t>(grid[2 * n], 0), gw = std::max<int64_t>(grid[2 * n + 1], 0);
+            int64_t spb = gh * gw * 4;
+            float count = (float)std::max<int64_t>(grid[2 * n] * grid[2 * n + 1], 1);
+            for (int64_t c = 0; c < C; c += 7)
+                for (int64_t k = 0; k < PH * PW; ++k) {
+                    double acc = 0;
+                    for (int64_t e = offsets[(size_t)n] + k * spb, j = 0; j < spb; ++j, ++e) {
+                        int64_t ix = index[(size_t)e];
+                        if (ix < 0 || ix > B * H * W) { idx_ok = false; continue; }
+                        if (ix == B * H * W) continue;
+                        int64_t b = ix / (H * W), p = ix % (H * W);
+                        acc += (double)weight[(size_t)e] * in[(size_t)((b * C + c) * H * W + p)];
+                    }
+                    float ref = aout[(size_t)((n * C + c) * PH * PW + k)];
+                    wmax = std::max(wmax, (double)std::fabs(ref));
+                    wdiff = std::max(wdiff, std::fabs(acc / count - ref));
+                }
+        }
+        check(idx_ok, "roi_align weights: indices inside [0, batch * H * W]");
+        check(wdiff <= 1e-5 * std::max(wmax, 1e-30), "roi_align weights reproduce the forward within 1e-5 relative");
+        double ams = median_ms(5, [&] {
+            frcnn_roi_align_forward_cpu(in.data(), B, C, H, W, rois.data(), R, scale, PH, PW, sr, aligned,
+                                        aout.data(), err, sizeof err);
+            frcnn_roi_align_backward_cpu(go.data(), rois.data(), R, B, C, H, W, scale, PH, PW, sr, aligned,
+                                         agi.data(), err, sizeof err);
+        });
+        std::printf("  roi_align cpu (sr %lld, aligned %d) forward+backward %.3f ms, %lld sparse entries, weights "
+                    "max|diff| %.3g\n", (long long)sr, (int)aligned, ams, (long long)n_entries, wdiff);
+#if defined(FRCNN_WITH_CUDA)
+        if (cuda)
+            cuda_roi_align(in, B, C, H, W, rois, R, scale, PH, PW, sr, aligned, aout, go, agi, grid, offsets,
+                           n_entries, index, weight);
+#endif
+    }
+    {   /* invalid batch index / aligned flag must be rejected */
+        std::vector<float> bad = rois, o(out.size());
+        bad[0] = 2.5f;
+        check(frcnn_roi_align_forward_cpu(in.data(), B, C, H, W, bad.data(), R, scale, PH, PW, 0, 0, o.data(), err,
+                                          sizeof err) == FRCNN_ERR_INVALID_ARGUMENT,
+              "roi_align rejects a non-integer batch index");
+        check(frcnn_roi_align_forward_cpu(in.data(), B, C, H, W, rois.data(), R, scale, PH, PW, 0, 7, o.data(), err,
+                                          sizeof err) == FRCNN_ERR_INVALID_ARGUMENT,
+              "roi_align rejects aligned values other than 0/1");
+    }
     if (!cuda) {
         int64_t nk = 0;
         rc = frcnn_nms_cuda(nullptr, nullptr, 0, 0.5, -1, nullptr, &nk, nullptr, err, sizeof err);
