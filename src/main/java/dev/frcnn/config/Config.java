@@ -23,12 +23,22 @@ import java.util.Map;
  * <p>Keys kept from the reference: {@code min_size, max_size, num_workers, test_num_workers, rpn_sigma,
  * roi_sigma, weight_decay, lr_decay, lr, epoch, use_adam, use_drop, test_num, load_path, caffe_pretrain,
  * pretrained_model, plot_every}. Ours: {@code seed} (sampling and flips), {@code lr_decay_epoch} (the
- * reference hard-codes 9), {@code backbone} ({@code vgg16}, or {@code tiny}: the demo's small backbone),
- * {@code roi_op} ({@code roi_pool}), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
+ * reference hard-codes 9), {@code backbone} ({@code vgg16}, {@code tiny}: the demo's small backbone,
+ * {@code resnet50}, {@code resnet101}), {@code roi_op} ({@code roi_pool}, {@code roi_align}),
+ * {@code roi_align_sampling_ratio}, {@code roi_align_aligned} (see below), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
  * {@code class_names} (empty = the 20 VOC classes), {@code ratios} and {@code anchor_scales} (the reference's
  * constructor arguments of FasterRCNNVGG16, defaults (0.5, 1, 2) and (8, 16, 32)), {@code checkpoint_every}
  * (training iterations between checkpoints of the running state, so a killed run loses at most that much).
  * The visdom keys ({@code env}, {@code port}) are not supported.
+ *
+ * <p>Backbones and RoI ops: {@code backbone} is {@code vgg16} (the reference), {@code tiny} (the demo),
+ * {@code resnet50} or {@code resnet101} (torchvision ResNet in the C4 layout, {@code docs/resnet.md}; these need
+ * torchvision normalisation, so {@code caffe_pretrain} must be false, and they have no dropout, so
+ * {@code use_drop} must be false). {@code roi_op} is {@code roi_pool}
+ * (torchvision RoIPool, the reference's) or {@code roi_align} (torchvision {@code roi_align}), configured by
+ * {@code roi_align_sampling_ratio} (samples per bin and axis, {@code <= 0} = adaptive {@code ceil(roi/pooled)},
+ * at most {@value #MAX_SAMPLING_RATIO}; default 0) and {@code roi_align_aligned} (the half-pixel offset of
+ * torchvision's {@code aligned=True}; default false). Both RoIAlign keys are ignored with {@code roi_pool}.
  */
 public record Config(
         @JsonProperty("min_size") int minSize,
@@ -56,17 +66,30 @@ public record Config(
         @JsonProperty("class_names") List<String> classNames,
         @JsonProperty("ratios") List<Double> ratios,
         @JsonProperty("anchor_scales") List<Double> anchorScales,
-        @JsonProperty("checkpoint_every") int checkpointEvery) {
+        @JsonProperty("checkpoint_every") int checkpointEvery,
+        @JsonProperty("roi_align_sampling_ratio") int roiAlignSamplingRatio,
+        @JsonProperty("roi_align_aligned") boolean roiAlignAligned) {
+
+    /** The backbones {@code backbone} accepts. */
+    public static final List<String> BACKBONES = List.of("vgg16", "tiny", "resnet50", "resnet101");
+    /** The RoI ops {@code roi_op} accepts. */
+    public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
+    /** Largest accepted {@code roi_align_sampling_ratio}. */
+    public static final int MAX_SAMPLING_RATIO = 64;
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
-    /** The reference's defaults ({@code utils/config.py}), VGG16 with RoIPool, VOC classes. */
+    /**
+     * The reference's defaults ({@code utils/config.py}), VGG16 with RoIPool, VOC classes; RoIAlign settings (used
+     * only with {@code roi_op = roi_align}) as torchvision's {@code roi_align} defaults: adaptive sampling, not
+     * aligned.
+     */
     public static Config defaults() {
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
-                List.of(8.0, 16.0, 32.0), 500);
+                List.of(8.0, 16.0, 32.0), 500, 0, false);
     }
 
     public Config {
@@ -86,13 +109,24 @@ public record Config(
         if (testNum < 1) errors.add("test_num must be >= 1, got " + testNum);
         if (plotEvery < 1) errors.add("plot_every must be >= 1, got " + plotEvery);
         if (threads < 0) errors.add("threads must be >= 0, got " + threads);
-        if (!List.of("vgg16", "tiny").contains(backbone)) errors.add("backbone must be vgg16 or tiny, got " + backbone);
+        if (!BACKBONES.contains(backbone)) {
+            errors.add("backbone must be one of " + String.join(", ", BACKBONES) + ", got " + backbone);
+        } else if (backbone.startsWith("resnet")) {
+            if (caffePretrain) {
+                errors.add("caffe_pretrain must be false for " + backbone + " (torchvision weights, torchvision normalisation)");
+            }
+            if (useDrop) errors.add("use_drop applies to vgg16's fc6/fc7 only; " + backbone + " has no dropout");
+        }
         if (ratios.isEmpty() || ratios.stream().anyMatch(r -> !(r > 0))) errors.add("ratios must be > 0, got " + ratios);
         if (anchorScales.isEmpty() || anchorScales.stream().anyMatch(r -> !(r > 0))) {
             errors.add("anchor_scales must be > 0, got " + anchorScales);
         }
         if (checkpointEvery < 1) errors.add("checkpoint_every must be >= 1, got " + checkpointEvery);
-        if (!List.of("roi_pool").contains(roiOp)) errors.add("roi_op must be roi_pool, got " + roiOp);
+        if (!ROI_OPS.contains(roiOp)) errors.add("roi_op must be one of " + String.join(", ", ROI_OPS) + ", got " + roiOp);
+        if (roiAlignSamplingRatio > MAX_SAMPLING_RATIO) {
+            errors.add("roi_align_sampling_ratio must be <= " + MAX_SAMPLING_RATIO + " (<= 0: adaptive), got "
+                    + roiAlignSamplingRatio);
+        }
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
     }
 

@@ -37,6 +37,43 @@ class ConfigTest {
     }
 
     @Test
+    void shippedResNetConfigsLoad() {
+        for (String depth : List.of("resnet50", "resnet101")) {
+            Config c = Config.load(Path.of("configs/voc07-" + depth + ".json"));
+            assertThat(c.backbone()).isEqualTo(depth);
+            assertThat(c.roiOp()).isEqualTo("roi_align");
+            assertThat(c.roiAlignSamplingRatio()).isZero();
+            assertThat(c.roiAlignAligned()).isTrue();
+            assertThat(c.caffePretrain()).isFalse();
+            assertThat(c.useDrop()).isFalse();
+        }
+    }
+
+    @Test
+    void backboneRoiOpAndRoiAlignKeysAreValidated() {
+        Config d = Config.defaults();
+        assertThat(d.roiAlignSamplingRatio()).isZero();
+        assertThat(d.roiAlignAligned()).isFalse();
+        Config c = d.withOverrides(List.of("backbone=resnet101", "roi_op=roi_align", "roi_align_sampling_ratio=2",
+                "roi_align_aligned=true"));
+        assertThat(c.backbone()).isEqualTo("resnet101");
+        assertThat(c.roiOp()).isEqualTo("roi_align");
+        assertThat(c.roiAlignSamplingRatio()).isEqualTo(2);
+        assertThat(c.roiAlignAligned()).isTrue();
+        assertThat(d.withOverrides(List.of("roi_align_sampling_ratio=-1")).roiAlignSamplingRatio()).isEqualTo(-1);
+        assertThatThrownBy(() -> d.withOverrides(List.of("backbone=resnet18")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backbone must be one of");
+        assertThatThrownBy(() -> d.withOverrides(List.of("roi_op=roi_max")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("roi_op must be one of");
+        assertThatThrownBy(() -> d.withOverrides(List.of("roi_align_sampling_ratio=65")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("roi_align_sampling_ratio");
+        assertThatThrownBy(() -> d.withOverrides(List.of("backbone=resnet50", "caffe_pretrain=true")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("caffe_pretrain must be false");
+        assertThatThrownBy(() -> d.withOverrides(List.of("backbone=resnet50", "use_drop=true")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("use_drop");
+    }
+
+    @Test
     void overridesParseValuesAndRejectUnknownKeys() {
         Config c = Config.defaults().withOverrides(List.of("lr=0.01", "use_drop=true", "epoch=3"));
         assertThat(c.lr()).isEqualTo(0.01);
