@@ -45,10 +45,16 @@ public final class FrozenBatchNorm2d extends Module {
         if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("eps must be finite and >= 0");
         this.channels = channels;
         this.eps = eps;
-        this.weight = register_parameter("weight", ones(channels), false);
-        this.bias = register_parameter("bias", zeros(channels), false);
-        this.runningMean = register_buffer("running_mean", zeros(channels));
-        this.runningVar = register_buffer("running_var", ones(channels));
+        // Keep our own handles: register_* return references into the module's ordered dicts, which dangle once
+        // the dicts grow. The registered tensors share these handles' TensorImpl (also across Module.to()).
+        this.weight = ones(channels);
+        this.bias = zeros(channels);
+        this.runningMean = zeros(channels);
+        this.runningVar = ones(channels);
+        register_parameter("weight", weight, false);
+        register_parameter("bias", bias, false);
+        register_buffer("running_mean", runningMean);
+        register_buffer("running_var", runningVar);
         register_buffer("num_batches_tracked", zeros(new long[]{}, new TensorOptions(ScalarType.Long)));
     }
 
