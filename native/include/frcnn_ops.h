@@ -11,6 +11,9 @@
  *   message into `err` (capacity `err_len` bytes, may be NULL / 0). Nothing is thrown across
  *   the boundary and nothing aborts the process.
  * - The library never allocates memory that outlives a call; outputs go into caller buffers.
+ *   After an error the contents of the output buffers are unspecified.
+ * - *_cuda functions run on the device that owns their data pointers (they switch the current
+ *   device for the call and restore it); `stream` must belong to that device.
  * - CUDA entry points always exist. When the library was built without CUDA they return
  *   FRCNN_ERR_NO_CUDA.
  */
@@ -42,7 +45,8 @@ FRCNN_API int32_t frcnn_abi_version(void);
 /* 1 if the library was compiled with the CUDA kernels, else 0. */
 FRCNN_API int32_t frcnn_built_with_cuda(void);
 
-/* Number of visible CUDA devices (0 when built without CUDA or no driver). Never fails. */
+/* Number of visible CUDA devices (0 when built without CUDA, or when cudaGetDeviceCount fails,
+ * e.g. without a driver). Never fails. */
 FRCNN_API int32_t frcnn_cuda_device_count(void);
 
 /*
@@ -81,14 +85,18 @@ FRCNN_API int32_t frcnn_nms_cuda(const float *boxes, const float *scores, int64_
  *
  * input:  (batch, channels, height, width) float32.
  * rois:   (n_rois, 5) float32 rows (batch_index, x1, y1, x2, y2) in input-image pixels.
- *         batch_index must be an integer in [0, batch) (FRCNN_ERR_INVALID_ARGUMENT otherwise).
+ *         batch_index must be an integer in [0, batch) and the coordinates finite
+ *         (FRCNN_ERR_INVALID_ARGUMENT otherwise).
  * Geometry per roi (float32, as torchvision's CPU kernel):
  *   start_w = round(x1 * spatial_scale), start_h = round(y1 * s), end_w = round(x2 * s),
- *   end_h = round(y2 * s) (round half away from zero);
+ *   end_h = round(y2 * s) (round half away from zero; clamped to +-2^30 cells so that absurd
+ *   coordinates stay defined, which changes nothing for rois within that range);
  *   roi_w = max(end_w - start_w + 1, 1), roi_h likewise; bin_h = roi_h / pooled_h (float);
  *   hstart = floor(ph * bin_h) + start_h, hend = ceil((ph + 1) * bin_h) + start_h,
  *   both clipped to [0, height]; w likewise. An empty bin gives 0 and argmax -1.
- *   Otherwise the max over the bin (first maximum in row-major order wins; NaN never wins).
+ *   Otherwise the max over the bin (first maximum in row-major order wins; NaN never wins),
+ *   starting from -FLT_MAX with a strict '>': a bin holding only NaN/-inf gives -FLT_MAX and
+ *   argmax -1, as in torchvision.
  * output: (n_rois, channels, pooled_h, pooled_w) float32.
  * argmax: (n_rois, channels, pooled_h, pooled_w) int64: h * width + w of the max inside the
  *         (batch, channel) plane, or -1.
@@ -104,7 +112,8 @@ FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int64_t batch, 
  * RoIPool backward: grad_input (batch, channels, height, width) float32 is ZEROED and then
  * receives, for every output cell with argmax >= 0, grad_output of that cell at argmax.
  * On the CPU the sums are accumulated in (roi, channel, ph, pw) order, as torchvision does.
- * rois are needed for the batch index of each roi.
+ * rois are needed for the batch index of each roi. argmax values must be -1 or in
+ * [0, height * width) (FRCNN_ERR_INVALID_ARGUMENT otherwise).
  */
 FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_output, const int64_t *argmax,
                                               const float *rois, int64_t n_rois,
@@ -114,6 +123,9 @@ FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_output, const in
                                               float *grad_input,
                                               char *err, int64_t err_len);
 
+/* Same contract as the CPU forward on the GPU (device pointers); output and argmax equal the CPU's
+ * exactly. Invalid rois are detected on the device, so the call synchronises `stream` before it
+ * returns. */
 FRCNN_API int32_t frcnn_roi_pool_forward_cuda(const float *input, int64_t batch, int64_t channels,
                                               int64_t height, int64_t width,
                                               const float *rois, int64_t n_rois,
@@ -121,7 +133,9 @@ FRCNN_API int32_t frcnn_roi_pool_forward_cuda(const float *input, int64_t batch,
                                               float *output, int64_t *argmax,
                                               void *stream, char *err, int64_t err_len);
 
-/* CUDA backward accumulates with atomicAdd: sums equal the CPU's up to float rounding order. */
+/* CUDA backward accumulates with atomicAdd: sums equal the CPU's up to float rounding order.
+ * Like the forward, it synchronises `stream` before it returns (argmax/rois are checked on the
+ * device). */
 FRCNN_API int32_t frcnn_roi_pool_backward_cuda(const float *grad_output, const int64_t *argmax,
                                                const float *rois, int64_t n_rois,
                                                int64_t batch, int64_t channels,

@@ -1,1 +1,207 @@
+/*
+ * RoIPool forward and backward on the CPU with torchvision.ops.roi_pool semantics
+ * (torchvision/csrc/ops/cpu/roi_pool_kernel.cpp): same geometry (float32), same scan order and
+ * comparison (strict '>', first maximum wins, NaN never wins), same accumulation order of the
+ * backward ((roi, channel, ph, pw) for every grad_input element).
+ *
+ * Work is split over channels between threads. Every (batch, channel) plane of the input and of
+ * grad_input is touched by exactly one thread, in the sequential order, so the results do not
+ * depend on the number of threads.
+ */
 #include "frcnn_ops.h"
+#include "ops_internal.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Bin {
+    int64_t hs, he, ws, we;
+};
+
+/* Number of worker threads: FRCNN_OPS_THREADS if set (>= 1), else the hardware concurrency (max 16). */
+int thread_count(int64_t channels, double work) {
+    int t = 0;
+    if (const char *env = std::getenv("FRCNN_OPS_THREADS")) t = std::atoi(env);
+    if (t <= 0) {
+        unsigned hc = std::thread::hardware_concurrency();
+        t = hc == 0 ? 1 : (int)std::min(hc, 16u);
+    }
+    if (work < 2e5) t = 1; /* thread start-up would cost more than it saves */
+    if ((int64_t)t > channels) t = (int)std::max<int64_t>(channels, 1);
+    return t;
+}
+
+/* Runs fn(c_begin, c_end) over [0, channels) split into `threads` contiguous ranges. */
+template <class F>
+void parallel_channels(int64_t channels, int threads, F fn) {
+    if (threads <= 1) {
+        fn((int64_t)0, channels);
+        return;
+    }
+    std::vector<std::thread> pool;
+    int64_t chunk = (channels + threads - 1) / threads;
+    int64_t done_inline_begin = 0, done_inline_end = std::min(chunk, channels);
+    for (int k = 1; k < threads; ++k) {
+        int64_t b = k * chunk, e = std::min(channels, b + chunk);
+        if (b >= e) break;
+        try {
+            pool.emplace_back([=]() { fn(b, e); });
+        } catch (const std::system_error &) {
+            fn(b, e); /* no thread available: do it here */
+        }
+    }
+    fn(done_inline_begin, done_inline_end);
+    for (auto &th : pool) th.join();
+}
+
+}  // namespace
+
+extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int64_t batch, int64_t channels,
+                                                        int64_t height, int64_t width, const float *rois,
+                                                        int64_t n_rois, float spatial_scale, int64_t pooled_h,
+                                                        int64_t pooled_w, float *output, int64_t *argmax, char *err,
+                                                        int64_t err_len) {
+    frcnn_clear_error(err, err_len);
+    int32_t rc = frcnn_check_roi_pool_args(input, batch, channels, height, width, rois, n_rois, spatial_scale,
+                                           pooled_h, pooled_w, output, argmax, err, err_len);
+    if (rc != FRCNN_OK) return rc;
+    if (n_rois == 0 || channels == 0) return FRCNN_OK;
+    for (int64_t n = 0; n < n_rois; ++n) {
+        const float *r = rois + n * 5;
+        if (!frcnn_roi_valid(r, batch))
+            return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                                   "roi_pool: roi %lld = (%g, %g, %g, %g, %g): the batch index must be an integer in "
+                                   "[0, %lld) and the coordinates finite",
+                                   (long long)n, (double)r[0], (double)r[1], (double)r[2], (double)r[3], (double)r[4],
+                                   (long long)batch);
+    }
+    const int64_t bins = pooled_h * pooled_w;
+    std::vector<Bin> geom;
+    std::vector<int64_t> roi_batch;
+    try {
+        geom.resize((size_t)(n_rois * bins));
+        roi_batch.resize((size_t)n_rois);
+    } catch (const std::bad_alloc &) {
+        return frcnn_set_error(err, err_len, FRCNN_ERR_ALLOC, "roi_pool: cannot allocate the bin table");
+    }
+    double work = 0;
+    for (int64_t n = 0; n < n_rois; ++n) {
+        const float *r = rois + n * 5;
+        roi_batch[(size_t)n] = (int64_t)r[0];
+        FrcnnRoiGeom g = frcnn_roi_geom(r, spatial_scale, pooled_h, pooled_w);
+        for (int64_t ph = 0; ph < pooled_h; ++ph) {
+            int64_t hs, he;
+            frcnn_roi_bin(ph, g.bin_h, g.start_h, height, &hs, &he);
+            for (int64_t pw = 0; pw < pooled_w; ++pw) {
+                int64_t ws, we;
+                frcnn_roi_bin(pw, g.bin_w, g.start_w, width, &ws, &we);
+                geom[(size_t)(n * bins + ph * pooled_w + pw)] = Bin{hs, he, ws, we};
+                if (he > hs && we > ws) work += (double)((he - hs) * (we - ws));
+            }
+        }
+    }
+    work = (work + (double)(n_rois * bins)) * (double)channels;
+    const int64_t plane = height * width;
+    auto body = [&](int64_t c0, int64_t c1) {
+        for (int64_t n = 0; n < n_rois; ++n) {
+            const Bin *bn = geom.data() + n * bins;
+            const int64_t b = roi_batch[(size_t)n];
+            for (int64_t c = c0; c < c1; ++c) {
+                const float *in = input + (b * channels + c) * plane;
+                float *out = output + (n * channels + c) * bins;
+                int64_t *am = argmax + (n * channels + c) * bins;
+                for (int64_t k = 0; k < bins; ++k) {
+                    const Bin bk = bn[k];
+                    const bool empty = (bk.he <= bk.hs) || (bk.we <= bk.ws);
+                    float maxval = empty ? 0.0f : -FLT_MAX;
+                    int64_t maxidx = -1;
+                    for (int64_t h = bk.hs; h < bk.he; ++h) {
+                        const float *row = in + h * width;
+                        for (int64_t w = bk.ws; w < bk.we; ++w) {
+                            float v = row[w];
+                            if (v > maxval) {
+                                maxval = v;
+                                maxidx = h * width + w;
+                            }
+                        }
+                    }
+                    out[k] = maxval;
+                    am[k] = maxidx;
+                }
+            }
+        }
+    };
+    parallel_channels(channels, thread_count(channels, work), body);
+    return FRCNN_OK;
+}
+
+extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_output, const int64_t *argmax,
+                                                         const float *rois, int64_t n_rois, int64_t batch,
+                                                         int64_t channels, int64_t height, int64_t width,
+                                                         int64_t pooled_h, int64_t pooled_w, float *grad_input,
+                                                         char *err, int64_t err_len) {
+    frcnn_clear_error(err, err_len);
+    if (batch < 0 || channels < 0 || height < 0 || width < 0 || n_rois < 0 || pooled_h <= 0 || pooled_w <= 0)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                               "roi_pool backward: bad sizes (n_rois %lld, input (%lld, %lld, %lld, %lld), pooled "
+                               "(%lld, %lld))",
+                               (long long)n_rois, (long long)batch, (long long)channels, (long long)height,
+                               (long long)width, (long long)pooled_h, (long long)pooled_w);
+    const int64_t plane = height * width;
+    const int64_t total = batch * channels * plane;
+    if (total > 0 && grad_input == nullptr)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "roi_pool backward: grad_input is NULL");
+    if (n_rois > 0 && channels > 0 && (grad_output == nullptr || argmax == nullptr || rois == nullptr))
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                               "roi_pool backward: NULL grad_output/argmax/rois pointer");
+    for (int64_t n = 0; n < n_rois; ++n) {
+        const float *r = rois + n * 5;
+        if (!frcnn_roi_valid(r, batch))
+            return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                                   "roi_pool backward: roi %lld = (%g, %g, %g, %g, %g): the batch index must be an "
+                                   "integer in [0, %lld) and the coordinates finite",
+                                   (long long)n, (double)r[0], (double)r[1], (double)r[2], (double)r[3], (double)r[4],
+                                   (long long)batch);
+    }
+    if (total > 0) std::memset(grad_input, 0, (size_t)total * sizeof(float));
+    if (n_rois == 0 || channels == 0) return FRCNN_OK;
+    const int64_t bins = pooled_h * pooled_w;
+    std::atomic<int64_t> bad_at{-1};
+    auto body = [&](int64_t c0, int64_t c1) {
+        for (int64_t n = 0; n < n_rois; ++n) {
+            const int64_t b = (int64_t)rois[n * 5];
+            for (int64_t c = c0; c < c1; ++c) {
+                float *gi = grad_input + (b * channels + c) * plane;
+                const int64_t off = (n * channels + c) * bins;
+                const float *go = grad_output + off;
+                const int64_t *am = argmax + off;
+                for (int64_t k = 0; k < bins; ++k) {
+                    const int64_t a = am[k];
+                    if (a >= 0 && a < plane) {
+                        gi[a] += go[k];
+                    } else if (a != -1) {
+                        int64_t expected = -1;
+                        bad_at.compare_exchange_strong(expected, off + k);
+                    }
+                }
+            }
+        }
+    };
+    parallel_channels(channels, thread_count(channels, (double)(n_rois * bins * channels)), body);
+    int64_t bad = bad_at.load();
+    if (bad >= 0)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                               "roi_pool backward: argmax[%lld] = %lld is outside [-1, %lld)", (long long)bad,
+                               (long long)argmax[bad], (long long)plane);
+    return FRCNN_OK;
+}

@@ -23,9 +23,12 @@ import java.util.Map;
  * <p>Keys kept from the reference: {@code min_size, max_size, num_workers, test_num_workers, rpn_sigma,
  * roi_sigma, weight_decay, lr_decay, lr, epoch, use_adam, use_drop, test_num, load_path, caffe_pretrain,
  * pretrained_model, plot_every}. Ours: {@code seed} (sampling and flips), {@code lr_decay_epoch} (the
- * reference hard-codes 9), {@code backbone} ({@code vgg16}), {@code roi_op} ({@code roi_pool}),
- * {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default), {@code class_names}
- * (empty = the 20 VOC classes). The visdom keys ({@code env}, {@code port}) are not supported.
+ * reference hard-codes 9), {@code backbone} ({@code vgg16}, or {@code tiny}: the demo's small backbone),
+ * {@code roi_op} ({@code roi_pool}), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
+ * {@code class_names} (empty = the 20 VOC classes), {@code ratios} and {@code anchor_scales} (the reference's
+ * constructor arguments of FasterRCNNVGG16, defaults (0.5, 1, 2) and (8, 16, 32)), {@code checkpoint_every}
+ * (training iterations between checkpoints of the running state, so a killed run loses at most that much).
+ * The visdom keys ({@code env}, {@code port}) are not supported.
  */
 public record Config(
         @JsonProperty("min_size") int minSize,
@@ -50,7 +53,10 @@ public record Config(
         @JsonProperty("backbone") String backbone,
         @JsonProperty("roi_op") String roiOp,
         @JsonProperty("threads") int threads,
-        @JsonProperty("class_names") List<String> classNames) {
+        @JsonProperty("class_names") List<String> classNames,
+        @JsonProperty("ratios") List<Double> ratios,
+        @JsonProperty("anchor_scales") List<Double> anchorScales,
+        @JsonProperty("checkpoint_every") int checkpointEvery) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -59,11 +65,14 @@ public record Config(
     /** The reference's defaults ({@code utils/config.py}), VGG16 with RoIPool, VOC classes. */
     public static Config defaults() {
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
-                false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of());
+                false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
+                List.of(8.0, 16.0, 32.0), 500);
     }
 
     public Config {
         classNames = classNames == null ? List.of() : List.copyOf(classNames);
+        ratios = ratios == null ? List.of(0.5, 1.0, 2.0) : List.copyOf(ratios);
+        anchorScales = anchorScales == null ? List.of(8.0, 16.0, 32.0) : List.copyOf(anchorScales);
         List<String> errors = new ArrayList<>();
         if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
         if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
@@ -77,7 +86,12 @@ public record Config(
         if (testNum < 1) errors.add("test_num must be >= 1, got " + testNum);
         if (plotEvery < 1) errors.add("plot_every must be >= 1, got " + plotEvery);
         if (threads < 0) errors.add("threads must be >= 0, got " + threads);
-        if (!List.of("vgg16").contains(backbone)) errors.add("backbone must be vgg16, got " + backbone);
+        if (!List.of("vgg16", "tiny").contains(backbone)) errors.add("backbone must be vgg16 or tiny, got " + backbone);
+        if (ratios.isEmpty() || ratios.stream().anyMatch(r -> !(r > 0))) errors.add("ratios must be > 0, got " + ratios);
+        if (anchorScales.isEmpty() || anchorScales.stream().anyMatch(r -> !(r > 0))) {
+            errors.add("anchor_scales must be > 0, got " + anchorScales);
+        }
+        if (checkpointEvery < 1) errors.add("checkpoint_every must be >= 1, got " + checkpointEvery);
         if (!List.of("roi_pool").contains(roiOp)) errors.add("roi_op must be roi_pool, got " + roiOp);
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
     }
@@ -141,6 +155,16 @@ public record Config(
             }
             throw new ConfigException("bad config value: " + e.getOriginalMessage());
         }
+    }
+
+    /** {@link #ratios()} as an array. */
+    public double[] ratiosArray() {
+        return ratios.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** {@link #anchorScales()} as an array. */
+    public double[] anchorScalesArray() {
+        return anchorScales.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     /** This config as pretty JSON with the reference's key names. */

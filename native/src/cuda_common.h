@@ -1,0 +1,55 @@
+/* Internal helpers of the CUDA sources. */
+#ifndef FRCNN_CUDA_COMMON_H
+#define FRCNN_CUDA_COMMON_H
+
+#include <cuda_runtime.h>
+
+#include "frcnn_ops.h"
+#include "ops_internal.h"
+
+/* FRCNN_OK if a CUDA device is usable, else FRCNN_ERR_NO_CUDA with a message. */
+int32_t frcnn_cuda_require_device(const char *what, char *err, int64_t err_len);
+
+/* Maps a CUDA error to FRCNN_ERR_ALLOC (out of memory) or FRCNN_ERR_CUDA, with cudaGetErrorString. */
+int32_t frcnn_cuda_error(cudaError_t e, const char *what, const char *step, char *err, int64_t err_len);
+
+/* Evaluates a CUDA runtime call; on failure returns the mapped error code from the enclosing function. */
+#define FRCNN_CUDA_TRY(call, what, step)                                                   \
+    do {                                                                                   \
+        cudaError_t e_ = (call);                                                           \
+        if (e_ != cudaSuccess) return frcnn_cuda_error(e_, what, step, err, err_len);      \
+    } while (0)
+/*
+ * Makes the device that owns `ptr` current for the scope of one entry point (kernels have to run on
+ * the device of their data and of their stream) and restores the caller's device afterwards.
+ */
+class FrcnnDeviceScope {
+  public:
+    FrcnnDeviceScope() : prev_(-1), changed_(false) {}
+    /* FRCNN_OK, or FRCNN_ERR_INVALID_ARGUMENT when ptr is not device memory. */
+    int32_t enter(const void *ptr, const char *what, char *err, int64_t err_len);
+    ~FrcnnDeviceScope();
+
+  private:
+    int prev_;
+    bool changed_;
+};
+
+/*
+ * Temporary device memory for one call: cudaMallocAsync on the stream (cudaMalloc where memory
+ * pools are not supported); release() frees it (stream-ordered) and is also run by the destructor.
+ */
+class FrcnnDeviceBuffer {
+  public:
+    explicit FrcnnDeviceBuffer(cudaStream_t s) : ptr_(nullptr), async_(false), stream_(s) {}
+    cudaError_t alloc(size_t bytes);
+    void *get() const { return ptr_; }
+    cudaError_t release();
+    ~FrcnnDeviceBuffer() { (void)release(); }
+
+  private:
+    void *ptr_;
+    bool async_;
+    cudaStream_t stream_;
+};
+#endif

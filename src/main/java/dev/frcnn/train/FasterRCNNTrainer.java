@@ -1,0 +1,271 @@
+package dev.frcnn.train;
+
+import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.RegionProposalNetwork;
+import dev.frcnn.model.RoIHead;
+import dev.frcnn.model.utils.AnchorTargetCreator;
+import dev.frcnn.model.utils.ProposalTargetCreator;
+import dev.frcnn.model.utils.Sampler;
+import org.bytedeco.pytorch.Adam;
+import org.bytedeco.pytorch.AdamOptions;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OptimizerOptions;
+import org.bytedeco.pytorch.OptimizerParamGroup;
+import org.bytedeco.pytorch.SGD;
+import org.bytedeco.pytorch.SGDOptions;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorIndex;
+import org.bytedeco.pytorch.TensorIndexVector;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import static org.bytedeco.pytorch.global.torch.*;
+
+/**
+ * Computes the four Faster R-CNN losses for one image and takes optimizer steps; mirrors the reference's
+ * {@code trainer.FasterRCNNTrainer} ({@code forward}, {@code train_step}) and
+ * {@code FasterRCNN.get_optimizer}/{@code scale_lr}.
+ *
+ * <p>Losses, as the reference computes them:
+ * <ul>
+ *   <li>{@code rpn_loc_loss}: smooth L1 with sigma {@code rpnSigma} over positive anchors, divided by the number
+ *       of anchors with label {@code >= 0};</li>
+ *   <li>{@code rpn_cls_loss}: cross entropy over the anchors' (bg, fg) scores, ignoring label -1;</li>
+ *   <li>{@code roi_loc_loss}: smooth L1 with sigma {@code roiSigma} of the gt class's loc, over positive samples,
+ *       divided by the number of samples;</li>
+ *   <li>{@code roi_cls_loss}: mean cross entropy over the sampled RoIs (label 0 = background);</li>
+ *   <li>{@code total_loss}: their sum in that order.</li>
+ * </ul>
+ * Only batches of one image are supported, as in the reference.
+ */
+public final class FasterRCNNTrainer {
+    /** The losses of one forward pass: 0-dim float32 tensors (the total is differentiable). */
+    public record Losses(Tensor rpnLocLoss, Tensor rpnClsLoss, Tensor roiLocLoss, Tensor roiClsLoss, Tensor totalLoss) {
+        /** The five values as doubles, in the order rpn_loc, rpn_cls, roi_loc, roi_cls, total (copies to the host). */
+        public double[] values() {
+            return new double[]{rpnLocLoss.item_double(), rpnClsLoss.item_double(), roiLocLoss.item_double(),
+                    roiClsLoss.item_double(), totalLoss.item_double()};
+        }
+
+        /** Loss names in the order of {@link #values()}. */
+        public static final List<String> NAMES = List.of("rpn_loc_loss", "rpn_cls_loss", "roi_loc_loss", "roi_cls_loss", "total_loss");
+    }
+
+    /** Everything one forward pass computed, for tests and diagnostics. */
+    public record Trace(Losses losses, RegionProposalNetwork.Output rpn, ProposalTargetCreator.Result roiTargets,
+                        AnchorTargetCreator.Result rpnTargets, RoIHead.Output head) {}
+
+    private final FasterRCNN fasterRcnn;
+    private final AnchorTargetCreator anchorTargetCreator;
+    private final ProposalTargetCreator proposalTargetCreator;
+    private final double rpnSigma;
+    private final double roiSigma;
+    private final Optimizer optimizer;
+
+    /**
+     * @param fasterRcnn the model to train (its parameters with requires_grad are optimized)
+     * @param rpnSigma smooth-L1 sigma of the RPN loc loss (reference: 3)
+     * @param roiSigma smooth-L1 sigma of the head loc loss (reference: 1)
+     * @param lr learning rate of the weights; biases get {@code 2 * lr}
+     * @param weightDecay weight decay of the weights; biases get none
+     * @param useAdam Adam instead of SGD with momentum 0.9
+     * @param sampler the one source of random choices for anchor and RoI subsampling
+     */
+    public FasterRCNNTrainer(FasterRCNN fasterRcnn, double rpnSigma, double roiSigma, double lr, double weightDecay,
+                             boolean useAdam, Sampler sampler) {
+        this.fasterRcnn = Objects.requireNonNull(fasterRcnn, "fasterRcnn");
+        this.rpnSigma = rpnSigma;
+        this.roiSigma = roiSigma;
+        this.anchorTargetCreator = new AnchorTargetCreator(256, 0.7, 0.3, 0.5, sampler);
+        double[] mean = toDoubles(fasterRcnn.locNormalizeMean()), std = toDoubles(fasterRcnn.locNormalizeStd());
+        this.proposalTargetCreator = new ProposalTargetCreator(128, 0.25, 0.5, 0.5, 0.0, mean, std, sampler);
+        this.optimizer = makeOptimizer(fasterRcnn, lr, weightDecay, useAdam);
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
+    public FasterRCNN fasterRcnn() { return fasterRcnn; }
+
+    public Optimizer optimizer() { return optimizer; }
+
+    /**
+     * The reference's {@code get_optimizer}: one parameter group per trainable parameter, in
+     * {@code named_parameters()} order; names containing {@code bias} get lr x2 and no weight decay. (One
+     * group per parameter, exactly as the reference, so optimizer state maps 1:1 to parameter names.)
+     */
+    static Optimizer makeOptimizer(FasterRCNN model, double lr, double weightDecay, boolean useAdam) {
+        StringTensorDict np = model.named_parameters(true);
+        Optimizer opt = null;
+        List<double[]> groupSettings = new ArrayList<>();
+        for (long i = 0; i < np.size(); i++) {
+            String name = np.get(i).key().getString();
+            Tensor p = np.get(i).value();
+            if (!p.requires_grad()) continue;
+            boolean bias = name.contains("bias");
+            double glr = bias ? lr * 2 : lr, gwd = bias ? 0.0 : weightDecay;
+            TensorVector params = new TensorVector(p);
+            if (useAdam) {
+                AdamOptions o = new AdamOptions(glr);
+                o.weight_decay().put(gwd);
+                if (opt == null) opt = new Adam(params, o); else opt.add_param_group(new OptimizerParamGroup(params, o));
+            } else {
+                SGDOptions o = new SGDOptions(glr);
+                o.momentum().put(0.9);
+                o.weight_decay().put(gwd);
+                if (opt == null) opt = new SGD(params, o); else opt.add_param_group(new OptimizerParamGroup(params, o));
+            }
+            groupSettings.add(new double[]{glr, gwd});
+        }
+        if (opt == null) throw new IllegalArgumentException("the model has no trainable parameters");
+        // Rewrite each group's options after adding it (newer LibTorch merges fields equal to the defaults).
+        for (int g = 0; g < groupSettings.size(); g++) {
+            OptimizerOptions oo = opt.param_groups().get(g).options();
+            if (useAdam) {
+                AdamOptions o = new AdamOptions(oo);
+                o.set_lr(groupSettings.get(g)[0]);
+                o.weight_decay().put(groupSettings.get(g)[1]);
+            } else {
+                SGDOptions o = new SGDOptions(oo);
+                o.set_lr(groupSettings.get(g)[0]);
+                o.momentum().put(0.9);
+                o.weight_decay().put(groupSettings.get(g)[1]);
+            }
+        }
+        return opt;
+    }
+
+    /** Multiplies every group's learning rate by {@code decay}; mirrors {@code FasterRCNN.scale_lr}. */
+    public void scaleLr(double decay) {
+        for (long g = 0; g < optimizer.param_groups().size(); g++) {
+            OptimizerOptions o = optimizer.param_groups().get(g).options();
+            o.set_lr(o.get_lr() * decay);
+        }
+    }
+
+    /** The learning rate of the first group (a weight), as the reference logs it. */
+    public double lr() {
+        return optimizer.param_groups().get(0).options().get_lr();
+    }
+
+    /**
+     * Sets every group's learning rate from the base {@code lr} (weights {@code lr}, biases {@code 2 * lr}); used when
+     * resuming a run.
+     */
+    public void setBaseLr(double lr) {
+        StringTensorDict np = fasterRcnn.named_parameters(true);
+        long g = 0;
+        for (long i = 0; i < np.size(); i++) {
+            if (!np.get(i).value().requires_grad()) continue;
+            boolean bias = np.get(i).key().getString().contains("bias");
+            optimizer.param_groups().get(g++).options().set_lr(bias ? 2 * lr : lr);
+        }
+    }
+
+    /**
+     * Forward pass and losses; mirrors {@code FasterRCNNTrainer.forward(imgs, bboxes, labels, scale)}.
+     *
+     * @param imgs (1, 3, H, W) float32 preprocessed image on the model's device
+     * @param bboxes (1, R, 4) or (R, 4) float32 gt boxes (ymin, xmin, ymax, xmax) in pixels of the preprocessed image
+     * @param labels (1, R) or (R,) int64 gt labels, 0-based foreground classes
+     * @param scale preprocessed size / original size (the reference's {@code scale})
+     * @throws IllegalArgumentException for a batch of more than one image or no gt box
+     */
+    public Losses forward(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
+        return trace(imgs, bboxes, labels, scale).losses();
+    }
+
+    /** As {@link #forward}, also returning the intermediates. */
+    public Trace trace(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
+        if (imgs.dim() != 4 || imgs.size(0) != 1) {
+            throw new IllegalArgumentException("only batches of one image are supported, got images of shape "
+                    + java.util.Arrays.toString(imgs.sizes().vec().get()));
+        }
+        Tensor bbox = bboxes.dim() == 3 ? bboxes.get(0) : bboxes;
+        Tensor label = labels.dim() == 2 ? labels.get(0) : labels;
+        if (bbox.size(0) == 0) throw new IllegalArgumentException("an image without gt boxes cannot be trained on");
+        bbox = bbox.to(imgs.device(), ScalarType.Float);
+        label = label.to(imgs.device(), ScalarType.Long);
+        long h = imgs.size(2), w = imgs.size(3);
+
+        Tensor features = fasterRcnn.extract(imgs);
+        RegionProposalNetwork.Output rpn = fasterRcnn.rpn().forward(features, h, w, scale);
+        Tensor rpnScore = rpn.rpnScores().get(0);
+        Tensor rpnLoc = rpn.rpnLocs().get(0);
+
+        ProposalTargetCreator.Result roiTargets = proposalTargetCreator.call(rpn.rois(), bbox, label);
+        Tensor sampleRoi = roiTargets.sampleRoi();
+        Tensor sampleRoiIndex = zeros(new long[]{sampleRoi.size(0)},
+                new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(imgs.device())));
+        RoIHead.Output head = fasterRcnn.head().forward(features, sampleRoi, sampleRoiIndex);
+
+        // RPN losses
+        AnchorTargetCreator.Result rpnTargets = anchorTargetCreator.call(bbox, rpn.anchor(), (int) h, (int) w);
+        Tensor gtRpnLabel = rpnTargets.label();
+        Tensor rpnLocLoss = fastRcnnLocLoss(rpnLoc, rpnTargets.loc(), gtRpnLabel, rpnSigma);
+        Tensor rpnClsLoss = cross_entropy_loss(rpnScore, gtRpnLabel, new org.bytedeco.pytorch.TensorOptional(), 1, -1, 0.0);
+
+        // RoI losses
+        long nSample = head.roiClsLocs().size(0);
+        Tensor roiClsLoc = head.roiClsLocs().view(nSample, -1, 4);
+        Tensor gtRoiLabel = roiTargets.gtRoiLabel();
+        Tensor rows = arange(new Scalar(nSample), new TensorOptions(ScalarType.Long).device(
+                new org.bytedeco.pytorch.DeviceOptional(imgs.device())));
+        Tensor roiLoc = roiClsLoc.index(new TensorIndexVector(new TensorIndex(rows), new TensorIndex(gtRoiLabel)));
+        Tensor roiLocLoss = fastRcnnLocLoss(roiLoc.contiguous(), roiTargets.gtRoiLoc(), gtRoiLabel, roiSigma);
+        Tensor roiClsLoss = cross_entropy_loss(head.roiScores(), gtRoiLabel, new org.bytedeco.pytorch.TensorOptional(), 1, -100, 0.0);
+
+        Tensor total = rpnLocLoss.add(rpnClsLoss).add(roiLocLoss).add(roiClsLoss);
+        return new Trace(new Losses(rpnLocLoss, rpnClsLoss, roiLocLoss, roiClsLoss, total), rpn, roiTargets, rpnTargets, head);
+    }
+
+    /**
+     * One optimization step: zero the gradients, forward, backward of the total loss, optimizer step; mirrors
+     * {@code FasterRCNNTrainer.train_step}.
+     */
+    public Losses trainStep(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
+        optimizer.zero_grad();
+        Losses losses = forward(imgs, bboxes, labels, scale);
+        losses.totalLoss().backward();
+        optimizer.step();
+        return losses;
+    }
+
+    /**
+     * The reference's {@code _smooth_l1_loss(x, t, in_weight, sigma)}: with {@code d = in_weight * (x - t)},
+     * {@code sum(|d| < 1/sigma^2 ? sigma^2/2 * d^2 : |d| - 0.5/sigma^2)}.
+     */
+    static Tensor smoothL1Loss(Tensor x, Tensor t, Tensor inWeight, double sigma) {
+        double sigma2 = sigma * sigma;
+        Tensor diff = inWeight.mul(x.sub(t));
+        Tensor absDiff = diff.abs();
+        Tensor flag = absDiff.detach().lt(new Scalar(1.0 / sigma2)).to(ScalarType.Float);
+        Tensor quadratic = flag.mul(new Scalar(sigma2 / 2.0)).mul(diff.mul(diff));
+        Tensor linear = flag.neg().add(new Scalar(1.0)).mul(absDiff.sub(new Scalar(0.5 / sigma2)));
+        return quadratic.add(linear).sum();
+    }
+
+    /**
+     * The reference's {@code _fast_rcnn_loc_loss}: smooth L1 over rows with {@code gt_label > 0}, divided by the
+     * number of rows with {@code gt_label >= 0}.
+     *
+     * @param predLoc (S, 4) float32 predicted locs
+     * @param gtLoc (S, 4) float32 target locs
+     * @param gtLabel (S,) int64 labels (-1 ignored, 0 negative, > 0 positive)
+     */
+    static Tensor fastRcnnLocLoss(Tensor predLoc, Tensor gtLoc, Tensor gtLabel, double sigma) {
+        Tensor inWeight = gtLabel.gt(new Scalar(0)).view(-1, 1).expand_as(gtLoc).to(ScalarType.Float);
+        Tensor locLoss = smoothL1Loss(predLoc, gtLoc, inWeight, sigma);
+        return locLoss.div(gtLabel.ge(new Scalar(0)).sum().to(ScalarType.Float));
+    }
+}

@@ -1,0 +1,427 @@
+package dev.frcnn.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.config.Config;
+import dev.frcnn.data.Normalization;
+import dev.frcnn.data.Transform;
+import dev.frcnn.data.VocDataset;
+import dev.frcnn.eval.DetectionEvaluator;
+import dev.frcnn.eval.VocEval;
+import dev.frcnn.io.Checkpoints;
+import dev.frcnn.io.ModelWeights;
+import dev.frcnn.io.WeightLoader;
+import dev.frcnn.model.Detectors;
+import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.utils.Sampler;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The training loop of the reference's {@code train.py}: for each epoch, one {@link FasterRCNNTrainer#trainStep}
+ * per training image (shuffled, horizontally flipped with p = 0.5), then VOC07 mAP on the test split; the best
+ * model is kept; at epoch {@code lr_decay_epoch} the best model is reloaded and the learning rate scaled by
+ * {@code lr_decay}. Images whose objects are all {@code difficult} have no gt box to train on: the reference
+ * crashes on them, this loop skips them and reports the count.
+ *
+ * <p>Outputs in the run directory: {@code config.json}, {@code losses.csv} (one row per step),
+ * {@code loss_curve.png}, {@code metrics.csv} (mAP per epoch), {@code best.ckpt} (best mAP so far),
+ * {@code last.ckpt} (the running state every {@code checkpoint_every} steps and at the end of each epoch:
+ * model, optimizer, epoch, position in the epoch, best mAP). {@code resume} continues from {@code last.ckpt}:
+ * the epoch order, flips and sampling are functions of (seed, epoch, step), so a resumed run repeats exactly
+ * what an uninterrupted one would have done.
+ */
+public final class TrainLoop {
+    /** How to run. */
+    public record Options(Path dataDir, Path outDir, boolean resume, String trainSplit, String testSplit,
+                          Device device, PrintStream log, boolean progressBar) {}
+
+    /** The outcome of a run. */
+    public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, FasterRCNN model) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> LOSS_NAMES = FasterRCNNTrainer.Losses.NAMES;
+
+    private final Config cfg;
+    private final Options opt;
+    private final List<String> classNames;
+    private final Normalization norm;
+
+    public TrainLoop(Config cfg, Options opt) {
+        this.cfg = cfg;
+        this.opt = opt;
+        this.classNames = cfg.classNames().isEmpty() ? VocDataset.VOC_BBOX_LABEL_NAMES : cfg.classNames();
+        this.norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+    }
+
+    /** The mutable position of a run, saved in {@code last.ckpt}. */
+    private static final class State {
+        int epoch;
+        int iteration;
+        long globalStep;
+        double bestMap = -1;
+        int bestEpoch = -1;
+        double lastMap = Double.NaN;
+        double lr;
+    }
+
+    /**
+     * Trains, evaluating after each epoch.
+     *
+     * @throws IOException if the run directory cannot be written or a checkpoint read
+     * @throws dev.frcnn.data.DataException for a broken dataset (names the file)
+     */
+    public Result run() throws IOException {
+        Files.createDirectories(opt.outDir());
+        VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames);
+        VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames);
+        List<Integer> trainable = new ArrayList<>();
+        for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
+        int skipped = train.size() - trainable.size();
+        if (trainable.isEmpty()) {
+            throw new IllegalArgumentException(opt.dataDir() + ": split '" + opt.trainSplit() + "' has no image with a non-difficult object");
+        }
+
+        FasterRCNN model = Detectors.create(cfg, classNames);
+        model.to(opt.device(), false);
+        ReseedableSampler sampler = new ReseedableSampler(cfg.seed());
+        FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
+                cfg.weightDecay(), cfg.useAdam(), sampler);
+        State st = new State();
+        st.lr = cfg.lr();
+        Path last = opt.outDir().resolve("last.ckpt"), best = opt.outDir().resolve("best.ckpt");
+        if (opt.resume()) {
+            if (!Files.isRegularFile(last)) throw new IllegalArgumentException(last + ": no checkpoint to resume from");
+            restore(last, model, trainer, st);
+            opt.log().printf("resuming from %s: epoch %d, step %d of the epoch, best mAP %.4f%n", last,
+                    st.epoch + 1, st.iteration, Math.max(st.bestMap, 0));
+        } else if (cfg.loadPath() != null) {
+            ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
+            WeightLoader.load(model, w.stateDict(), w.kind() != ModelWeights.Kind.TORCHVISION_VGG16);
+        }
+        Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
+        LossLog losses = new LossLog(opt.outDir(), st.globalStep);
+        if (skipped > 0) {
+            opt.log().printf("note: %d of %d training images have no non-difficult object and are skipped%n", skipped, train.size());
+        }
+
+        Transform transform = new Transform(cfg.minSize(), cfg.maxSize(), norm);
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(cfg.numWorkers(), 2)), r -> {
+            Thread t = new Thread(r, "frcnn-loader");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (; st.epoch < cfg.epoch(); st.epoch++) {
+                int[] order = epochOrder(trainable, cfg.seed(), st.epoch);
+                if (st.iteration < order.length) {
+                    trainEpoch(train, transform, pool, order, model, trainer, sampler, st, losses, last);
+                }
+                model.train(false);
+                VocEval.Result r = DetectionEvaluator.run(model, test, cfg.minSize(), cfg.maxSize(), norm,
+                        cfg.testNum(), null).evaluate(true);
+                model.train(true);
+                st.lastMap = r.map();
+                losses.epoch(st.epoch, r.map(), trainer.lr());
+                opt.log().printf("epoch %d/%d: mAP %.4f, lr %.2e%n", st.epoch + 1, cfg.epoch(), r.map(), trainer.lr());
+                if (r.map() > st.bestMap) {
+                    st.bestMap = r.map();
+                    st.bestEpoch = st.epoch;
+                    saveCheckpoint(best, model, null, st, false);
+                }
+                if (st.epoch == cfg.lrDecayEpoch() && st.bestEpoch >= 0) {
+                    Checkpoints.Loaded b = Checkpoints.load(best);
+                    WeightLoader.load(model, b.tensors(), true);
+                    trainer.scaleLr(cfg.lrDecay());
+                    st.lr = st.lr * cfg.lrDecay();
+                    opt.log().printf("reloaded the best model (epoch %d), lr x %s%n", st.bestEpoch + 1, cfg.lrDecay());
+                }
+                st.iteration = 0;
+                saveCheckpoint(last, model, trainer, nextEpoch(st), true);
+            }
+        } finally {
+            pool.shutdownNow();
+            losses.close();
+        }
+        return new Result(st.bestMap, st.bestEpoch, st.lastMap, best, model);
+    }
+
+    private static State nextEpoch(State st) {
+        State n = new State();
+        n.epoch = st.epoch + 1;
+        n.iteration = 0;
+        n.globalStep = st.globalStep;
+        n.bestMap = st.bestMap;
+        n.bestEpoch = st.bestEpoch;
+        n.lastMap = st.lastMap;
+        n.lr = st.lr;
+        return n;
+    }
+
+    private void trainEpoch(VocDataset train, Transform transform, ExecutorService pool, int[] order, FasterRCNN model,
+                            FasterRCNNTrainer trainer, ReseedableSampler sampler, State st, LossLog losses, Path last)
+            throws IOException {
+        model.train(true);
+        int epoch = st.epoch;
+        ArrayDeque<Future<Transform.Sample>> ahead = new ArrayDeque<>();
+        int next = st.iteration;
+        int prefetch = 4;
+        ProgressBar pb = opt.progressBar() ? new ProgressBarBuilder()
+                .setTaskName(String.format("epoch %d/%d", epoch + 1, cfg.epoch()))
+                .setInitialMax(order.length).startsFrom(st.iteration, java.time.Duration.ZERO)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(1000).showSpeed()
+                .setConsumer(new ConsoleProgressBarConsumer(opt.log())).build() : null;
+        try {
+            double[] running = new double[LOSS_NAMES.size()];
+            int seen = 0;
+            for (int it = st.iteration; it < order.length; it++) {
+                while (next < order.length && ahead.size() < prefetch) {
+                    int idx = order[next];
+                    boolean flip = flip(cfg.seed(), epoch, idx);
+                    ahead.add(pool.submit(() -> load(train, transform, idx, flip)));
+                    next++;
+                }
+                double[] v;
+                try (Transform.Sample s = take(ahead.poll(), train, order[it]);
+                     PointerScope scope = new PointerScope()) {
+                    sampler.reseed(mix(cfg.seed(), st.globalStep));
+                    Tensor img = s.img().unsqueeze(0).to(opt.device(), s.img().scalar_type());
+                    Tensor bbox = s.bbox().unsqueeze(0).to(opt.device(), s.bbox().scalar_type());
+                    Tensor label = s.label().unsqueeze(0).to(opt.device(), s.label().scalar_type());
+                    v = trainer.trainStep(img, bbox, label, s.scale()).values();
+                }
+                st.globalStep++;
+                st.iteration = it + 1;
+                losses.step(st.globalStep, epoch, it, v, trainer.lr());
+                seen++;
+                for (int k = 0; k < v.length; k++) running[k] += v[k];
+                if (pb != null) {
+                    pb.step();
+                    pb.setExtraMessage(String.format("loss %.3f", running[running.length - 1] / seen));
+                }
+                if (st.globalStep % cfg.checkpointEvery() == 0 && st.iteration < order.length) {
+                    saveCheckpoint(last, model, trainer, st, true);
+                    losses.flush();
+                }
+            }
+        } finally {
+            for (Future<Transform.Sample> f : ahead) {
+                f.cancel(true);
+            }
+            if (pb != null) pb.close();
+        }
+        losses.flush();
+        losses.plot();
+    }
+
+    private static Transform.Sample load(VocDataset train, Transform transform, int idx, boolean flip) {
+        try (PointerScope s = new PointerScope()) {
+            VocDataset.VocExample ex = train.get(idx);
+            return transform.apply(ex.image(), ex.bbox(), ex.label(), flip);
+        }
+    }
+
+    private static Transform.Sample take(Future<Transform.Sample> f, VocDataset train, int idx) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while loading " + train.imagePath(idx), e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException("cannot load " + train.imagePath(idx) + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** The shuffled order of an epoch: a function of (seed, epoch) only. */
+    static int[] epochOrder(List<Integer> trainable, long seed, int epoch) {
+        int[] order = trainable.stream().mapToInt(Integer::intValue).toArray();
+        SplittableRandom r = new SplittableRandom(mix(seed, 0x5EED0000L + epoch));
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
+    }
+
+    /** The horizontal-flip coin of image {@code idx} in {@code epoch} (p = 0.5, as the reference). */
+    static boolean flip(long seed, int epoch, int idx) {
+        return (mix(mix(seed, 0xF11Fl + epoch), idx) & 1L) == 1L;
+    }
+
+    /** splitmix64 of (a, b): a well-mixed 64-bit value. */
+    static long mix(long a, long b) {
+        long z = a * 0x9E3779B97F4A7C15L + b + 0x632BE59BD9B4E019L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private void saveCheckpoint(Path file, FasterRCNN model, FasterRCNNTrainer trainer, State st, boolean withState)
+            throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        try (PointerScope s = new PointerScope()) {
+            StringTensorDict p = model.named_parameters(true), b = model.named_buffers(true);
+            for (long i = 0; i < p.size(); i++) tensors.put(p.get(i).key().getString(), p.get(i).value());
+            for (long i = 0; i < b.size(); i++) tensors.put(b.get(i).key().getString(), b.get(i).value());
+            ObjectNode meta = JSON.createObjectNode();
+            meta.put("kind", "frcnn-checkpoint");
+            meta.set("config", JSON.readTree(cfg.toJson()));
+            meta.set("class_names", JSON.valueToTree(classNames));
+            meta.put("epoch", st.epoch);
+            meta.put("iteration", st.iteration);
+            meta.put("global_step", st.globalStep);
+            meta.put("best_map", st.bestMap);
+            meta.put("best_epoch", st.bestEpoch);
+            meta.put("lr", st.lr);
+            Map<String, byte[]> blobs = new LinkedHashMap<>();
+            if (withState && trainer != null) blobs.put(ModelWeights.OPTIMIZER_BLOB, optimizerBytes(trainer));
+            Checkpoints.save(file, tensors, meta, blobs);
+        }
+    }
+
+    private static byte[] optimizerBytes(FasterRCNNTrainer trainer) throws IOException {
+        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
+        try {
+            OutputArchive oa = new OutputArchive();
+            trainer.optimizer().save(oa);
+            oa.save_to(tmp.toString());
+            return Files.readAllBytes(tmp);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private void restore(Path file, FasterRCNN model, FasterRCNNTrainer trainer, State st) throws IOException {
+        Checkpoints.Loaded c = Checkpoints.load(file);
+        WeightLoader.load(model, c.tensors(), true);
+        byte[] optim = c.blobs().get(ModelWeights.OPTIMIZER_BLOB);
+        if (optim == null) throw new dev.frcnn.io.WeightsFormatException(file, "no optimizer state to resume from");
+        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
+        try {
+            Files.write(tmp, optim);
+            InputArchive ia = new InputArchive();
+            ia.load_from(tmp.toString());
+            trainer.optimizer().load(ia);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        JsonNode m = c.meta();
+        st.epoch = m.path("epoch").asInt();
+        st.iteration = m.path("iteration").asInt();
+        st.globalStep = m.path("global_step").asLong();
+        st.bestMap = m.path("best_map").asDouble(-1);
+        st.bestEpoch = m.path("best_epoch").asInt(-1);
+        st.lr = m.path("lr").asDouble(cfg.lr());
+        trainer.setBaseLr(st.lr);
+    }
+
+    /** A {@link Sampler} whose random stream is re-seeded before every step, so that resumed runs repeat exactly. */
+    static final class ReseedableSampler implements Sampler {
+        private Sampler current;
+
+        ReseedableSampler(long seed) {
+            this.current = Sampler.seeded(seed);
+        }
+
+        void reseed(long seed) {
+            this.current = Sampler.seeded(seed);
+        }
+
+        @Override
+        public Tensor choose(Tensor ascendingIndices, long count) {
+            return current.choose(ascendingIndices, count);
+        }
+    }
+
+    /** losses.csv, metrics.csv and the loss curve. */
+    private static final class LossLog implements AutoCloseable {
+        private final Path dir;
+        private final BufferedWriter csv;
+        private final BufferedWriter metrics;
+        private final List<double[]> rows = new ArrayList<>();
+
+        LossLog(Path dir, long keepSteps) throws IOException {
+            this.dir = dir;
+            Path f = dir.resolve("losses.csv");
+            List<String> kept = new ArrayList<>();
+            kept.add("step,epoch,iteration," + String.join(",", LOSS_NAMES) + ",lr");
+            if (keepSteps > 0 && Files.isRegularFile(f)) {
+                for (String line : Files.readAllLines(f)) {
+                    String[] c = line.split(",");
+                    if (c.length != LOSS_NAMES.size() + 4 || !c[0].matches("\\d+")) continue;
+                    if (Long.parseLong(c[0]) > keepSteps) continue;
+                    kept.add(line);
+                    double[] v = new double[LOSS_NAMES.size()];
+                    for (int k = 0; k < v.length; k++) v[k] = Double.parseDouble(c[3 + k]);
+                    rows.add(v);
+                }
+            }
+            Files.write(f, kept);
+            this.csv = Files.newBufferedWriter(f, StandardOpenOption.APPEND);
+            Path mf = dir.resolve("metrics.csv");
+            if (keepSteps == 0 || !Files.isRegularFile(mf)) Files.writeString(mf, "epoch,map,lr\n");
+            this.metrics = Files.newBufferedWriter(mf, StandardOpenOption.APPEND);
+        }
+
+        void step(long step, int epoch, int it, double[] v, double lr) throws IOException {
+            StringBuilder sb = new StringBuilder().append(step).append(',').append(epoch + 1).append(',').append(it);
+            for (double x : v) sb.append(',').append((float) x);
+            csv.write(sb.append(',').append(lr).append('\n').toString());
+            rows.add(v.clone());
+        }
+
+        void epoch(int epoch, double map, double lr) throws IOException {
+            metrics.write((epoch + 1) + "," + map + "," + lr + "\n");
+            metrics.flush();
+        }
+
+        void flush() throws IOException {
+            csv.flush();
+        }
+
+        void plot() {
+            List<double[]> series = new ArrayList<>();
+            for (int k = 0; k < LOSS_NAMES.size(); k++) {
+                double[] s = new double[rows.size()];
+                for (int i = 0; i < s.length; i++) s[i] = rows.get(i)[k];
+                series.add(s);
+            }
+            LossPlot.write(dir.resolve("loss_curve.png"), LOSS_NAMES, series, Math.max(1, Math.min(50, rows.size() / 10 + 1)));
+        }
+
+        @Override
+        public void close() throws IOException {
+            csv.close();
+            metrics.close();
+        }
+    }
+}
