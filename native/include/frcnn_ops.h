@@ -123,6 +123,27 @@ FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_output, const in
                                               float *grad_input,
                                               char *err, int64_t err_len);
 
+/*
+ * Gather index for RoIPool's autograd formulation on the CPU (LibTorch from Java cannot define a
+ * custom backward, so the pooled values are re-gathered from the input with index_select, whose
+ * backward is RoIPool's backward). For every output cell i = (roi, c, ph, pw):
+ *   index[i] = (batch_index(roi) * channels + c) * height * width + argmax[i]   if argmax[i] >= 0,
+ *   index[i] = fill_base                                                       if argmax[i] == -1
+ *              and output[i] == 0 (an empty bin),
+ *   index[i] = fill_base + 1                                                   otherwise (a bin of
+ *              only NaN/-inf, whose output is -FLT_MAX).
+ * With source = concat(input.reshape(-1), [0, -FLT_MAX]) and fill_base = batch*channels*height*width,
+ * source[index] equals the forward output exactly. argmax/output are the forward's results.
+ * argmax values must be -1 or in [0, height * width), batch indices as in the forward.
+ */
+FRCNN_API int32_t frcnn_roi_pool_gather_index_cpu(const int64_t *argmax, const float *output,
+                                                  const float *rois, int64_t n_rois,
+                                                  int64_t batch, int64_t channels,
+                                                  int64_t height, int64_t width,
+                                                  int64_t pooled_h, int64_t pooled_w,
+                                                  int64_t fill_base, int64_t *index,
+                                                  char *err, int64_t err_len);
+
 /* Same contract as the CPU forward on the GPU (device pointers); output and argmax equal the CPU's
  * exactly. Invalid rois are detected on the device, so the call synchronises `stream` before it
  * returns. */

@@ -41,27 +41,95 @@ int thread_count(int64_t channels, double work) {
     return t;
 }
 
-/* Runs fn(c_begin, c_end) over [0, channels) split into `threads` contiguous ranges. */
+/* Runs fn(begin, end, slot) over [0, count) split into at most `threads` contiguous ranges; slot is
+ * the range number (0 .. threads-1). fn must not throw. */
 template <class F>
-void parallel_channels(int64_t channels, int threads, F fn) {
-    if (threads <= 1) {
-        fn((int64_t)0, channels);
+void parallel_ranges(int64_t count, int threads, F fn) {
+    if (threads <= 1 || count <= 1) {
+        fn((int64_t)0, count, 0);
         return;
     }
     std::vector<std::thread> pool;
-    int64_t chunk = (channels + threads - 1) / threads;
-    int64_t done_inline_begin = 0, done_inline_end = std::min(chunk, channels);
+    const int64_t chunk = (count + threads - 1) / threads;
     for (int k = 1; k < threads; ++k) {
-        int64_t b = k * chunk, e = std::min(channels, b + chunk);
+        const int64_t b = k * chunk, e = std::min(count, b + chunk);
         if (b >= e) break;
         try {
-            pool.emplace_back([=]() { fn(b, e); });
+            pool.emplace_back([=]() { fn(b, e, k); });
         } catch (const std::system_error &) {
-            fn(b, e); /* no thread available: do it here */
+            fn(b, e, k); /* no thread available: do it here */
         }
     }
-    fn(done_inline_begin, done_inline_end);
+    fn((int64_t)0, std::min(chunk, count), 0);
     for (auto &th : pool) th.join();
+}
+
+/* One bin cell for all channels: lane-wise `if (v > max) { max = v; idx = id; }` (the scalar rule). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void update_channels(float *__restrict mx, int32_t *__restrict ix, const float *__restrict v, int32_t id,
+                     int64_t channels) {
+    for (int64_t c = 0; c < channels; ++c) {
+        const float x = v[c];
+        const bool m = x > mx[c];
+        mx[c] = m ? x : mx[c];
+        ix[c] = m ? id : ix[c];
+    }
+}
+
+/*
+ * Channels-last path: the input is transposed to (batch, height, width, channels) once, then every
+ * bin cell updates all channels with one vectorised pass. Same comparisons in the same (h, w) order
+ * per channel as the scalar scan, so output and argmax are identical. Threads split the rois.
+ */
+void forward_channels_last(const float *input, int64_t batch, int64_t channels, int64_t height, int64_t width,
+                           const int64_t *roi_batch, int64_t n_rois, const Bin *geom, int64_t bins, float *output,
+                           int64_t *argmax, int threads) {
+    const int64_t plane = height * width;
+    std::vector<float> hwc((size_t)(batch * plane * channels));
+    /* all allocations happen here, before any thread starts (a throw inside a thread would terminate) */
+    std::vector<float> mx_all((size_t)(threads * bins * channels));
+    std::vector<int32_t> ix_all((size_t)(threads * bins * channels));
+    auto transpose = [&](int64_t r0, int64_t r1, int) { /* (b, h) rows of the map */
+        for (int64_t bh = r0; bh < r1; ++bh) {
+            const int64_t b = bh / height, h = bh % height;
+            float *dst = hwc.data() + (b * plane + h * width) * channels;
+            for (int64_t c = 0; c < channels; ++c) {
+                const float *src = input + (b * channels + c) * plane + h * width;
+                for (int64_t w = 0; w < width; ++w) dst[w * channels + c] = src[w];
+            }
+        }
+    };
+    parallel_ranges(batch * height, threads, transpose);
+    auto body = [&](int64_t n0, int64_t n1, int slot) {
+        float *mx = mx_all.data() + (size_t)slot * bins * channels;
+        int32_t *ix = ix_all.data() + (size_t)slot * bins * channels;
+        for (int64_t n = n0; n < n1; ++n) {
+            const Bin *bn = geom + n * bins;
+            const float *base = hwc.data() + roi_batch[n] * plane * channels;
+            for (int64_t k = 0; k < bins; ++k) {
+                const Bin bk = bn[k];
+                const bool empty = (bk.he <= bk.hs) || (bk.we <= bk.ws);
+                float *m = mx + k * channels;
+                int32_t *x = ix + k * channels;
+                std::fill(m, m + channels, empty ? 0.0f : -FLT_MAX);
+                std::fill(x, x + channels, -1);
+                for (int64_t h = bk.hs; h < bk.he; ++h)
+                    for (int64_t w = bk.ws; w < bk.we; ++w)
+                        update_channels(m, x, base + (h * width + w) * channels, (int32_t)(h * width + w), channels);
+            }
+            for (int64_t c = 0; c < channels; ++c) {
+                float *out = output + (n * channels + c) * bins;
+                int64_t *am = argmax + (n * channels + c) * bins;
+                for (int64_t k = 0; k < bins; ++k) {
+                    out[k] = mx[(size_t)(k * channels + c)];
+                    am[k] = ix[(size_t)(k * channels + c)];
+                }
+            }
+        }
+    };
+    parallel_ranges(n_rois, threads, body);
 }
 
 }  // namespace
@@ -112,7 +180,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int6
     }
     work = (work + (double)(n_rois * bins)) * (double)channels;
     const int64_t plane = height * width;
-    auto body = [&](int64_t c0, int64_t c1) {
+    auto body = [&](int64_t c0, int64_t c1, int) {
         for (int64_t n = 0; n < n_rois; ++n) {
             const Bin *bn = geom.data() + n * bins;
             const int64_t b = roi_batch[(size_t)n];
@@ -141,7 +209,19 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int6
             }
         }
     };
-    parallel_channels(channels, thread_count(channels, work), body);
+    const int threads = thread_count(channels, work);
+    /* channels-last pays off when the bins revisit the map; the transposition costs one pass over it */
+    if (plane < ((int64_t)1 << 31) && work > 2.0 * (double)(batch * channels * plane) &&
+        batch * channels * plane < ((int64_t)1 << 28)) {
+        try {
+            forward_channels_last(input, batch, channels, height, width, roi_batch.data(), n_rois, geom.data(), bins,
+                                  output, argmax, (int)std::max<int64_t>(1, std::min<int64_t>(threads, n_rois)));
+            return FRCNN_OK;
+        } catch (const std::bad_alloc &) {
+            /* fall back to the direct scan below */
+        }
+    }
+    parallel_ranges(channels, threads, body);
     return FRCNN_OK;
 }
 
@@ -177,7 +257,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_outpu
     if (n_rois == 0 || channels == 0) return FRCNN_OK;
     const int64_t bins = pooled_h * pooled_w;
     std::atomic<int64_t> bad_at{-1};
-    auto body = [&](int64_t c0, int64_t c1) {
+    auto body = [&](int64_t c0, int64_t c1, int) {
         for (int64_t n = 0; n < n_rois; ++n) {
             const int64_t b = (int64_t)rois[n * 5];
             for (int64_t c = c0; c < c1; ++c) {
@@ -197,11 +277,67 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_outpu
             }
         }
     };
-    parallel_channels(channels, thread_count(channels, (double)(n_rois * bins * channels)), body);
+    parallel_ranges(channels, thread_count(channels, (double)(n_rois * bins * channels)), body);
     int64_t bad = bad_at.load();
     if (bad >= 0)
         return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
                                "roi_pool backward: argmax[%lld] = %lld is outside [-1, %lld)", (long long)bad,
+                               (long long)argmax[bad], (long long)plane);
+    return FRCNN_OK;
+}
+
+extern "C" FRCNN_API int32_t frcnn_roi_pool_gather_index_cpu(const int64_t *argmax, const float *output,
+                                                             const float *rois, int64_t n_rois, int64_t batch,
+                                                             int64_t channels, int64_t height, int64_t width,
+                                                             int64_t pooled_h, int64_t pooled_w, int64_t fill_base,
+                                                             int64_t *index, char *err, int64_t err_len) {
+    frcnn_clear_error(err, err_len);
+    if (batch < 0 || channels < 0 || height < 0 || width < 0 || n_rois < 0 || pooled_h <= 0 || pooled_w <= 0)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                               "roi_pool gather index: bad sizes (n_rois %lld, input (%lld, %lld, %lld, %lld), pooled "
+                               "(%lld, %lld))",
+                               (long long)n_rois, (long long)batch, (long long)channels, (long long)height,
+                               (long long)width, (long long)pooled_h, (long long)pooled_w);
+    if (n_rois > 0 && channels > 0 && (argmax == nullptr || output == nullptr || rois == nullptr || index == nullptr))
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                               "roi_pool gather index: NULL argmax/output/rois/index pointer");
+    for (int64_t n = 0; n < n_rois; ++n) {
+        const float *r = rois + n * 5;
+        if (!frcnn_roi_valid(r, batch))
+            return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                                   "roi_pool gather index: roi %lld: the batch index must be an integer in [0, %lld) "
+                                   "and the coordinates finite",
+                                   (long long)n, (long long)batch);
+    }
+    if (n_rois == 0 || channels == 0) return FRCNN_OK;
+    const int64_t plane = height * width, bins = pooled_h * pooled_w;
+    std::atomic<int64_t> bad_at{-1};
+    auto body = [&](int64_t n0, int64_t n1, int) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const int64_t b = (int64_t)rois[n * 5];
+            for (int64_t c = 0; c < channels; ++c) {
+                const int64_t off = (n * channels + c) * bins, base = (b * channels + c) * plane;
+                for (int64_t k = 0; k < bins; ++k) {
+                    const int64_t a = argmax[off + k];
+                    if (a >= 0 && a < plane) {
+                        index[off + k] = base + a;
+                    } else if (a == -1) {
+                        index[off + k] = output[off + k] == 0.0f ? fill_base : fill_base + 1;
+                    } else {
+                        int64_t expected = -1;
+                        bad_at.compare_exchange_strong(expected, off + k);
+                        index[off + k] = fill_base;
+                    }
+                }
+            }
+        }
+    };
+    parallel_ranges(n_rois, (int)std::min<int64_t>(thread_count(channels, (double)(n_rois * bins * channels)), n_rois),
+                    body);
+    const int64_t bad = bad_at.load();
+    if (bad >= 0)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                               "roi_pool gather index: argmax[%lld] = %lld is outside [-1, %lld)", (long long)bad,
                                (long long)argmax[bad], (long long)plane);
     return FRCNN_OK;
 }

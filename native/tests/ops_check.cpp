@@ -503,6 +503,7 @@ int main() {
     std::vector<float> in(B * C * H * W), rois(R * 5), go(R * C * PH * PW);
     for (float &v : in) v = g(rng);
     for (int64_t i = 0; i < 50; ++i) in[i * 7] = in[i * 7 + 1]; /* some ties */
+    for (int64_t i = 0; i < 20; ++i) in[(i * 7919) % in.size()] = (i % 2) ? NAN : -INFINITY; /* never win */
     for (int64_t n = 0; n < R; ++n) {
         float x1 = u(rng), y1 = u(rng) * 0.75f, x2 = x1 + std::fabs(u(rng)) * 0.5f, y2 = y1 + std::fabs(u(rng)) * 0.4f;
         if (n % 17 == 0) x2 = x1 - 5.0f; /* degenerate */
@@ -543,6 +544,18 @@ int main() {
     });
     std::printf("  roi_pool cpu forward+backward (%lld rois, %lldx%lldx%lldx%lld) %.3f ms\n", (long long)R,
                 (long long)B, (long long)C, (long long)H, (long long)W, ms);
+    {   /* few rois: the direct (channel-plane) scan instead of the channels-last one */
+        const int64_t r2 = 2;
+        std::vector<float> o2(r2 * C * PH * PW), ro2;
+        std::vector<int64_t> a2(o2.size()), ra2;
+        std::vector<float> rois2(rois.begin(), rois.begin() + r2 * 5);
+        rc = frcnn_roi_pool_forward_cpu(in.data(), B, C, H, W, rois2.data(), r2, scale, PH, PW, o2.data(), a2.data(),
+                                        err, sizeof err);
+        ref_roi_pool(in, C, H, W, rois2, r2, scale, PH, PW, ro2, ra2);
+        bool same2 = rc == FRCNN_OK && a2 == ra2;
+        for (size_t i = 0; i < o2.size() && same2; ++i) same2 = o2[i] == ro2[i];
+        check(same2, "roi_pool cpu (few rois) equals the reference");
+    }
     {   /* invalid batch index must be rejected */
         std::vector<float> bad = rois;
         bad[0] = 2.5f;

@@ -15,12 +15,13 @@ import java.util.List;
  */
 @Command(name = "frcnn", mixinStandardHelpOptions = true, version = "frcnn 0.1.0",
         description = "Faster R-CNN for the JVM (a port of simple-faster-rcnn-pytorch over LibTorch).",
-        subcommands = {})
+        subcommands = {BenchCommand.class, TrainCommand.class, EvalCommand.class, DetectCommand.class, DemoCommand.class})
 public final class Main implements Runnable {
     /** Exceptions that mean "the user's input is wrong" (exit code 2). Other packages register theirs here. */
     private static final List<Class<? extends Throwable>> BAD_INPUT = new ArrayList<>(List.of(
             ConfigException.class, IllegalArgumentException.class, NoSuchFileException.class,
-            FileNotFoundException.class, BadInputException.class));
+            FileNotFoundException.class, BadInputException.class, dev.frcnn.data.DataException.class,
+            dev.frcnn.io.WeightsFormatException.class, dev.frcnn.io.WeightsMismatchException.class));
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -28,7 +28,8 @@ import java.util.Map;
  * {@code roi_align_sampling_ratio}, {@code roi_align_aligned} (see below), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
  * {@code class_names} (empty = the 20 VOC classes), {@code ratios} and {@code anchor_scales} (the reference's
  * constructor arguments of FasterRCNNVGG16, defaults (0.5, 1, 2) and (8, 16, 32)), {@code checkpoint_every}
- * (training iterations between checkpoints of the running state, so a killed run loses at most that much).
+ * (training iterations between checkpoints of the running state, so a killed run loses at most that much),
+ * {@code use_07_metric} (VOC07 11-point AP, as the reference's training script; false: area under the curve).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>Backbones and RoI ops: {@code backbone} is {@code vgg16} (the reference), {@code tiny} (the demo),
@@ -67,6 +68,7 @@ public record Config(
         @JsonProperty("ratios") List<Double> ratios,
         @JsonProperty("anchor_scales") List<Double> anchorScales,
         @JsonProperty("checkpoint_every") int checkpointEvery,
+        @JsonProperty("use_07_metric") boolean use07Metric,
         @JsonProperty("roi_align_sampling_ratio") int roiAlignSamplingRatio,
         @JsonProperty("roi_align_aligned") boolean roiAlignAligned) {
 
@@ -89,7 +91,7 @@ public record Config(
     public static Config defaults() {
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
-                List.of(8.0, 16.0, 32.0), 500, 0, false);
+                List.of(8.0, 16.0, 32.0), 500, true, 0, false);
     }
 
     public Config {
@@ -144,6 +146,16 @@ public record Config(
         } catch (ConfigException e) {
             throw new ConfigException(file + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * A config from a JSON object (e.g. the one stored in a checkpoint); keys not given keep {@link #defaults()}.
+     *
+     * @throws ConfigException for unknown keys or bad values
+     */
+    public static Config fromJson(JsonNode node) {
+        if (node == null || !node.isObject()) throw new ConfigException("a config must be a JSON object");
+        return defaults().merge((ObjectNode) node);
     }
 
     /**

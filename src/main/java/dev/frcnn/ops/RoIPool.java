@@ -7,11 +7,13 @@ import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.Arrays;
 
 import static org.bytedeco.pytorch.global.torch.arange;
+import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.where;
 
 /**
@@ -25,14 +27,19 @@ import static org.bytedeco.pytorch.global.torch.where;
  * map) gives 0 and argmax -1. The backward adds each output gradient at its argmax.
  *
  * <p>Autograd: JavaCPP cannot define custom autograd functions, so when the input requires grad (and grad mode is
- * on) the output is rebuilt from the native argmax as
- * {@code where(argmax >= 0, input.reshape(-1).take(flatIndex), nativeOutput)}; the gather's backward is exactly
- * RoIPool's backward (a scatter-add to the argmax, in (roi, channel, ph, pw) order on the CPU). Without grad the
- * native output is returned as is.
+ * on) the output is re-gathered from the input at the native argmax: on the CPU
+ * {@code concat(input.reshape(-1), [0, -FLT_MAX]).index_select(0, index)} with the index from
+ * {@code frcnn_roi_pool_gather_index_cpu}, on CUDA
+ * {@code where(argmax >= 0, input.reshape(-1).index_select(0, flatIndex), nativeOutput)}. Both equal the native
+ * output exactly, and the gather's backward ({@code index_add}) is exactly RoIPool's backward (a scatter-add to the
+ * argmax, in (roi, channel, ph, pw) order on the CPU). Without grad the native output is returned as is.
  *
  * <p>Tensors created here belong to the caller's {@link org.bytedeco.javacpp.PointerScope}, as for any LibTorch op.
  */
 public final class RoIPool {
+    /** Values gathered for bins without an argmax: 0 (empty bin) and -FLT_MAX (a bin of only NaN/-inf). */
+    private static final float[] PAD = {0f, -Float.MAX_VALUE};
+
     private final int pooledH;
     private final int pooledW;
     private final float spatialScale;
@@ -88,13 +95,27 @@ public final class RoIPool {
         Pooled p = forwardWithArgmax(input, indicesAndRois);
         if (!input.requires_grad() || !GradMode.is_enabled()) return p.output();
         long r = indicesAndRois.size(0), c = input.size(1), plane = input.size(2) * input.size(3);
-        // flat index into input.reshape(-1): (batch * C + channel) * H * W + argmax
+        Tensor argmax = p.argmax();
+        if (!input.is_cuda()) {
+            // CPU: one native pass computes the gather index into concat(input.reshape(-1), [0, -FLT_MAX])
+            Tensor rois = indicesAndRois.detach().contiguous();
+            Tensor index = argmax.new_empty(Tensors.shape(argmax), new TensorOptions(ScalarType.Long));
+            long fillBase = input.numel();
+            if (index.numel() > 0) {
+                NativeOps.get().roiPoolGatherIndexCpu(OpSupport.seg(argmax), OpSupport.seg(p.output()),
+                        OpSupport.seg(rois), r, input.size(0), c, input.size(2), input.size(3), pooledH, pooledW,
+                        fillBase, OpSupport.seg(index));
+            }
+            Tensor source = cat(new TensorVector(input.reshape(-1), Tensors.fromFloats(PAD, 2)), 0);
+            return source.index_select(0, index.view(-1)).view(r, c, pooledH, pooledW);
+        }
+        // CUDA: the same with tensor ops (flat index = (batch * C + channel) * H * W + argmax)
         Tensor batch = indicesAndRois.detach().select(1, 0).to(ScalarType.Long);
         Tensor channel = arange(new Scalar(c), new TensorOptions(ScalarType.Long).device(new DeviceOptional(input.device())));
         Tensor base = batch.mul(new Scalar(c)).view(r, 1).add(channel.view(1, c)).mul(new Scalar(plane)).view(r, c, 1, 1);
-        Tensor flat = p.argmax().clamp_min(new Scalar(0)).add_(base);
-        Tensor gathered = input.reshape(-1).take(flat);
-        return where(p.argmax().ge(new Scalar(0)), gathered, p.output());
+        Tensor flat = argmax.clamp_min(new Scalar(0)).add_(base);
+        Tensor gathered = input.reshape(-1).index_select(0, flat.view(-1)).view(r, c, pooledH, pooledW);
+        return where(argmax.ge(new Scalar(0)), gathered, p.output());
     }
 
     /**

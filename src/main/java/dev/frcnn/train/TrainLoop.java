@@ -145,7 +145,7 @@ public final class TrainLoop {
                 }
                 model.train(false);
                 VocEval.Result r = DetectionEvaluator.run(model, test, cfg.minSize(), cfg.maxSize(), norm,
-                        cfg.testNum(), null).evaluate(true);
+                        cfg.testNum(), null).evaluate(cfg.use07Metric());
                 model.train(true);
                 st.lastMap = r.map();
                 losses.epoch(st.epoch, r.map(), trainer.lr());

@@ -154,6 +154,36 @@ class RoIPoolTest {
     }
 
     @Test
+    void binsOfOnlyNanOrMinusInfinityBehaveAsTorchvisionAlsoThroughAutograd() {
+        try (PointerScope s = new PointerScope()) {
+            float[] v = new float[2 * 8 * 8];
+            java.util.Arrays.fill(v, Float.NaN);
+            for (int i = 64; i < 128; i++) v[i] = Float.NEGATIVE_INFINITY;
+            v[64 + 9] = 3f;
+            Tensor x = Tensors.fromFloats(v, 1, 2, 8, 8);
+            Tensor r = rois(0, 0, 0, 1, 1, 0, -64, -64, -48, -48); // 1x1-cell bins at (0..1, 0..1); fully outside
+            RoIPool pool = new RoIPool(2, 2, 1.0);
+            RoIPool.Pooled p = pool.forwardWithArgmax(x, r);
+            float[] out = Tensors.toFloatArray(p.output());
+            long[] am = Tensors.toLongArray(p.argmax());
+            // channel 0 (all NaN): -FLT_MAX and argmax -1; channel 1: -inf except the 3 at (1, 1)
+            assertThat(out[0]).isEqualTo(-Float.MAX_VALUE);
+            assertThat(am[0]).isEqualTo(-1);
+            assertThat(Tensors.toFloatArray(p.output().get(0).get(1))).containsExactly(-Float.MAX_VALUE,
+                    -Float.MAX_VALUE, -Float.MAX_VALUE, 3f);
+            assertThat(Tensors.toFloatArray(p.output().get(1))).containsOnly(0f);
+            Tensor xg = x.clone().requires_grad_(true);
+            Tensor o = pool.forward(xg, r);
+            assertThat(Tensors.toFloatArray(o)).containsExactly(out);
+            o.sum().backward();
+            float[] g = Tensors.toFloatArray(xg.grad());
+            assertThat(g[64 + 9]).isEqualTo(1f);
+            assertThat(java.util.stream.IntStream.range(0, g.length).filter(i -> g[i] != 0f).count()).isEqualTo(1);
+            assertThat(am).contains(9L);
+        }
+    }
+
+    @Test
     void nativeBackwardRejectsBadArgmax() {
         try (PointerScope s = new PointerScope()) {
             Tensor r = rois(0, 0, 0, 32, 32);

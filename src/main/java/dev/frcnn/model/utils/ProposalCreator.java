@@ -55,11 +55,22 @@ public final class ProposalCreator {
         this.minSize = minSize;
     }
 
+    /** IoU threshold of the NMS. */
     public double nmsThresh() { return nmsThresh; }
+
+    /** Boxes kept before NMS in training mode. */
     public long nTrainPreNms() { return nTrainPreNms; }
+
+    /** Boxes kept after NMS in training mode. */
     public long nTrainPostNms() { return nTrainPostNms; }
+
+    /** Boxes kept before NMS in test mode. */
     public long nTestPreNms() { return nTestPreNms; }
+
+    /** Boxes kept after NMS in test mode. */
     public long nTestPostNms() { return nTestPostNms; }
+
+    /** Minimum box side in original-image pixels (times {@code scale} in input pixels). */
     public double minSize() { return minSize; }
 
     /**
@@ -110,6 +121,7 @@ public final class ProposalCreator {
             roi = roi.index_select(0, order).contiguous();
             s = s.index_select(0, order).contiguous();
 
+            if (roi.size(0) == 0) return roi;
             // keep[:n_post_nms] of the greedy NMS = NMS stopped after n_post_nms kept boxes
             Tensor kept = Nms.nms(roi, s, nmsThresh, nPostNms > 0 ? nPostNms : -1);
             if (nPostNms > 0 && kept.size(0) > nPostNms) kept = kept.narrow(0, 0, nPostNms);

@@ -57,7 +57,7 @@ public final class NativeOps {
     private final Path libraryPath;
     private final MethodHandle abiVersion, builtWithCuda, cudaDeviceCount;
     private final MethodHandle nmsCpu, nmsCuda;
-    private final MethodHandle roiFwdCpu, roiFwdCuda, roiBwdCpu, roiBwdCuda;
+    private final MethodHandle roiFwdCpu, roiFwdCuda, roiBwdCpu, roiBwdCuda, roiGatherCpu;
 
     /** The loaded library (loads it on the first call). @throws IllegalStateException if it cannot be loaded */
     public static NativeOps get() {
@@ -95,6 +95,10 @@ public final class NativeOps {
         roiBwdCuda = handle(linker, lookup, "frcnn_roi_pool_backward_cuda", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+        // argmax, output, rois, n_rois, batch, channels, height, width, pooled_h, pooled_w, fill_base, index, err, err_len
+        roiGatherCpu = handle(linker, lookup, "frcnn_roi_pool_gather_index_cpu", FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
         int v = abiVersion();
         if (v != ABI_VERSION) {
             throw new IllegalStateException("native ops library " + lib + " has ABI version " + v + ", expected "
@@ -259,6 +263,28 @@ public final class NativeOps {
             int rc = (int) roiBwdCuda.invokeExact(gradOutput, argmax, rois, nRois, batch, channels, height, width,
                     pooledH, pooledW, gradInput, MemorySegment.ofAddress(stream), err, (long) ERR_LEN);
             check(rc, err, "frcnn_roi_pool_backward_cuda");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code frcnn_roi_pool_gather_index_cpu}: for every forward output cell, the index into
+     * {@code concat(input.reshape(-1), [0, -FLT_MAX])} that reproduces the output: the input element at the argmax,
+     * {@code fillBase} for an empty bin, {@code fillBase + 1} for a bin of only NaN/-inf.
+     *
+     * @param argmax (nRois, channels, pooledH, pooledW) int64 from the forward
+     * @param output (nRois, channels, pooledH, pooledW) float32 from the forward
+     * @param index (nRois, channels, pooledH, pooledW) int64, written
+     */
+    public void roiPoolGatherIndexCpu(MemorySegment argmax, MemorySegment output, MemorySegment rois, long nRois,
+                                      long batch, long channels, long height, long width, long pooledH, long pooledW,
+                                      long fillBase, MemorySegment index) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment err = a.allocate(ERR_LEN);
+            int rc = (int) roiGatherCpu.invokeExact(argmax, output, rois, nRois, batch, channels, height, width,
+                    pooledH, pooledW, fillBase, index, err, (long) ERR_LEN);
+            check(rc, err, "frcnn_roi_pool_gather_index_cpu");
         } catch (Throwable t) {
             throw rethrow(t);
         }

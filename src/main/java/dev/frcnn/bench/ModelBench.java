@@ -1,0 +1,151 @@
+package dev.frcnn.bench;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.Normalization;
+import dev.frcnn.data.Preprocess;
+import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.ImageSize;
+import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.tensor.Tensors;
+import dev.frcnn.train.FasterRCNNTrainer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * Benchmarks of the whole model: {@code predict} on one image ({@code infer}) and one {@code train_step} including the
+ * optimizer step ({@code train}), with resident memory before and after the timed repetitions so that a long run
+ * shows whether memory stays flat.
+ */
+public final class ModelBench {
+    private ModelBench() {}
+
+    /**
+     * Median time of {@link FasterRCNN#predict} on {@code image} preprocessed at the config's min/max size.
+     *
+     * @param model the detector (random or loaded weights), already on {@code device}
+     * @return keys: what, device, threads, reps, backbone, input_hw, infer_ms (median), infer_ms_min, rss_mb_after_warmup, rss_mb_end
+     */
+    public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
+                                                      int warmup, int reps) {
+        model.train(false);
+        model.usePreset("visualize");
+        Normalization norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+        Tensor x;
+        ImageSize size;
+        try (PointerScope s = new PointerScope()) {
+            Tensor img = ImageReader.readRgbChw(image);
+            size = new ImageSize((int) img.size(1), (int) img.size(2));
+            x = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm).to(device, img.scalar_type()).retainReference();
+        }
+        double[] ms = new double[reps];
+        double rssWarm = 0;
+        for (int i = 0; i < warmup + reps; i++) {
+            if (i == warmup) rssWarm = rssMb();
+            long t0 = System.nanoTime();
+            try (PointerScope s = new PointerScope()) {
+                model.predict(List.of(x), List.of(size));
+            }
+            if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+        }
+        LinkedHashMap<String, Object> r = header("infer", device, reps, cfg);
+        r.put("input_hw", new long[]{x.size(1), x.size(2)});
+        r.put("infer_ms", median(ms));
+        r.put("infer_ms_min", Arrays.stream(ms).min().orElse(Double.NaN));
+        r.put("rss_mb_after_warmup", rssWarm);
+        r.put("rss_mb_end", rssMb());
+        x.close();
+        return r;
+    }
+
+    /**
+     * Median time of one {@link FasterRCNNTrainer#trainStep} (forward, 4 losses, backward, SGD step) on {@code image}
+     * with three fixed gt boxes.
+     *
+     * @return keys: what, device, threads, reps, backbone, input_hw, train_step_ms (median), train_step_ms_min,
+     *     rss_mb_after_warmup, rss_mb_end
+     */
+    public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
+                                                      int warmup, int reps) {
+        model.train(true);
+        Normalization norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+        FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
+                cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()));
+        Tensor x, bbox, label;
+        double scale;
+        try (PointerScope s = new PointerScope()) {
+            Tensor img = ImageReader.readRgbChw(image);
+            Tensor p = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm);
+            scale = (double) p.size(1) / img.size(1);
+            float h = p.size(1), w = p.size(2);
+            x = p.unsqueeze(0).to(device, p.scalar_type()).retainReference();
+            bbox = Tensors.fromFloats(new float[]{
+                    0.10f * h, 0.10f * w, 0.60f * h, 0.45f * w,
+                    0.30f * h, 0.50f * w, 0.90f * h, 0.95f * w,
+                    0.05f * h, 0.60f * w, 0.35f * h, 0.80f * w}, 1, 3, 4).to(device, p.scalar_type()).retainReference();
+            label = Tensors.fromLongs(new long[]{11, 14, 6}, 1, 3).to(device,
+                    org.bytedeco.pytorch.global.torch.ScalarType.Long).retainReference();
+        }
+        double[] ms = new double[reps];
+        double rssWarm = 0;
+        for (int i = 0; i < warmup + reps; i++) {
+            if (i == warmup) rssWarm = rssMb();
+            long t0 = System.nanoTime();
+            try (PointerScope s = new PointerScope()) {
+                trainer.trainStep(x, bbox, label, scale).totalLoss().item_double();
+            }
+            if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+        }
+        LinkedHashMap<String, Object> r = header("train", device, reps, cfg);
+        r.put("input_hw", new long[]{x.size(2), x.size(3)});
+        r.put("train_step_ms", median(ms));
+        r.put("train_step_ms_min", Arrays.stream(ms).min().orElse(Double.NaN));
+        r.put("rss_mb_after_warmup", rssWarm);
+        r.put("rss_mb_end", rssMb());
+        x.close();
+        bbox.close();
+        label.close();
+        return r;
+    }
+
+    private static LinkedHashMap<String, Object> header(String what, Device device, int reps, Config cfg) {
+        LinkedHashMap<String, Object> r = new LinkedHashMap<>();
+        r.put("what", what);
+        r.put("device", device.is_cuda() ? "cuda" : "cpu");
+        r.put("threads", torch.get_num_threads());
+        r.put("reps", reps);
+        r.put("backbone", cfg.backbone());
+        return r;
+    }
+
+    /** Median of the values (mean of the middle two for an even count). */
+    public static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** Resident set size of this process in MB (VmRSS from /proc/self/status; NaN where unavailable). */
+    public static double rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+}

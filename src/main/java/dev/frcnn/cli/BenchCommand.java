@@ -1,0 +1,101 @@
+package dev.frcnn.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.bench.ModelBench;
+import dev.frcnn.bench.OpsBench;
+import dev.frcnn.config.Config;
+import dev.frcnn.data.VocDataset;
+import dev.frcnn.model.Detectors;
+import dev.frcnn.model.FasterRCNN;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code frcnn bench}: timings of the ops, inference and one training step. With {@code --json} the last
+ * stdout line is one JSON object (the contract in shared/design.md).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark the native ops (ops), predict (infer) or one train_step (train).")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--what", defaultValue = "ops", description = "ops | infer | train (default: ${DEFAULT-VALUE})")
+    String what;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--input", description = "ops input JSON (default: ../shared/bench/ops_input.json)")
+    Path input;
+
+    @Option(names = "--reps", defaultValue = "10", description = "timed repetitions (default: ${DEFAULT-VALUE})")
+    int reps;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed repetitions first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--threads", defaultValue = "0", description = "LibTorch intra-op threads, 0 = default")
+    int threads;
+
+    @Option(names = "--set", description = "config override key=value (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--json", description = "print the result as one JSON object on the last line")
+    boolean json;
+
+    @Option(names = "--weights", description = "infer/train: weights (.ckpt or .pth) instead of random ones")
+    Path weights;
+
+    @Option(names = "--image", description = "infer/train: image (default: demo.jpg of the golden fixtures)")
+    Path image;
+
+    @Override
+    public Integer call() throws Exception {
+        if (reps < 1) throw new BadInputException("--reps must be >= 1, got " + reps);
+        if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+        if (!device.equals("cpu") && !device.equals("cuda")) {
+            throw new BadInputException("--device must be cpu or cuda, got '" + device + "'");
+        }
+        if (threads > 0) torch.set_num_threads(threads);
+        Map<String, Object> result = switch (what) {
+            case "ops" -> {
+                Path in = input != null ? input : Paths.shared().resolve("bench/ops_input.json");
+                if (!Files.isRegularFile(in)) throw new BadInputException(in + ": ops input file not found");
+                yield OpsBench.run(in, device, warmup, reps);
+            }
+            case "infer", "train" -> {
+                Device dev = ModelLoading.device(device);
+                Path img = image != null ? image : Paths.golden().resolve("demo.jpg");
+                if (!Files.isRegularFile(img)) throw new BadInputException(img + ": image not found (use --image)");
+                FasterRCNN model;
+                Config cfg;
+                if (weights != null) {
+                    ModelLoading.Loaded m = ModelLoading.load(weights, Config.defaults(), sets, dev);
+                    model = m.model();
+                    cfg = m.config();
+                } else {
+                    cfg = Config.defaults().withOverrides(sets);
+                    model = Detectors.create(cfg, cfg.classNames().isEmpty() ? VocDataset.VOC_BBOX_LABEL_NAMES : cfg.classNames());
+                    model.to(dev, false);
+                }
+                yield what.equals("infer") ? ModelBench.infer(model, cfg, img, dev, warmup, reps)
+                        : ModelBench.train(model, cfg, img, dev, warmup, reps);
+            }
+            default -> throw new BadInputException("--what must be ops, infer or train, got '" + what + "'");
+        };
+        ObjectMapper om = new ObjectMapper();
+        if (json) {
+            System.out.println(om.writeValueAsString(result));
+        } else {
+            result.forEach((k, v) -> System.out.printf("%-22s %s%n", k, v));
+        }
+        return 0;
+    }
+}

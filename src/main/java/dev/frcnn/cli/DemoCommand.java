@@ -1,0 +1,117 @@
+package dev.frcnn.cli;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.Preprocess;
+import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.data.VocDataset;
+import dev.frcnn.eval.DetectionEvaluator;
+import dev.frcnn.eval.VocEval;
+import dev.frcnn.model.Detection;
+import dev.frcnn.model.ImageSize;
+import dev.frcnn.train.TrainLoop;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code frcnn demo}: the main job on a bundled default, with nothing to download. Writes a synthetic VOC-format
+ * dataset (coloured shapes on textured backgrounds), trains the demo detector on it on the CPU
+ * ({@code configs/demo.json}: the small backbone on small images), evaluates VOC07 mAP on its test split and
+ * writes annotated test images. The last stdout line is {@code mAP: <value>}.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Train and evaluate on a generated shapes dataset (CPU, a few minutes); prints mAP.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--out", defaultValue = "runs/demo", description = "output directory (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--set", description = "config override key=value (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--train-images", defaultValue = "400", description = "default: ${DEFAULT-VALUE}")
+    int trainImages;
+
+    @Option(names = "--test-images", defaultValue = "100", description = "default: ${DEFAULT-VALUE}")
+    int testImages;
+
+    @Option(names = "--show", defaultValue = "8", description = "annotated test images to write (default: ${DEFAULT-VALUE})")
+    int show;
+
+    @Option(names = "--no-progress", description = "no progress bar")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        if (trainImages < 1 || testImages < 1) throw new BadInputException("--train-images and --test-images must be >= 1");
+        Config cfg = loadDemoConfig().withOverrides(sets);
+        if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
+        long t0 = System.nanoTime();
+        Path data = out.resolve("data");
+        new SyntheticVoc(cfg.seed(), 160, 256).write(data, trainImages, testImages);
+        System.out.printf("dataset: %d train + %d test images of %s in %s%n", trainImages, testImages,
+                SyntheticVoc.CLASS_NAMES, data);
+        if (cfg.classNames().isEmpty()) {
+            cfg = cfg.withOverrides(List.of("class_names=" + new com.fasterxml.jackson.databind.ObjectMapper()
+                    .writeValueAsString(SyntheticVoc.CLASS_NAMES)));
+        }
+        Path run = out.resolve("run");
+        TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, "train", "test",
+                ModelLoading.device(device), System.err, !noProgress)).run();
+        System.out.printf("trained %d epochs in %.1f s; best epoch %d%n", cfg.epoch(), (System.nanoTime() - t0) / 1e9,
+                r.bestEpoch() + 1);
+
+        ModelLoading.Loaded best = ModelLoading.load(r.bestCheckpoint(), cfg, List.of(), ModelLoading.device(device));
+        best.model().usePreset("evaluate");
+        VocDataset test = new VocDataset(data, "test", true, best.classNames());
+        VocEval.Result ev = DetectionEvaluator.run(best.model(), test, cfg.minSize(), cfg.maxSize(), best.norm(),
+                cfg.testNum(), null).evaluate(cfg.use07Metric());
+        VocEval.writePrCurves(out.resolve("pr_curves"), ev, best.classNames());
+        best.model().usePreset("visualize");
+        Path shown = out.resolve("detections");
+        for (int i = 0; i < Math.min(show, test.size()); i++) {
+            try (PointerScope s = new PointerScope()) {
+                Path img = test.imagePath(i);
+                Tensor x0 = ImageReader.readRgbChw(img);
+                Tensor x = Preprocess.preprocess(x0, cfg.minSize(), cfg.maxSize(), best.norm());
+                List<Detection> dets = best.model().predict(List.of(x),
+                        List.of(new ImageSize((int) x0.size(1), (int) x0.size(2)))).get(0);
+                DetectionOutput.write(shown, img, dets);
+            }
+        }
+        EvalCommand.print(ev, best.classNames());
+        System.out.printf("annotated test images: %s; PR curves: %s; run: %s; total %.1f s%n", shown,
+                out.resolve("pr_curves"), run, (System.nanoTime() - t0) / 1e9);
+        System.out.printf("mAP: %.4f%n", ev.map());
+        return 0;
+    }
+
+    /** {@code configs/demo.json} of the project (bin/frcnn's home), else the copy bundled in the jar. */
+    static Config loadDemoConfig() throws IOException {
+        Path f = Paths.home().resolve("configs/demo.json");
+        if (Files.isRegularFile(f)) return Config.load(f);
+        try (InputStream in = DemoCommand.class.getResourceAsStream("/configs/demo.json")) {
+            if (in == null) throw new IllegalStateException("configs/demo.json not found");
+            Path tmp = Files.createTempFile("demo", ".json");
+            try {
+                Files.write(tmp, in.readAllBytes());
+                return Config.load(tmp);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+}

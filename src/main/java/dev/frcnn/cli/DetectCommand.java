@@ -1,0 +1,65 @@
+package dev.frcnn.cli;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.Preprocess;
+import dev.frcnn.model.Detection;
+import dev.frcnn.model.ImageSize;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code frcnn detect}: detections on images, written as {@code OUT/<stem>.png} and {@code OUT/<stem>.json}. */
+@Command(name = "detect", mixinStandardHelpOptions = true,
+        description = "Detect objects in images with a trained model (.ckpt or PyTorch .pth).")
+final class DetectCommand implements Callable<Integer> {
+    @Option(names = "--weights", required = true, description = "our .ckpt, or a PyTorch .pth (reference checkpoint or state dict)")
+    Path weights;
+
+    @Option(names = "--out", required = true, description = "output directory")
+    Path out;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--preset", defaultValue = "visualize",
+            description = "visualize (score > 0.7) | evaluate (score > 0.05) (default: ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--config", description = "config for .pth weights (default: configs/voc07-vgg16.json settings)")
+    Path config;
+
+    @Option(names = "--set", description = "config override key=value (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files")
+    List<Path> images;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!preset.equals("visualize") && !preset.equals("evaluate")) {
+            throw new BadInputException("--preset must be visualize or evaluate, got '" + preset + "'");
+        }
+        Config base = config != null ? Config.load(config) : Config.defaults();
+        ModelLoading.Loaded m = ModelLoading.load(weights, base, sets, ModelLoading.device(device));
+        m.model().usePreset(preset);
+        for (Path image : images) {
+            try (PointerScope s = new PointerScope()) {
+                Tensor img = ImageReader.readRgbChw(image);
+                ImageSize size = new ImageSize((int) img.size(1), (int) img.size(2));
+                Tensor x = Preprocess.preprocess(img, m.config().minSize(), m.config().maxSize(), m.norm());
+                List<Detection> dets = m.model().predict(List.of(x), List.of(size)).get(0);
+                Path png = DetectionOutput.write(out, image, dets);
+                System.out.printf("%s: %d detections -> %s%n", image, dets.size(), png);
+            }
+        }
+        return 0;
+    }
+}

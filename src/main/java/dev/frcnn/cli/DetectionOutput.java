@@ -1,0 +1,94 @@
+package dev.frcnn.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.model.Detection;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Point;
+import org.bytedeco.opencv.opencv_core.Size;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imread;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imwrite;
+import static org.bytedeco.opencv.global.opencv_imgproc.*;
+
+/** Writes {@code <stem>.png} (boxes, class names, scores drawn) and {@code <stem>.json} for one image. */
+final class DetectionOutput {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private DetectionOutput() {}
+
+    static String stem(Path image) {
+        String n = image.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(0, dot) : n;
+    }
+
+    /** The detect JSON of shared/design.md: image, width, height, detections in original-image pixels. */
+    static ObjectNode json(Path image, int width, int height, List<Detection> dets) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("image", image.toString());
+        root.put("width", width);
+        root.put("height", height);
+        ArrayNode arr = root.putArray("detections");
+        for (Detection d : dets) {
+            ObjectNode o = arr.addObject();
+            o.put("label", d.label());
+            o.put("class_index", d.classIndex());
+            o.put("score", d.score());
+            o.put("xmin", d.xmin());
+            o.put("ymin", d.ymin());
+            o.put("xmax", d.xmax());
+            o.put("ymax", d.ymax());
+        }
+        return root;
+    }
+
+    /**
+     * @return the PNG path
+     * @throws IOException if a file cannot be written
+     */
+    static Path write(Path outDir, Path image, List<Detection> dets) throws IOException {
+        Files.createDirectories(outDir);
+        Mat img = imread(image.toString(), IMREAD_COLOR);
+        try {
+            if (img == null || img.empty()) throw new BadInputException(image + ": cannot decode the image");
+            int thick = Math.max(1, Math.round(Math.max(img.rows(), img.cols()) / 300f));
+            double fontScale = Math.max(0.4, Math.max(img.rows(), img.cols()) / 900.0);
+            for (Detection d : dets) {
+                org.bytedeco.opencv.opencv_core.Scalar col = color(d.classIndex());
+                Point p1 = new Point(Math.round(d.xmin()), Math.round(d.ymin()));
+                Point p2 = new Point(Math.round(d.xmax()), Math.round(d.ymax()));
+                rectangle(img, p1, p2, col, thick, LINE_AA, 0);
+                String text = String.format("%s %.2f", d.label(), d.score());
+                int[] base = new int[1];
+                Size ts = getTextSize(text, FONT_HERSHEY_SIMPLEX, fontScale, 1, base);
+                int y = Math.max(ts.height() + 2, p1.y());
+                rectangle(img, new Point(p1.x(), y - ts.height() - 4), new Point(p1.x() + ts.width() + 4, y), col, -1, LINE_8, 0);
+                putText(img, text, new Point(p1.x() + 2, y - 3), FONT_HERSHEY_SIMPLEX, fontScale,
+                        new org.bytedeco.opencv.opencv_core.Scalar(255, 255, 255, 0), 1, LINE_AA, false);
+            }
+            String stem = stem(image);
+            Path png = outDir.resolve(stem + ".png");
+            if (!imwrite(png.toString(), img)) throw new IOException(png + ": OpenCV could not write the image");
+            Files.writeString(outDir.resolve(stem + ".json"),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(image, img.cols(), img.rows(), dets)));
+            return png;
+        } finally {
+            if (img != null) img.close();
+        }
+    }
+
+    private static org.bytedeco.opencv.opencv_core.Scalar color(int c) {
+        double[][] palette = {{230, 25, 75}, {60, 180, 75}, {0, 130, 200}, {245, 130, 48}, {145, 30, 180},
+                {70, 240, 240}, {240, 50, 230}, {210, 245, 60}, {0, 128, 128}, {170, 110, 40}};
+        double[] rgb = palette[c % palette.length];
+        return new org.bytedeco.opencv.opencv_core.Scalar(rgb[2], rgb[1], rgb[0], 0);
+    }
+}

@@ -1,0 +1,60 @@
+package dev.frcnn.cli;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.data.VocDataset;
+import dev.frcnn.eval.DetectionEvaluator;
+import dev.frcnn.eval.VocEval;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code frcnn eval}: VOC mAP of a model on a VOC-layout split; the last stdout line is {@code mAP: <value>}. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate a model on a VOCdevkit/VOC2007-layout dataset (VOC07 11-point mAP by default).")
+final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--weights", required = true, description = "our .ckpt, or a PyTorch .pth")
+    Path weights;
+
+    @Option(names = "--data", required = true, description = "dataset directory (VOC2007 layout)")
+    Path data;
+
+    @Option(names = "--split", defaultValue = "test", description = "split file name (default: ${DEFAULT-VALUE})")
+    String split;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--config", description = "config for .pth weights")
+    Path config;
+
+    @Option(names = "--set", description = "config override key=value (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--pr-curves", description = "write one precision-recall PNG per class into this directory")
+    Path prCurves;
+
+    @Override
+    public Integer call() throws Exception {
+        Config base = config != null ? Config.load(config) : Config.defaults();
+        ModelLoading.Loaded m = ModelLoading.load(weights, base, sets, ModelLoading.device(device));
+        m.model().usePreset("evaluate");
+        VocDataset ds = new VocDataset(data, split, true, m.classNames());
+        VocEval.Result r = DetectionEvaluator.run(m.model(), ds, m.config().minSize(), m.config().maxSize(), m.norm(),
+                m.config().testNum(), null).evaluate(m.config().use07Metric());
+        print(r, m.classNames());
+        if (prCurves != null) VocEval.writePrCurves(prCurves, r, m.classNames());
+        System.out.printf("mAP: %.4f%n", r.map());
+        return 0;
+    }
+
+    static void print(VocEval.Result r, List<String> names) {
+        for (int c = 0; c < names.size(); c++) {
+            double ap = c < r.ap().length ? r.ap()[c] : Double.NaN;
+            System.out.printf("AP %-14s %s%n", names.get(c), Double.isNaN(ap) ? "n/a" : String.format("%.4f", ap));
+        }
+    }
+}

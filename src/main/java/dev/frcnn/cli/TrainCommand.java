@@ -1,0 +1,56 @@
+package dev.frcnn.cli;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.train.TrainLoop;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code frcnn train}: the reference's training recipe on a VOC-layout dataset. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a Faster R-CNN on a VOCdevkit/VOC2007-layout dataset (trainval -> test).")
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--config", defaultValue = "configs/voc07-vgg16.json", description = "config JSON (default: ${DEFAULT-VALUE})")
+    Path config;
+
+    @Option(names = "--data", required = true, description = "dataset directory (VOC2007 layout)")
+    Path data;
+
+    @Option(names = "--out", required = true, description = "run directory (checkpoints, losses, curves)")
+    Path out;
+
+    @Option(names = "--set", description = "config override key=value (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--resume", description = "continue from OUT/last.ckpt")
+    boolean resume;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--train-split", defaultValue = "trainval", description = "default: ${DEFAULT-VALUE}")
+    String trainSplit;
+
+    @Option(names = "--test-split", defaultValue = "test", description = "default: ${DEFAULT-VALUE}")
+    String testSplit;
+
+    @Option(names = "--no-progress", description = "no progress bar")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        Path cfgFile = config.isAbsolute() || config.toFile().exists() ? config : Paths.home().resolve(config);
+        Config cfg = Config.load(cfgFile).withOverrides(sets);
+        if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
+        TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, trainSplit, testSplit,
+                ModelLoading.device(device), System.err, !noProgress)).run();
+        System.out.printf("best mAP %.4f at epoch %d, checkpoint %s%n", r.bestMap(), r.bestEpoch() + 1, r.bestCheckpoint());
+        System.out.printf("mAP: %.4f%n", r.bestMap());
+        return 0;
+    }
+}
