@@ -157,6 +157,32 @@ class ResNetC4BackboneTest {
     }
 
     @Test
+    void frozenBatchNormFollowsModuleToAndMatchesTheFormula() {
+        try (PointerScope s = new PointerScope()) {
+            FrozenBatchNorm2d bn = new FrozenBatchNorm2d(3);
+            try (NoGradGuard g = new NoGradGuard()) {
+                bn.weight().copy_(Tensors.fromFloats(new float[]{1.5f, -2f, 0.5f}, 3));
+                bn.bias().copy_(Tensors.fromFloats(new float[]{0.1f, 0.2f, -0.3f}, 3));
+                bn.runningMean().copy_(Tensors.fromFloats(new float[]{0.5f, -1f, 2f}, 3));
+                bn.runningVar().copy_(Tensors.fromFloats(new float[]{4f, 0.25f, 1f}, 3));
+            }
+            bn.train(true);
+            // Module.to replaces the data in place, so the module's own handles follow (as for a device move)
+            bn.to(ScalarType.Double, false);
+            assertThat(Tensors.isType(bn.weight(), ScalarType.Double)).isTrue();
+            StringTensorDict ps = bn.named_parameters(true);
+            assertThat(Tensors.isType(ps.get("weight"), ScalarType.Double)).isTrue();
+            assertThat(ps.get("weight").requires_grad()).isFalse();
+            Tensor x = randn(2, 3, 4, 5).to(ScalarType.Double);
+            Tensor y = bn.forward(x);
+            Tensor expected = x.sub(bn.runningMean().view(1, 3, 1, 1))
+                    .div(bn.runningVar().add(new Scalar(bn.eps())).sqrt().view(1, 3, 1, 1))
+                    .mul(bn.weight().view(1, 3, 1, 1)).add(bn.bias().view(1, 3, 1, 1));
+            assertThat(y.sub(expected).abs().max().item_double()).isLessThan(1e-12);
+        }
+    }
+
+    @Test
     void stemLayer1AndAllBatchNormsAreFrozen() {
         try (PointerScope s = new PointerScope()) {
             FasterRCNN model = detector("resnet50");
