@@ -92,12 +92,17 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
     std::vector<float> mx_all((size_t)(threads * bins * channels));
     std::vector<int32_t> ix_all((size_t)(threads * bins * channels));
     auto transpose = [&](int64_t r0, int64_t r1, int) { /* (b, h) rows of the map */
+        const int64_t cb = 16; /* channel block: 16 source rows in flight, short strided writes */
         for (int64_t bh = r0; bh < r1; ++bh) {
             const int64_t b = bh / height, h = bh % height;
             float *dst = hwc.data() + (b * plane + h * width) * channels;
-            for (int64_t c = 0; c < channels; ++c) {
-                const float *src = input + (b * channels + c) * plane + h * width;
-                for (int64_t w = 0; w < width; ++w) dst[w * channels + c] = src[w];
+            for (int64_t c0 = 0; c0 < channels; c0 += cb) {
+                const int64_t c1 = std::min(channels, c0 + cb);
+                const float *src = input + (b * channels + c0) * plane + h * width;
+                for (int64_t w = 0; w < width; ++w) {
+                    float *d = dst + w * channels;
+                    for (int64_t c = c0; c < c1; ++c) d[c] = src[(c - c0) * plane + w];
+                }
             }
         }
     };

@@ -206,7 +206,7 @@ class RoIPoolTest {
             MemorySegment nul = MemorySegment.NULL;
             assertThatThrownBy(() -> lib.roiPoolForwardCuda(nul, 1, 1, 1, 1, nul, 0, 1f, 7, 7, nul, nul, 0L))
                     .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("CUDA");
-            assertThatThrownBy(() -> lib.roiPoolBackwardCuda(nul, nul, nul, 0, 1, 1, 1, 1, 7, 7, nul, 0L))
+            assertThatThrownBy(() -> lib.roiPoolBackwardCuda(nul, nul, nul, 0, 0, 1, 1, 1, 7, 7, nul, 0L))
                     .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("CUDA");
         }
     }
