@@ -43,7 +43,7 @@ final class ModelLoading {
         if (names.isEmpty()) throw new BadInputException(weights + ": checkpoint has no class names");
         FasterRCNN model = Detectors.create(cfg, names);
         try {
-            WeightLoader.load(model, w.stateDict(), w.kind() != ModelWeights.Kind.TORCHVISION_VGG16);
+            WeightLoader.load(model, w.stateDict(), !w.kind().backboneOnly());
         } catch (RuntimeException e) {
             throw new BadInputException(weights + ": weights do not fit the " + cfg.backbone() + " model with "
                     + names.size() + " classes: " + e.getMessage(), e);

@@ -16,9 +16,10 @@ import java.util.zip.ZipFile;
  * Reads detector weights from any supported file, as {@code --weights} accepts them: our {@code .ckpt}
  * checkpoints ({@link Checkpoints}), and PyTorch {@code .pth} files ({@link PthReader}): the reference's
  * trained checkpoints (a dict whose {@code model} entry is the state dict), a plain Faster R-CNN state dict,
- * or a torchvision {@code vgg16()} / caffe-converted {@code vgg16_caffe.pth} state dict (renamed to the
- * reference's {@code extractor.*} / {@code head.classifier.*} keys; the RPN and the last layers then stay as
- * initialised).
+ * a torchvision {@code vgg16()} / caffe-converted {@code vgg16_caffe.pth} state dict (renamed to the
+ * reference's {@code extractor.*} / {@code head.classifier.*} keys), or a torchvision {@code resnet50()} /
+ * {@code resnet101()} state dict ({@link ResNetKeys}); with backbone-only weights the RPN and the last layers stay
+ * as initialised.
  */
 public final class ModelWeights {
     private ModelWeights() {}
@@ -30,7 +31,14 @@ public final class ModelWeights {
         /** A PyTorch file with Faster R-CNN keys (reference checkpoint or plain state dict). */
         DETECTOR_STATE_DICT,
         /** A torchvision VGG16 state dict (backbone only). */
-        TORCHVISION_VGG16
+        TORCHVISION_VGG16,
+        /** A torchvision ResNet-50/101 state dict (backbone only; {@code fc} dropped). */
+        TORCHVISION_RESNET;
+
+        /** True for backbone-only weights: the RPN and the last layers stay as initialised, so loading is not strict. */
+        public boolean backboneOnly() {
+            return this == TORCHVISION_VGG16 || this == TORCHVISION_RESNET;
+        }
     }
 
     /**
@@ -59,6 +67,9 @@ public final class ModelWeights {
         boolean torchvision = !sd.isEmpty() && sd.keySet().stream().allMatch(k -> k.startsWith("features.") || k.startsWith("classifier."));
         if (torchvision) {
             return new Loaded(StateDicts.vgg16ToReference(sd), null, Kind.TORCHVISION_VGG16, null);
+        }
+        if (ResNetKeys.isTorchvisionResNet(sd)) {
+            return new Loaded(ResNetKeys.torchvisionToModel(sd), null, Kind.TORCHVISION_RESNET, null);
         }
         return new Loaded(new LinkedHashMap<>(sd), null, Kind.DETECTOR_STATE_DICT, null);
     }

@@ -153,6 +153,25 @@ public final class FasterRCNNTrainer {
         }
     }
 
+    /** Every parameter group's learning rate, in group order. */
+    public double[] groupLrs() {
+        long n = optimizer.param_groups().size();
+        double[] out = new double[(int) n];
+        for (int g = 0; g < n; g++) out[g] = optimizer.param_groups().get(g).options().get_lr();
+        return out;
+    }
+
+    /**
+     * Sets every parameter group's learning rate (as saved by {@link #groupLrs()}).
+     *
+     * @throws IllegalArgumentException if the count differs from the number of groups
+     */
+    public void setGroupLrs(double[] lrs) {
+        long n = optimizer.param_groups().size();
+        if (lrs.length != n) throw new IllegalArgumentException("expected " + n + " learning rates, got " + lrs.length);
+        for (int g = 0; g < n; g++) optimizer.param_groups().get(g).options().set_lr(lrs[g]);
+    }
+
     /** The learning rate of the first group (a weight), as the reference logs it. */
     public double lr() {
         return optimizer.param_groups().get(0).options().get_lr();

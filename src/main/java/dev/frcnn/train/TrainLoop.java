@@ -108,6 +108,8 @@ public final class TrainLoop {
             throw new IllegalArgumentException(opt.dataDir() + ": split '" + opt.trainSplit() + "' has no image with a non-difficult object");
         }
 
+        // Random initialisation from the seed, so that the same seed gives the same run.
+        org.bytedeco.pytorch.global.torch.manual_seed(cfg.seed());
         FasterRCNN model = Detectors.create(cfg, classNames);
         model.to(opt.device(), false);
         ReseedableSampler sampler = new ReseedableSampler(cfg.seed());
@@ -123,7 +125,7 @@ public final class TrainLoop {
                     st.epoch + 1, st.iteration, Math.max(st.bestMap, 0));
         } else if (cfg.loadPath() != null) {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
-            WeightLoader.load(model, w.stateDict(), w.kind() != ModelWeights.Kind.TORCHVISION_VGG16);
+            WeightLoader.load(model, w.stateDict(), !w.kind().backboneOnly());
         }
         Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
         LossLog losses = new LossLog(opt.outDir(), st.globalStep);
@@ -303,7 +305,10 @@ public final class TrainLoop {
             meta.put("best_epoch", st.bestEpoch);
             meta.put("lr", st.lr);
             Map<String, byte[]> blobs = new LinkedHashMap<>();
-            if (withState && trainer != null) blobs.put(ModelWeights.OPTIMIZER_BLOB, optimizerBytes(trainer));
+            if (withState && trainer != null) {
+                blobs.put(ModelWeights.OPTIMIZER_BLOB, optimizerBytes(trainer));
+                meta.set("group_lrs", JSON.valueToTree(trainer.groupLrs()));
+            }
             Checkpoints.save(file, tensors, meta, blobs);
         }
     }
@@ -341,7 +346,12 @@ public final class TrainLoop {
         st.bestMap = m.path("best_map").asDouble(-1);
         st.bestEpoch = m.path("best_epoch").asInt(-1);
         st.lr = m.path("lr").asDouble(cfg.lr());
-        trainer.setBaseLr(st.lr);
+        double[] lrs = JSON.convertValue(m.path("group_lrs"), double[].class);
+        if (lrs == null || lrs.length == 0) {
+            trainer.setBaseLr(st.lr);
+        } else {
+            trainer.setGroupLrs(lrs);
+        }
     }
 
     /** A {@link Sampler} whose random stream is re-seeded before every step, so that resumed runs repeat exactly. */

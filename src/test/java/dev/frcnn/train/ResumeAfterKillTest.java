@@ -1,0 +1,108 @@
+package dev.frcnn.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.io.Checkpoints;
+import dev.frcnn.tensor.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A training run killed with SIGKILL in the middle of an epoch and restarted with {@code --resume} continues from
+ * its last checkpoint and ends with exactly the weights of an uninterrupted run (epoch order, flips and sampling
+ * are functions of the seed and the step, and the optimizer state is in the checkpoint).
+ */
+class ResumeAfterKillTest {
+    @TempDir
+    Path dir;
+
+    private static final List<String> SETTINGS = List.of(
+            "backbone=tiny", "min_size=128", "max_size=192", "anchor_scales=[2,4,8]", "epoch=2", "lr_decay_epoch=0",
+            "lr=0.01", "checkpoint_every=3", "num_workers=1", "threads=1", "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]");
+
+    private Process train(Path data, Path out, boolean resume) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), "dev.frcnn.cli.Main", "train",
+                "--config", Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(),
+                "--data", data.toString(), "--out", out.toString(), "--train-split", "train", "--no-progress"));
+        for (String s : SETTINGS) {
+            cmd.add("--set");
+            cmd.add(s);
+        }
+        if (resume) cmd.add("--resume");
+        return new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(out.resolveSibling(out.getFileName() + (resume ? "-resume" : "") + ".log").toFile()).start();
+    }
+
+    @Test
+    void killedRunResumesAndEndsWithTheUninterruptedWeights() throws Exception {
+        Path data = new SyntheticVoc(3, 96, 128).write(dir.resolve("data"), 16, 4);
+        Path full = dir.resolve("full"), killed = dir.resolve("killed");
+        Files.createDirectories(killed);
+
+        Process a = train(data, full, false);
+        assertThat(a.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(a.exitValue()).as(Files.readString(dir.resolve("full.log"))).isZero();
+
+        // Start the second run; kill it once a mid-epoch checkpoint (iteration > 0) of epoch 2 exists.
+        Process b = train(data, killed, false);
+        Path last = killed.resolve("last.ckpt");
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        JsonNode meta = null;
+        while (System.nanoTime() < deadline && b.isAlive()) {
+            if (Files.isRegularFile(last)) {
+                try {
+                    JsonNode m = Checkpoints.load(last).meta();
+                    if (m.path("epoch").asInt() == 1 && m.path("iteration").asInt() > 0) {
+                        meta = m;
+                        break;
+                    }
+                } catch (IOException e) {
+                    // being replaced right now: try again
+                }
+            }
+            Thread.sleep(20);
+        }
+        assertThat(meta).as("a mid-epoch checkpoint appeared before the run ended").isNotNull();
+        b.destroyForcibly();
+        b.waitFor(1, TimeUnit.MINUTES);
+        long stepAtKill = Checkpoints.load(last).meta().path("global_step").asLong();
+        assertThat(stepAtKill).isLessThan(32); // 16 images x 2 epochs: the run was cut short
+
+        Process c = train(data, killed, true);
+        assertThat(c.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        String log = Files.readString(dir.resolve("killed-resume.log"));
+        assertThat(c.exitValue()).as(log).isZero();
+        assertThat(log).contains("resuming from");
+
+        try (PointerScope s = new PointerScope()) {
+            var x = Checkpoints.load(full.resolve("last.ckpt"));
+            var y = Checkpoints.load(killed.resolve("last.ckpt"));
+            assertThat(y.meta().path("global_step").asLong()).isEqualTo(x.meta().path("global_step").asLong()).isEqualTo(32);
+            assertThat(y.tensors().keySet()).containsExactlyElementsOf(x.tensors().keySet());
+            for (String k : x.tensors().keySet()) {
+                float[] wa = Tensors.toFloatArray(x.tensors().get(k)), wb = Tensors.toFloatArray(y.tensors().get(k));
+                assertThat(wb.length).as(k).isEqualTo(wa.length);
+                int differing = 0;
+                for (int i = 0; i < wa.length; i++) if (Float.floatToIntBits(wa[i]) != Float.floatToIntBits(wb[i])) differing++;
+                assertThat(differing).as("elements of " + k + " that differ from the uninterrupted run").isZero();
+            }
+        }
+        // The loss log has one row per step, without duplicates from the killed attempt.
+        List<String> rows = Files.readAllLines(killed.resolve("losses.csv"));
+        assertThat(rows).hasSize(33);
+        assertThat(new ObjectMapper().readTree("[" + rows.get(32).split(",")[0] + "]").get(0).asInt()).isEqualTo(32);
+    }
+}
