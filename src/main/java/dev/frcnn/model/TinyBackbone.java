@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.MaxPool2dOptions;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ReLUImpl;
+import org.bytedeco.pytorch.ReLUOptions;
 import org.bytedeco.pytorch.SequentialImpl;
 import org.bytedeco.pytorch.Tensor;
 
@@ -53,7 +54,7 @@ public final class TinyBackbone implements Backbone {
             convs.add(conv);
             extractor.push_back(conv);
             extractor.push_back(keep(new GroupNormImpl(new GroupNormOptions(8, CHANNELS[i]))));
-            extractor.push_back(keep(new ReLUImpl()));
+            extractor.push_back(keep(new ReLUImpl(new ReLUOptions(true))));
             if (i < 4) extractor.push_back(keep(new MaxPool2dImpl(new MaxPool2dOptions(new LongPointer(2L, 2L)))));
             in = CHANNELS[i];
         }

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.MaxPool2dOptions;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ReLUImpl;
+import org.bytedeco.pytorch.ReLUOptions;
 import org.bytedeco.pytorch.SequentialImpl;
 import org.bytedeco.pytorch.Tensor;
 
@@ -76,7 +77,7 @@ public final class VGG16Backbone implements Backbone {
                 extractor.push_back(conv);
                 convs.add(conv);
                 if (index < FROZEN_PREFIX) frozenConvs.add(convs.size() - 1);
-                extractor.push_back(keep(new ReLUImpl()));
+                extractor.push_back(keep(new ReLUImpl(new ReLUOptions(true))));
                 index += 2;
                 in = c;
             }
