@@ -14,7 +14,7 @@ import java.util.List;
  *   <li>{@code tiny}: the demo's {@link TinyBackbone} with an RPN on its features;</li>
  *   <li>{@code resnet50}, {@code resnet101}: {@link ResNetC4Backbone} (stride 16, 1024 channels), an RPN with
  *       1024 input and 512 middle channels, pooling 14x14 in front of layer4;</li>
- *   <li>any backbone + {@code roi_align}: a {@link PooledRoIHead} with {@code RoIAlign(roiSize, 1/stride,
+ *   <li>any backbone + {@code roi_align}: a {@link VGG16RoIHead} with {@code RoIAlign(roiSize, 1/stride,
  *       roi_align_sampling_ratio, roi_align_aligned)}.</li>
  * </ul>
  * All detectors use the reference's loc normalisation (mean 0, std (0.1, 0.1, 0.2, 0.2)).
@@ -49,19 +49,19 @@ public final class Detectors {
                             cfg.useDrop(), classNames);
                 }
                 VGG16Backbone b = new VGG16Backbone(cfg.useDrop());
-                yield assemble(b, b.featureChannels(), new PooledRoIHead(nClass, b, roiOperator(cfg, b)), cfg,
+                yield assemble(b, b.featureChannels(), new VGG16RoIHead(nClass, b, roiOperator(cfg, b)), cfg,
                         classNames);
             }
             case "tiny" -> {
                 TinyBackbone b = new TinyBackbone();
-                RoIHead head = align ? new PooledRoIHead(nClass, b, roiOperator(cfg, b)) : new VGG16RoIHead(nClass, b);
+                RoIHead head = new VGG16RoIHead(nClass, b, roiOperator(cfg, b));
                 yield assemble(b, b.featureChannels(), head, cfg, classNames);
             }
             case "resnet50", "resnet101" -> {
                 ResNetC4Backbone.Depth depth = ResNetC4Backbone.Depth.fromName(cfg.backbone());
                 ResNetC4Backbone b = new ResNetC4Backbone(depth, roiOperator(cfg, ResNetC4Backbone.ROI_SIZE,
                         ResNetC4Backbone.FEATURE_STRIDE));
-                yield assemble(b, RESNET_RPN_MID_CHANNELS, new PooledRoIHead(nClass, b, b.roiOperator()), cfg,
+                yield assemble(b, RESNET_RPN_MID_CHANNELS, new VGG16RoIHead(nClass, b, b.roiOperator()), cfg,
                         classNames);
             }
             default -> throw new IllegalArgumentException("unknown backbone '" + cfg.backbone() + "'");

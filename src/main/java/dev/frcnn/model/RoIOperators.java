@@ -3,7 +3,7 @@ package dev.frcnn.model;
 import dev.frcnn.ops.RoIAlign;
 import dev.frcnn.ops.RoIPool;
 
-/** Factories for the {@link RoIOperator}s a {@link Backbone} or {@link PooledRoIHead} can use. */
+/** Factories for the {@link RoIOperator}s a {@link Backbone} or {@link VGG16RoIHead} can use. */
 public final class RoIOperators {
     private RoIOperators() {}
 

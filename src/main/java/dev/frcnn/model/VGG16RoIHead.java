@@ -12,9 +12,10 @@ import static org.bytedeco.pytorch.global.torch.tensor;
 
 /**
  * Mirrors the reference's {@code model/faster_rcnn_vgg16.VGG16RoIHead}: RoI pooling of the feature map
- * (the backbone's {@link RoIOperator}, RoIPool 7x7 at 1/16 for VGG16), the backbone's classifier (fc6, fc7),
- * then two linear layers {@code cls_loc} (4096 to nClass*4, init normal std 0.001) and {@code score}
- * (4096 to nClass, init normal std 0.01), biases 0.
+ * (the backbone's {@link RoIOperator}, RoIPool 7x7 at 1/16 for VGG16, or one given by the caller such as
+ * RoIAlign), the backbone's classifier ({@link Backbone#classify}: fc6, fc7 for VGG16; layer4 + mean for
+ * ResNet-C4), then two linear layers {@code cls_loc} (width to nClass*4, init normal std 0.001) and
+ * {@code score} (width to nClass, init normal std 0.01), biases 0. The same head serves every backbone.
  *
  * <p>Registered names: {@code classifier} (the backbone's classifier module), {@code cls_loc}, {@code score},
  * in this order, giving the reference's keys {@code head.classifier.*}, {@code head.cls_loc.*},
@@ -28,13 +29,29 @@ public final class VGG16RoIHead extends RoIHead {
     private final RoIOperator roi;
 
     /**
+     * The reference's head: the backbone's own RoI op (RoIPool 7x7 at 1/16 for VGG16).
+     *
      * @param nClass number of classes including the background (21 for VOC)
      * @param backbone supplies the classifier module, its output width and the RoI op
      * @throws IllegalArgumentException if {@code nClass < 2}
      */
     public VGG16RoIHead(int nClass, Backbone backbone) {
+        this(nClass, backbone, backbone.roiOperator());
+    }
+
+    /**
+     * The same head with another RoI pooling (e.g. RoIAlign; see {@link Detectors}).
+     *
+     * @param nClass number of classes including the background (21 for VOC)
+     * @param backbone supplies the classifier module and its output width
+     * @param roiOperator the pooling; its output size must be what the backbone's classifier expects
+     *     ({@link Backbone#roiSize()}) at spatial scale {@code 1 / backbone.featureStride()}
+     * @throws IllegalArgumentException if {@code nClass < 2} or an argument is null
+     */
+    public VGG16RoIHead(int nClass, Backbone backbone, RoIOperator roiOperator) {
         super("VGG16RoIHead");
         if (nClass < 2) throw new IllegalArgumentException("nClass must be >= 2 (background + 1), got " + nClass);
+        if (backbone == null || roiOperator == null) throw new IllegalArgumentException("backbone and roiOperator are required");
         this.nClass = nClass;
         this.backbone = backbone;
         register_module("classifier", backbone.classifier());
@@ -47,8 +64,11 @@ public final class VGG16RoIHead extends RoIHead {
             score.weight().normal_(0.0, 0.01, new GeneratorOptional());
             score.bias().zero_();
         }
-        this.roi = backbone.roiOperator();
+        this.roi = roiOperator;
     }
+
+    /** The pooling operator. */
+    public RoIOperator roiOperator() { return roi; }
 
     /** {@inheritDoc} */
     @Override public int nClass() { return nClass; }

@@ -256,7 +256,7 @@ class ResNetC4BackboneTest {
                 Config cfg = Config.defaults().withOverrides(List.of("backbone=resnet50", "roi_op=" + op,
                         "roi_align_aligned=true"));
                 FasterRCNN model = Detectors.create(cfg, FasterRCNN.VOC_BBOX_LABEL_NAMES);
-                assertThat(model.head()).isInstanceOf(PooledRoIHead.class);
+                assertThat(model.head()).isInstanceOf(VGG16RoIHead.class);
                 StringTensorDict rpnParams = model.rpn().named_parameters(true);
                 assertThat(rpnParams.get("conv1.weight").size(1)).isEqualTo(ResNetC4Backbone.FEATURE_CHANNELS);
                 assertThat(rpnParams.get("conv1.weight").size(0)).isEqualTo(Detectors.RESNET_RPN_MID_CHANNELS);
@@ -279,7 +279,7 @@ class ResNetC4BackboneTest {
         try (PointerScope s = new PointerScope()) {
             Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "roi_op=roi_align"));
             FasterRCNN model = Detectors.create(cfg, List.of("a", "b"));
-            assertThat(model.head()).isInstanceOf(PooledRoIHead.class);
+            assertThat(model.head()).isInstanceOf(VGG16RoIHead.class);
             assertThat(Detectors.create(Config.defaults().withOverrides(List.of("backbone=tiny")), List.of("a"))
                     .head()).isInstanceOf(VGG16RoIHead.class);
         }
