@@ -1,0 +1,142 @@
+package dev.frcnn.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.config.Config;
+import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.io.Checkpoints;
+import dev.frcnn.model.Detectors;
+import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.testing.Golden;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imread;
+
+/** The command-line contracts of shared/design.md: detect output files, eval's last line, exit codes and messages. */
+class CliTest {
+    @TempDir
+    static Path dir;
+    static Path ckpt;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true));
+        System.setErr(new PrintStream(err, true));
+        try {
+            int code = Main.run(args);
+            return new Run(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** A randomly initialised demo-size model saved as a checkpoint with its config and class names. */
+    @BeforeAll
+    static void writeCheckpoint() throws IOException {
+        Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=192", "max_size=320"));
+        List<String> names = SyntheticVoc.CLASS_NAMES;
+        org.bytedeco.pytorch.global.torch.manual_seed(0);
+        FasterRCNN m = Detectors.create(cfg, names);
+        ckpt = dir.resolve("tiny.ckpt");
+        try (PointerScope s = new PointerScope()) {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            StringTensorDict p = m.named_parameters(true);
+            for (long i = 0; i < p.size(); i++) t.put(p.get(i).key().getString(), p.get(i).value());
+            ObjectMapper om = new ObjectMapper();
+            ObjectNode meta = om.createObjectNode();
+            meta.set("config", om.readTree(cfg.toJson()));
+            meta.set("class_names", om.valueToTree(names));
+            Checkpoints.save(ckpt, t, meta);
+        }
+    }
+
+    @Test
+    void detectWritesAPngAndTheContractJsonPerImage() throws IOException {
+        Path out = dir.resolve("det");
+        Run r = run("detect", "--weights", ckpt.toString(), "--preset", "evaluate", "--out", out.toString(),
+                Golden.file("demo.jpg").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Path png = out.resolve("demo.png"), json = out.resolve("demo.json");
+        assertThat(png).exists();
+        var img = imread(png.toString());
+        JsonNode j = new ObjectMapper().readTree(json.toFile());
+        assertThat(j.get("width").asInt()).isEqualTo(img.cols());
+        assertThat(j.get("height").asInt()).isEqualTo(img.rows());
+        assertThat(j.get("image").asText()).endsWith("demo.jpg");
+        assertThat(j.get("detections").isArray()).isTrue();
+        for (JsonNode d : j.get("detections")) {
+            assertThat(d.fieldNames()).toIterable().containsExactlyInAnyOrder("label", "class_index", "score", "xmin", "ymin", "xmax", "ymax");
+            assertThat(SyntheticVoc.CLASS_NAMES.get(d.get("class_index").asInt())).isEqualTo(d.get("label").asText());
+            assertThat(d.get("xmin").asDouble()).isBetween(0.0, d.get("xmax").asDouble());
+            assertThat(d.get("ymax").asDouble()).isBetween(d.get("ymin").asDouble(), (double) img.rows());
+            assertThat(d.get("score").asDouble()).isBetween(0.05, 1.0);
+        }
+    }
+
+    @Test
+    void evalEndsWithTheMapLine() {
+        Path data = new SyntheticVoc(5, 96, 128).write(dir.resolve("voc"), 2, 3);
+        Run r = run("eval", "--weights", ckpt.toString(), "--data", data.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
+        assertThat(lines[lines.length - 1]).matches("mAP: (\\d+\\.\\d+|NaN)");
+        assertThat(r.out()).contains("AP circle");
+    }
+
+    @Test
+    void badInputExitsWithTwoAndOneLineNamingTheProblem() throws IOException {
+        Run missing = run("detect", "--weights", dir.resolve("nope.ckpt").toString(), "--out", dir.toString(), "x.jpg");
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err().strip()).contains("nope.ckpt").doesNotContain("\n").doesNotContain("Exception");
+
+        Path notImage = dir.resolve("notes.jpg");
+        Files.writeString(notImage, "not an image");
+        Run bad = run("detect", "--weights", ckpt.toString(), "--out", dir.resolve("o").toString(), notImage.toString());
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err().strip()).contains("notes.jpg").doesNotContain("\n");
+
+        Run key = run("bench", "--what", "infer", "--set", "learning_rate=1");
+        assertThat(key.code()).isEqualTo(2);
+        assertThat(key.err()).contains("unknown config key 'learning_rate'");
+
+        Run what = run("bench", "--what", "everything");
+        assertThat(what.code()).isEqualTo(2);
+        assertThat(what.err()).contains("--what");
+
+        Run usage = run("train", "--data");
+        assertThat(usage.code()).isEqualTo(2);
+
+        Path garbage = dir.resolve("garbage.pth");
+        Files.writeString(garbage, "garbage");
+        Run weights = run("detect", "--weights", garbage.toString(), "--out", dir.toString(), notImage.toString());
+        assertThat(weights.code()).isEqualTo(2);
+        assertThat(weights.err().strip()).contains("garbage.pth").doesNotContain("\n");
+    }
+
+    @Test
+    void helpExitsWithZero() {
+        Run r = run("--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("demo").contains("train").contains("eval").contains("detect").contains("bench");
+    }
+}
