@@ -15,13 +15,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Long runs keep resident memory flat: 200 consecutive {@code predict} calls and 1,000 training steps grow the
- * RSS by less than 5% after warm-up. Uses the demo's small backbone on the fixture image at 600 px, so that the
- * soak takes minutes; the code path (predict, trainer, creators, native ops, PointerScopes) is the one VGG16 uses.
+ * RSS by less than 5% after warm-up. Uses the demo's small backbone and image size (fixture image at 192 px), so
+ * that the soak takes minutes; the code path (predict, trainer, creators, native ops, PointerScopes) is the one
+ * VGG16 uses.
  * Run with {@code mvn test -Pslow}.
  */
 @Tag("slow")
 class MemoryFlatnessTest {
-    private static final Config CFG = Config.defaults().withOverrides(List.of("backbone=tiny"));
+    private static final Config CFG = Config.defaults().withOverrides(
+            List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]"));
 
     private static FasterRCNN model() {
         org.bytedeco.pytorch.global.torch.manual_seed(0);
