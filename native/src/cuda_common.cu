@@ -71,3 +71,9 @@ cudaError_t FrcnnDeviceBuffer::release() {
     ptr_ = nullptr;
     return e;
 }
+
+int32_t frcnn_cuda_bad_roi_error(const char *what, unsigned long long n, int64_t batch, char *err, int64_t err_len) {
+    return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
+                           "%s: roi %llu: the batch index must be an integer in [0, %lld) and the coordinates finite",
+                           what, n, (long long)batch);
+}

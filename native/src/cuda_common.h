@@ -3,6 +3,7 @@
 #define FRCNN_CUDA_COMMON_H
 
 #include <cuda_runtime.h>
+#include <string.h>
 
 #include "frcnn_ops.h"
 #include "ops_internal.h"
@@ -52,4 +53,31 @@ class FrcnnDeviceBuffer {
     bool async_;
     cudaStream_t stream_;
 };
+/*
+ * Runs one op kernel that reports bad input through a device-side status struct (all fields
+ * unsigned long long, ULLONG_MAX meaning "none"): uploads the initial status, runs `launch(status)`,
+ * downloads the status into *result and synchronises the stream.
+ */
+template <class Status, class Launch>
+int32_t frcnn_run_with_status(const char *what, cudaStream_t stream, Status *result, Launch launch, char *err,
+                              int64_t err_len) {
+    Status init;
+    memset(&init, 0xff, sizeof(init)); /* every field ULLONG_MAX: nothing found */
+    *result = init;
+    FrcnnDeviceBuffer tmp(stream);
+    FRCNN_CUDA_TRY(tmp.alloc(sizeof(Status)), what, "temporary allocation");
+    Status *status = (Status *)tmp.get();
+    FRCNN_CUDA_TRY(cudaMemcpyAsync(status, &init, sizeof(init), cudaMemcpyHostToDevice, stream), what,
+                   "status upload");
+    FRCNN_CUDA_TRY(launch(status), what, "kernel launch");
+    FRCNN_CUDA_TRY(cudaMemcpyAsync(result, status, sizeof(Status), cudaMemcpyDeviceToHost, stream), what,
+                   "status download");
+    FRCNN_CUDA_TRY(tmp.release(), what, "free");
+    FRCNN_CUDA_TRY(cudaStreamSynchronize(stream), what, "cudaStreamSynchronize");
+    return FRCNN_OK;
+}
+
+/* FRCNN_ERR_INVALID_ARGUMENT for roi n of an op whose rois have a bad batch index or coordinates. */
+int32_t frcnn_cuda_bad_roi_error(const char *what, unsigned long long n, int64_t batch, char *err, int64_t err_len);
+
 #endif

@@ -9,6 +9,7 @@
  * touched by one thread in the sequential order, so results do not depend on the thread count.
  */
 #include "frcnn_ops.h"
+#include "cpu_parallel.h"
 #include "ops_internal.h"
 #include "roi_align_internal.h"
 
@@ -23,40 +24,6 @@
 
 namespace {
 
-/* Threads: FRCNN_OPS_THREADS if set (>= 1), else the hardware concurrency (max 16); 1 for small work. */
-int thread_count(int64_t channels, double work) {
-    int t = 0;
-    if (const char *env = std::getenv("FRCNN_OPS_THREADS")) t = std::atoi(env);
-    if (t <= 0) {
-        unsigned hc = std::thread::hardware_concurrency();
-        t = hc == 0 ? 1 : (int)std::min(hc, 16u);
-    }
-    if (work < 2e5) t = 1;
-    if ((int64_t)t > channels) t = (int)std::max<int64_t>(channels, 1);
-    return t;
-}
-
-/* Runs fn(c_begin, c_end) over [0, channels) split into `threads` contiguous ranges. */
-template <class F>
-void parallel_channels(int64_t channels, int threads, F fn) {
-    if (threads <= 1) {
-        fn((int64_t)0, channels);
-        return;
-    }
-    std::vector<std::thread> pool;
-    int64_t chunk = (channels + threads - 1) / threads;
-    for (int k = 1; k < threads; ++k) {
-        int64_t b = k * chunk, e = std::min(channels, b + chunk);
-        if (b >= e) break;
-        try {
-            pool.emplace_back([=]() { fn(b, e); });
-        } catch (const std::system_error &) {
-            fn(b, e);
-        }
-    }
-    fn((int64_t)0, std::min(chunk, channels));
-    for (auto &th : pool) th.join();
-}
 
 /* The samples of one roi in (ph, pw, iy, ix) order (torchvision's pre_calc table). */
 struct RoiTable {
@@ -225,7 +192,8 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_forward_cpu(const float *input, int
             }
         }
     };
-    parallel_channels(channels, thread_count(channels, work * (double)channels), body);
+    frcnn_parallel_ranges(channels, frcnn_thread_count(channels, work * (double)channels),
+                          [&](int64_t b, int64_t e, int) { body(b, e); });
     return FRCNN_OK;
 }
 
@@ -279,7 +247,8 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_backward_cpu(const float *grad_outp
             }
         }
     };
-    parallel_channels(channels, thread_count(channels, work * (double)channels), body);
+    frcnn_parallel_ranges(channels, frcnn_thread_count(channels, work * (double)channels),
+                          [&](int64_t b, int64_t e, int) { body(b, e); });
     return FRCNN_OK;
 }
 

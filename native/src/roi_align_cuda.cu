@@ -161,32 +161,6 @@ __global__ void align_weights(const float *rois, int64_t n_rois, int64_t batch, 
     }
 }
 
-/* Allocates the status word, runs `launch`, downloads the status and synchronises the stream. */
-template <class Launch>
-int32_t run_with_status(const char *what, cudaStream_t stream, AlignStatus *result, Launch launch, char *err,
-                        int64_t err_len) {
-    AlignStatus init;
-    init.bad_roi = ULLONG_MAX;
-    init.bad_offset = ULLONG_MAX;
-    *result = init;
-    FrcnnDeviceBuffer tmp(stream);
-    FRCNN_CUDA_TRY(tmp.alloc(sizeof(AlignStatus)), what, "temporary allocation");
-    AlignStatus *status = (AlignStatus *)tmp.get();
-    FRCNN_CUDA_TRY(cudaMemcpyAsync(status, &init, sizeof(init), cudaMemcpyHostToDevice, stream), what,
-                   "status upload");
-    FRCNN_CUDA_TRY(launch(status), what, "kernel launch");
-    FRCNN_CUDA_TRY(cudaMemcpyAsync(result, status, sizeof(AlignStatus), cudaMemcpyDeviceToHost, stream), what,
-                   "status download");
-    FRCNN_CUDA_TRY(tmp.release(), what, "free");
-    FRCNN_CUDA_TRY(cudaStreamSynchronize(stream), what, "cudaStreamSynchronize");
-    return FRCNN_OK;
-}
-
-int32_t bad_roi_error(const char *what, unsigned long long n, int64_t batch, char *err, int64_t err_len) {
-    return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
-                           "%s: roi %llu: the batch index must be an integer in [0, %lld) and the coordinates finite",
-                           what, n, (long long)batch);
-}
 
 /* Device checks common to every entry point: a usable device that owns `ptr`. */
 int32_t enter_device(FrcnnDeviceScope &scope, const void *ptr, const char *what, char *err, int64_t err_len) {
@@ -214,7 +188,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_grid_cuda(const float *rois, int64_
     if (rc != FRCNN_OK) return rc;
     cudaStream_t stream = (cudaStream_t)stream_ptr;
     AlignStatus result;
-    rc = run_with_status(
+    rc = frcnn_run_with_status(
         what, stream, &result,
         [&](AlignStatus *status) {
             align_grid<<<blocks_for(n_rois, 256), 256, 0, stream>>>(rois, n_rois, batch, spatial_scale, pooled_h,
@@ -223,7 +197,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_grid_cuda(const float *rois, int64_
         },
         err, err_len);
     if (rc != FRCNN_OK) return rc;
-    if (result.bad_roi != ULLONG_MAX) return bad_roi_error(what, result.bad_roi, batch, err, err_len);
+    if (result.bad_roi != ULLONG_MAX) return frcnn_cuda_bad_roi_error(what, result.bad_roi, batch, err, err_len);
     return FRCNN_OK;
 }
 
@@ -247,7 +221,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_forward_cuda(const float *input, in
     cudaStream_t stream = (cudaStream_t)stream_ptr;
     const int64_t total = n_rois * channels * pooled_h * pooled_w;
     AlignStatus result;
-    rc = run_with_status(
+    rc = frcnn_run_with_status(
         what, stream, &result,
         [&](AlignStatus *status) {
             align_fwd<<<blocks_for(total, 256), 256, 0, stream>>>(input, batch, channels, height, width, rois, n_rois,
@@ -257,7 +231,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_forward_cuda(const float *input, in
         },
         err, err_len);
     if (rc != FRCNN_OK) return rc;
-    if (result.bad_roi != ULLONG_MAX) return bad_roi_error(what, result.bad_roi, batch, err, err_len);
+    if (result.bad_roi != ULLONG_MAX) return frcnn_cuda_bad_roi_error(what, result.bad_roi, batch, err, err_len);
     return FRCNN_OK;
 }
 
@@ -289,7 +263,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_backward_cuda(const float *grad_out
     }
     const int64_t total = n_rois * channels * pooled_h * pooled_w;
     AlignStatus result;
-    rc = run_with_status(
+    rc = frcnn_run_with_status(
         what, stream, &result,
         [&](AlignStatus *status) {
             align_bwd<<<blocks_for(total, 256), 256, 0, stream>>>(grad_output, rois, n_rois, batch, channels, height,
@@ -299,7 +273,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_backward_cuda(const float *grad_out
         },
         err, err_len);
     if (rc != FRCNN_OK) return rc;
-    if (result.bad_roi != ULLONG_MAX) return bad_roi_error(what, result.bad_roi, batch, err, err_len);
+    if (result.bad_roi != ULLONG_MAX) return frcnn_cuda_bad_roi_error(what, result.bad_roi, batch, err, err_len);
     return FRCNN_OK;
 }
 
@@ -327,7 +301,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_weights_cuda(const float *rois, int
     cudaStream_t stream = (cudaStream_t)stream_ptr;
     const int64_t total = n_rois * pooled_h * pooled_w;
     AlignStatus result;
-    rc = run_with_status(
+    rc = frcnn_run_with_status(
         what, stream, &result,
         [&](AlignStatus *status) {
             align_weights<<<blocks_for(total, 256), 256, 0, stream>>>(rois, n_rois, batch, height, width,
@@ -338,7 +312,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_weights_cuda(const float *rois, int
         },
         err, err_len);
     if (rc != FRCNN_OK) return rc;
-    if (result.bad_roi != ULLONG_MAX) return bad_roi_error(what, result.bad_roi, batch, err, err_len);
+    if (result.bad_roi != ULLONG_MAX) return frcnn_cuda_bad_roi_error(what, result.bad_roi, batch, err, err_len);
     if (result.bad_offset != ULLONG_MAX)
         return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
                                "%s: the entries of roi %llu do not fit before n_entries %lld", what,

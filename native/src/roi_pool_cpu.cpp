@@ -9,6 +9,7 @@
  * depend on the number of threads.
  */
 #include "frcnn_ops.h"
+#include "cpu_parallel.h"
 #include "ops_internal.h"
 
 #include <algorithm>
@@ -28,41 +29,6 @@ struct Bin {
     int64_t hs, he, ws, we;
 };
 
-/* Number of worker threads: FRCNN_OPS_THREADS if set (>= 1), else the hardware concurrency (max 16). */
-int thread_count(int64_t channels, double work) {
-    int t = 0;
-    if (const char *env = std::getenv("FRCNN_OPS_THREADS")) t = std::atoi(env);
-    if (t <= 0) {
-        unsigned hc = std::thread::hardware_concurrency();
-        t = hc == 0 ? 1 : (int)std::min(hc, 16u);
-    }
-    if (work < 2e5) t = 1; /* thread start-up would cost more than it saves */
-    if ((int64_t)t > channels) t = (int)std::max<int64_t>(channels, 1);
-    return t;
-}
-
-/* Runs fn(begin, end, slot) over [0, count) split into at most `threads` contiguous ranges; slot is
- * the range number (0 .. threads-1). fn must not throw. */
-template <class F>
-void parallel_ranges(int64_t count, int threads, F fn) {
-    if (threads <= 1 || count <= 1) {
-        fn((int64_t)0, count, 0);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const int64_t chunk = (count + threads - 1) / threads;
-    for (int k = 1; k < threads; ++k) {
-        const int64_t b = k * chunk, e = std::min(count, b + chunk);
-        if (b >= e) break;
-        try {
-            pool.emplace_back([=]() { fn(b, e, k); });
-        } catch (const std::system_error &) {
-            fn(b, e, k); /* no thread available: do it here */
-        }
-    }
-    fn((int64_t)0, std::min(chunk, count), 0);
-    for (auto &th : pool) th.join();
-}
 
 /* One bin cell for all channels: lane-wise `if (v > max) { max = v; idx = id; }` (the scalar rule). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -106,7 +72,7 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
             }
         }
     };
-    parallel_ranges(batch * height, threads, transpose);
+    frcnn_parallel_ranges(batch * height, threads, transpose);
     auto body = [&](int64_t n0, int64_t n1, int slot) {
         float *mx = mx_all.data() + (size_t)slot * bins * channels;
         int32_t *ix = ix_all.data() + (size_t)slot * bins * channels;
@@ -134,7 +100,7 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
             }
         }
     };
-    parallel_ranges(n_rois, threads, body);
+    frcnn_parallel_ranges(n_rois, threads, body);
 }
 
 }  // namespace
@@ -214,7 +180,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int6
             }
         }
     };
-    const int threads = thread_count(channels, work);
+    const int threads = frcnn_thread_count(channels, work);
     /* channels-last pays off when the bins revisit the map; the transposition costs one pass over it */
     if (plane < ((int64_t)1 << 31) && work > 2.0 * (double)(batch * channels * plane) &&
         batch * channels * plane < ((int64_t)1 << 28)) {
@@ -226,7 +192,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int6
             /* fall back to the direct scan below */
         }
     }
-    parallel_ranges(channels, threads, body);
+    frcnn_parallel_ranges(channels, threads, body);
     return FRCNN_OK;
 }
 
@@ -282,7 +248,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cpu(const float *grad_outpu
             }
         }
     };
-    parallel_ranges(channels, thread_count(channels, (double)(n_rois * bins * channels)), body);
+    frcnn_parallel_ranges(channels, frcnn_thread_count(channels, (double)(n_rois * bins * channels)), body);
     int64_t bad = bad_at.load();
     if (bad >= 0)
         return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
@@ -337,7 +303,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_gather_index_cpu(const int64_t *argm
             }
         }
     };
-    parallel_ranges(n_rois, (int)std::min<int64_t>(thread_count(channels, (double)(n_rois * bins * channels)), n_rois),
+    frcnn_parallel_ranges(n_rois, (int)std::min<int64_t>(frcnn_thread_count(channels, (double)(n_rois * bins * channels)), n_rois),
                     body);
     const int64_t bad = bad_at.load();
     if (bad >= 0)

@@ -89,32 +89,6 @@ __global__ void roi_pool_bwd(const float *grad_output, const int64_t *argmax, co
     }
 }
 
-/* Allocates the status word, runs `launch`, downloads the status and synchronises the stream. */
-template <class Launch>
-int32_t run_with_status(const char *what, cudaStream_t stream, RoiStatus *result, Launch launch, char *err,
-                        int64_t err_len) {
-    RoiStatus init;
-    init.bad_roi = ULLONG_MAX;
-    init.bad_argmax = ULLONG_MAX;
-    *result = init;
-    FrcnnDeviceBuffer tmp(stream);
-    FRCNN_CUDA_TRY(tmp.alloc(sizeof(RoiStatus)), what, "temporary allocation");
-    RoiStatus *status = (RoiStatus *)tmp.get();
-    FRCNN_CUDA_TRY(cudaMemcpyAsync(status, &init, sizeof(init), cudaMemcpyHostToDevice, stream), what,
-                   "status upload");
-    FRCNN_CUDA_TRY(launch(status), what, "kernel launch");
-    FRCNN_CUDA_TRY(cudaMemcpyAsync(result, status, sizeof(RoiStatus), cudaMemcpyDeviceToHost, stream), what,
-                   "status download");
-    FRCNN_CUDA_TRY(tmp.release(), what, "free");
-    FRCNN_CUDA_TRY(cudaStreamSynchronize(stream), what, "cudaStreamSynchronize");
-    return FRCNN_OK;
-}
-
-int32_t bad_roi_error(const char *what, unsigned long long n, int64_t batch, char *err, int64_t err_len) {
-    return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
-                           "%s: roi %llu: the batch index must be an integer in [0, %lld) and the coordinates finite",
-                           what, n, (long long)batch);
-}
 
 }  // namespace
 
@@ -137,7 +111,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cuda(const float *input, int
     cudaStream_t stream = (cudaStream_t)stream_ptr;
     const int64_t total = n_rois * channels * pooled_h * pooled_w;
     RoiStatus result;
-    rc = run_with_status(
+    rc = frcnn_run_with_status(
         what, stream, &result,
         [&](RoiStatus *status) {
             roi_pool_fwd<<<grid_for(total, 256), 256, 0, stream>>>(input, batch, channels, height, width, rois, n_rois,
@@ -147,7 +121,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cuda(const float *input, int
         },
         err, err_len);
     if (rc != FRCNN_OK) return rc;
-    if (result.bad_roi != ULLONG_MAX) return bad_roi_error(what, result.bad_roi, batch, err, err_len);
+    if (result.bad_roi != ULLONG_MAX) return frcnn_cuda_bad_roi_error(what, result.bad_roi, batch, err, err_len);
     return FRCNN_OK;
 }
 
@@ -183,7 +157,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cuda(const float *grad_outp
     }
     const int64_t total = n_rois * channels * pooled_h * pooled_w;
     RoiStatus result;
-    rc = run_with_status(
+    rc = frcnn_run_with_status(
         what, stream, &result,
         [&](RoiStatus *status) {
             roi_pool_bwd<<<grid_for(total, 256), 256, 0, stream>>>(grad_output, argmax, rois, n_rois, batch, channels,
@@ -193,7 +167,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_backward_cuda(const float *grad_outp
         },
         err, err_len);
     if (rc != FRCNN_OK) return rc;
-    if (result.bad_roi != ULLONG_MAX) return bad_roi_error(what, result.bad_roi, batch, err, err_len);
+    if (result.bad_roi != ULLONG_MAX) return frcnn_cuda_bad_roi_error(what, result.bad_roi, batch, err, err_len);
     if (result.bad_argmax != ULLONG_MAX)
         return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT,
                                "%s: argmax[%llu] is outside [-1, %lld)", what, result.bad_argmax,
