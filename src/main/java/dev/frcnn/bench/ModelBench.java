@@ -47,22 +47,9 @@ public final class ModelBench {
             size = new ImageSize((int) img.size(1), (int) img.size(2));
             x = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm).to(device, img.scalar_type()).retainReference();
         }
-        double[] ms = new double[reps];
-        double rssWarm = 0;
-        for (int i = 0; i < warmup + reps; i++) {
-            if (i == warmup) rssWarm = rssMb();
-            long t0 = System.nanoTime();
-            try (PointerScope s = new PointerScope()) {
-                model.predict(List.of(x), List.of(size));
-            }
-            if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
-        }
         LinkedHashMap<String, Object> r = header("infer", device, reps, cfg);
         r.put("input_hw", new long[]{x.size(1), x.size(2)});
-        r.put("infer_ms", median(ms));
-        r.put("infer_ms_min", Arrays.stream(ms).min().orElse(Double.NaN));
-        r.put("rss_mb_after_warmup", rssWarm);
-        r.put("rss_mb_end", rssMb());
+        timed(r, "infer_ms", warmup, reps, () -> model.predict(List.of(x), List.of(size)));
         x.close();
         return r;
     }
@@ -95,26 +82,35 @@ public final class ModelBench {
             label = Tensors.fromLongs(new long[]{11, 14, 6}, 1, 3).to(device,
                     org.bytedeco.pytorch.global.torch.ScalarType.Long).retainReference();
         }
+        LinkedHashMap<String, Object> r = header("train", device, reps, cfg);
+        r.put("input_hw", new long[]{x.size(2), x.size(3)});
+        timed(r, "train_step_ms", warmup, reps, () -> trainer.trainStep(x, bbox, label, scale).totalLoss().item_double());
+        x.close();
+        bbox.close();
+        label.close();
+        return r;
+    }
+
+    /**
+     * Runs {@code body} {@code warmup + reps} times, each in its own PointerScope, and puts into {@code r}: the median
+     * ({@code key}) and minimum ({@code key_min}) ms of the timed repetitions, and the RSS after the warm-up and at
+     * the end.
+     */
+    private static void timed(LinkedHashMap<String, Object> r, String key, int warmup, int reps, Runnable body) {
         double[] ms = new double[reps];
         double rssWarm = 0;
         for (int i = 0; i < warmup + reps; i++) {
             if (i == warmup) rssWarm = rssMb();
             long t0 = System.nanoTime();
             try (PointerScope s = new PointerScope()) {
-                trainer.trainStep(x, bbox, label, scale).totalLoss().item_double();
+                body.run();
             }
             if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
         }
-        LinkedHashMap<String, Object> r = header("train", device, reps, cfg);
-        r.put("input_hw", new long[]{x.size(2), x.size(3)});
-        r.put("train_step_ms", median(ms));
-        r.put("train_step_ms_min", Arrays.stream(ms).min().orElse(Double.NaN));
+        r.put(key, median(ms));
+        r.put(key + "_min", Arrays.stream(ms).min().orElse(Double.NaN));
         r.put("rss_mb_after_warmup", rssWarm);
         r.put("rss_mb_end", rssMb());
-        x.close();
-        bbox.close();
-        label.close();
-        return r;
     }
 
     private static LinkedHashMap<String, Object> header(String what, Device device, int reps, Config cfg) {
