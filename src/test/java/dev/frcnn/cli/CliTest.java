@@ -134,6 +134,26 @@ class CliTest {
     }
 
     @Test
+    void benchJsonIsOneObjectOnTheLastLineWithTheContractKeys() throws IOException {
+        Run ops = run("bench", "--what", "ops", "--reps", "1", "--warmup", "0", "--json");
+        assertThat(ops.code()).as(ops.err()).isZero();
+        String[] lines = ops.out().strip().split("\n");
+        JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertThat(j.fieldNames()).toIterable().contains("what", "device", "threads", "reps", "nms_ms", "nms_kept", "roi_pool_fwd_bwd_ms");
+        assertThat(j.get("what").asText()).isEqualTo("ops");
+        assertThat(j.get("nms_kept").asInt()).isEqualTo(2000);
+        assertThat(j.get("nms_ms").asDouble()).isPositive();
+
+        Run infer = run("bench", "--what", "infer", "--set", "backbone=tiny", "--set", "min_size=192", "--set", "max_size=320",
+                "--reps", "1", "--warmup", "0", "--json");
+        assertThat(infer.code()).as(infer.err()).isZero();
+        lines = infer.out().strip().split("\n");
+        j = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertThat(j.fieldNames()).toIterable().contains("what", "device", "threads", "reps", "input_hw", "infer_ms");
+        assertThat(j.get("input_hw").get(0).asInt()).isEqualTo(192);
+    }
+
+    @Test
     void helpExitsWithZero() {
         Run r = run("--help");
         assertThat(r.code()).isZero();
