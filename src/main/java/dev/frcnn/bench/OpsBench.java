@@ -3,7 +3,9 @@ package dev.frcnn.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.ops.Nms;
+import dev.frcnn.ops.RoIAlign;
 import dev.frcnn.ops.RoIPool;
+import dev.frcnn.model.RoIOperator;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BoolOptional;
@@ -45,6 +47,8 @@ public final class OpsBench {
      *       feature map with {@code requires_grad}, the rois turned into the head's (0, x1, y1, x2, y2) rows, then
      *       {@code backward} with the fixed upstream gradient; the input's grad is reset to undefined before each
      *       repetition (as {@code zero_grad(set_to_none)}).</li>
+     *   <li>RoIAlign: the same with {@link RoIAlign} (same size and scale, adaptive sampling ratio, aligned), the
+     *       settings of the ResNet configs.</li>
      * </ul>
      *
      * @param inputJson the input file ({@code shared/bench/ops_input.json} format)
@@ -52,7 +56,8 @@ public final class OpsBench {
      * @param warmup untimed repetitions before the timed ones ({@code >= 0})
      * @param reps timed repetitions ({@code >= 1}); the medians are reported
      * @return keys in this order: {@code what} ("ops"), {@code device}, {@code threads} (LibTorch intra-op threads),
-     *     {@code reps}, {@code nms_ms} (median), {@code nms_kept}, {@code roi_pool_fwd_bwd_ms} (median)
+     *     {@code reps}, {@code nms_ms} (median), {@code nms_kept}, {@code roi_pool_fwd_bwd_ms} (median),
+     *     {@code roi_align_fwd_bwd_ms} (median)
      * @throws UncheckedIOException if the file cannot be read
      * @throws IllegalArgumentException for bad counts or a malformed input file
      */
@@ -76,7 +81,7 @@ public final class OpsBench {
             throw new IllegalArgumentException("feature_shape must be (N, C, H, W), got " + Arrays.toString(featureShape));
         }
 
-        double[] nmsMs = new double[reps], roiMs = new double[reps];
+        double[] nmsMs = new double[reps], roiMs = new double[reps], alignMs = new double[reps];
         long kept = -1;
         try (PointerScope outer = new PointerScope()) {
             Device dev = new Device(device);
@@ -98,6 +103,7 @@ public final class OpsBench {
             manual_seed(1);
             Tensor upstream = randn(r, featureShape[1], roiSize, roiSize).to(dev, ScalarType.Float);
             RoIPool pool = new RoIPool(roiSize, roiSize, scale);
+            RoIAlign align = new RoIAlign(roiSize, roiSize, scale, 0, true);
 
             for (int i = 0; i < warmup + reps; i++) {
                 try (PointerScope s = new PointerScope()) {
@@ -110,14 +116,11 @@ public final class OpsBench {
                         kept = n;
                     }
                 }
-                try (PointerScope s = new PointerScope()) {
-                    x.mutable_grad().reset();
-                    long t0 = System.nanoTime();
-                    Tensor out = pool.forward(x, indicesAndRois);
-                    out.backward(upstream, new BoolOptional(), false, new TensorArrayRefOptional());
-                    x.grad().view(-1).narrow(0, 0, 1).item_float(); // waits for the device
-                    long t1 = System.nanoTime();
-                    if (i >= warmup) roiMs[i - warmup] = (t1 - t0) / 1e6;
+                double poolMs = forwardBackwardMs(pool::forward, x, indicesAndRois, upstream);
+                double alignOnceMs = forwardBackwardMs(align::forward, x, indicesAndRois, upstream);
+                if (i >= warmup) {
+                    roiMs[i - warmup] = poolMs;
+                    alignMs[i - warmup] = alignOnceMs;
                 }
             }
         }
@@ -129,7 +132,20 @@ public final class OpsBench {
         out.put("nms_ms", median(nmsMs));
         out.put("nms_kept", kept);
         out.put("roi_pool_fwd_bwd_ms", median(roiMs));
+        out.put("roi_align_fwd_bwd_ms", median(alignMs));
         return out;
+    }
+
+    /** One forward + backward of a RoI op with a fixed upstream gradient, in ms (the input's grad reset first). */
+    private static double forwardBackwardMs(RoIOperator op, Tensor x, Tensor indicesAndRois, Tensor upstream) {
+        try (PointerScope s = new PointerScope()) {
+            x.mutable_grad().reset();
+            long t0 = System.nanoTime();
+            Tensor out = op.apply(x, indicesAndRois);
+            out.backward(upstream, new BoolOptional(), false, new TensorArrayRefOptional());
+            x.grad().view(-1).narrow(0, 0, 1).item_float(); // waits for the device
+            return (System.nanoTime() - t0) / 1e6;
+        }
     }
 
     private static JsonNode require(JsonNode params, String key) {
