@@ -60,9 +60,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (reps < 1) throw new BadInputException("--reps must be >= 1, got " + reps);
         if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
-        if (!device.equals("cpu") && !device.equals("cuda")) {
-            throw new BadInputException("--device must be cpu or cuda, got '" + device + "'");
-        }
+        Device dev = ModelLoading.device(device); // cpu | cuda, and cuda only where a device is available
         if (threads > 0) torch.set_num_threads(threads);
         Map<String, Object> result = switch (what) {
             case "ops" -> {
@@ -71,7 +69,6 @@ final class BenchCommand implements Callable<Integer> {
                 yield OpsBench.run(in, device, warmup, reps);
             }
             case "infer", "train" -> {
-                Device dev = ModelLoading.device(device);
                 Path img = image != null ? image : Paths.golden().resolve("demo.jpg");
                 if (!Files.isRegularFile(img)) throw new BadInputException(img + ": image not found (use --image)");
                 FasterRCNN model;

@@ -123,6 +123,12 @@ class CliTest {
         assertThat(what.code()).isEqualTo(2);
         assertThat(what.err()).contains("--what");
 
+        if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+            Run cuda = run("bench", "--what", "ops", "--device", "cuda");
+            assertThat(cuda.code()).isEqualTo(2);
+            assertThat(cuda.err().strip()).contains("--device cuda").doesNotContain("\n");
+        }
+
         Run usage = run("train", "--data");
         assertThat(usage.code()).isEqualTo(2);
 
