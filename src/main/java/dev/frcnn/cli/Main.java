@@ -31,6 +31,7 @@ public final class Main implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
         System.exit(run(args));
     }

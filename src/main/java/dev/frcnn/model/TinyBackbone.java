@@ -44,6 +44,7 @@ public final class TinyBackbone implements Backbone {
     /** Strong references: JavaCPP frees a module when its Java wrapper is collected, even inside a Sequential. */
     private final List<Module> layers = new ArrayList<>();
 
+    /** A randomly initialised tiny backbone (convs: Kaiming normal, fan-out; linears: Kaiming uniform; biases 0). */
     public TinyBackbone() {
         int in = 3;
         List<Conv2dImpl> convs = new ArrayList<>();

@@ -95,8 +95,10 @@ public final class FasterRCNNTrainer {
         return d;
     }
 
+    /** The model being trained. */
     public FasterRCNN fasterRcnn() { return fasterRcnn; }
 
+    /** The optimizer: SGD (or Adam) with one parameter group per trainable parameter, as the reference builds it. */
     public Optimizer optimizer() { return optimizer; }
 
     /**

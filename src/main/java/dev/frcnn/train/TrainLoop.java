@@ -73,6 +73,10 @@ public final class TrainLoop {
     private final List<String> classNames;
     private final Normalization norm;
 
+    /**
+     * @param cfg the training configuration (the reference's keys; {@code class_names} empty = the 20 VOC classes)
+     * @param opt data and run directories, resume flag, splits, device, log stream, progress bar
+     */
     public TrainLoop(Config cfg, Options opt) {
         this.cfg = cfg;
         this.opt = opt;
