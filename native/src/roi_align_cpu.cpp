@@ -121,6 +121,23 @@ int32_t frcnn_check_roi_align_args(const char *what, int64_t batch, int64_t chan
     return FRCNN_OK;
 }
 
+int32_t frcnn_check_roi_align_weights_args(const char *what, int64_t batch, int64_t height, int64_t width,
+                                           const void *rois, int64_t n_rois, float spatial_scale, int64_t pooled_h,
+                                           int64_t pooled_w, int32_t aligned, const int64_t *roi_offsets,
+                                           int64_t n_entries, const int64_t *index, const float *weight, char *err,
+                                           int64_t err_len) {
+    int32_t rc = frcnn_check_roi_align_args(what, batch, 0, height, width, rois, n_rois, spatial_scale, pooled_h,
+                                            pooled_w, aligned, err, err_len);
+    if (rc != FRCNN_OK) return rc;
+    if (n_entries < 0)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: negative n_entries", what);
+    if (n_rois > 0 && roi_offsets == nullptr)
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: roi_offsets is NULL", what);
+    if (n_entries > 0 && (index == nullptr || weight == nullptr))
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: NULL index/weight pointer", what);
+    return FRCNN_OK;
+}
+
 extern "C" FRCNN_API int32_t frcnn_roi_align_grid_cpu(const float *rois, int64_t n_rois, int64_t batch,
                                                       float spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                                       int64_t sampling_ratio, int32_t aligned, int64_t *grid_hw,
@@ -260,15 +277,10 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_weights_cpu(const float *rois, int6
                                                          int64_t err_len) {
     static const char *what = "roi_align_weights";
     frcnn_clear_error(err, err_len);
-    int32_t rc = frcnn_check_roi_align_args(what, batch, 0, height, width, rois, n_rois, spatial_scale, pooled_h,
-                                            pooled_w, aligned, err, err_len);
+    int32_t rc = frcnn_check_roi_align_weights_args(what, batch, height, width, rois, n_rois, spatial_scale, pooled_h,
+                                                    pooled_w, aligned, roi_offsets, n_entries, index, weight, err,
+                                                    err_len);
     if (rc != FRCNN_OK) return rc;
-    if (n_entries < 0)
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: negative n_entries", what);
-    if (n_rois > 0 && roi_offsets == nullptr)
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: roi_offsets is NULL", what);
-    if (n_entries > 0 && (index == nullptr || weight == nullptr))
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: NULL index/weight pointer", what);
     rc = check_rois(what, rois, n_rois, batch, err, err_len);
     if (rc != FRCNN_OK) return rc;
     const int64_t bins = pooled_h * pooled_w;

@@ -285,15 +285,10 @@ extern "C" FRCNN_API int32_t frcnn_roi_align_weights_cuda(const float *rois, int
                                                           void *stream_ptr, char *err, int64_t err_len) {
     static const char *what = "roi_align_weights_cuda";
     frcnn_clear_error(err, err_len);
-    int32_t rc = frcnn_check_roi_align_args(what, batch, 0, height, width, rois, n_rois, spatial_scale, pooled_h,
-                                            pooled_w, aligned, err, err_len);
+    int32_t rc = frcnn_check_roi_align_weights_args(what, batch, height, width, rois, n_rois, spatial_scale, pooled_h,
+                                                    pooled_w, aligned, roi_offsets, n_entries, index, weight, err,
+                                                    err_len);
     if (rc != FRCNN_OK) return rc;
-    if (n_entries < 0)
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: negative n_entries", what);
-    if (n_rois > 0 && roi_offsets == nullptr)
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: roi_offsets is NULL", what);
-    if (n_entries > 0 && (index == nullptr || weight == nullptr))
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "%s: NULL index/weight pointer", what);
     if (n_rois == 0) return frcnn_cuda_require_device(what, err, err_len);
     FrcnnDeviceScope device;
     rc = enter_device(device, roi_offsets, what, err, err_len);

@@ -116,4 +116,12 @@ int32_t frcnn_check_roi_align_args(const char *what, int64_t batch, int64_t chan
                                    int64_t pooled_h, int64_t pooled_w, int32_t aligned, char *err,
                                    int64_t err_len);
 
+/* The checks of frcnn_check_roi_align_args plus those of the weights entry points (offsets and output
+ * buffers); FRCNN_OK or an error. */
+int32_t frcnn_check_roi_align_weights_args(const char *what, int64_t batch, int64_t height, int64_t width,
+                                           const void *rois, int64_t n_rois, float spatial_scale, int64_t pooled_h,
+                                           int64_t pooled_w, int32_t aligned, const int64_t *roi_offsets,
+                                           int64_t n_entries, const int64_t *index, const float *weight, char *err,
+                                           int64_t err_len);
+
 #endif
