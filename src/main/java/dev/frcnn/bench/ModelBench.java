@@ -33,7 +33,8 @@ public final class ModelBench {
      * Median time of {@link FasterRCNN#predict} on {@code image} preprocessed at the config's min/max size.
      *
      * @param model the detector (random or loaded weights), already on {@code device}
-     * @return keys: what, device, threads, reps, backbone, input_hw, infer_ms (median), infer_ms_min, rss_mb_after_warmup, rss_mb_end
+     * @return keys: what, device, threads, reps, backbone, malloc_env, input_hw, infer_ms (median), infer_ms_min,
+     *     rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
@@ -58,7 +59,7 @@ public final class ModelBench {
      * Median time of one {@link FasterRCNNTrainer#trainStep} (forward, 4 losses, backward, SGD step) on {@code image}
      * with three fixed gt boxes.
      *
-     * @return keys: what, device, threads, reps, backbone, input_hw, train_step_ms (median), train_step_ms_min,
+     * @return keys: what, device, threads, reps, backbone, malloc_env, input_hw, train_step_ms (median), train_step_ms_min,
      *     rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
@@ -113,6 +114,9 @@ public final class ModelBench {
         r.put("rss_mb_end", rssMb());
     }
 
+    /** The glibc malloc settings that bin/frcnn exports (docs/performance.md); reported so timings can be compared. */
+    private static final List<String> MALLOC_ENV = List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_");
+
     private static LinkedHashMap<String, Object> header(String what, Device device, int reps, Config cfg) {
         LinkedHashMap<String, Object> r = new LinkedHashMap<>();
         r.put("what", what);
@@ -120,6 +124,9 @@ public final class ModelBench {
         r.put("threads", torch.get_num_threads());
         r.put("reps", reps);
         r.put("backbone", cfg.backbone());
+        LinkedHashMap<String, String> malloc = new LinkedHashMap<>();
+        for (String k : MALLOC_ENV) malloc.put(k, System.getenv(k));
+        r.put("malloc_env", malloc);
         return r;
     }
 

@@ -157,6 +157,9 @@ class CliTest {
         j = new ObjectMapper().readTree(lines[lines.length - 1]);
         assertThat(j.fieldNames()).toIterable().contains("what", "device", "threads", "reps", "input_hw", "infer_ms");
         assertThat(j.get("input_hw").get(0).asInt()).isEqualTo(192);
+        // The malloc settings in force are reported as given (Surefire sets the ones bin/frcnn exports).
+        assertThat(j.get("malloc_env").get("MALLOC_ARENA_MAX").asText()).isEqualTo(System.getenv("MALLOC_ARENA_MAX"));
+        assertThat(j.get("malloc_env").get("MALLOC_MMAP_MAX_").asText()).isEqualTo("0");
     }
 
     @Test
