@@ -14,7 +14,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Long runs keep resident memory flat: 200 consecutive {@code predict} calls and 1,000 training steps grow the
+ * Long runs keep resident memory flat: 400 consecutive {@code predict} calls and 1,000 training steps grow the
  * RSS by less than 5% after warm-up. Uses the demo's small backbone and image size (fixture image at 192 px), so
  * that the soak takes minutes; the code path (predict, trainer, creators, native ops, PointerScopes) is the one
  * VGG16 uses.
@@ -32,11 +32,16 @@ class MemoryFlatnessTest {
         return m;
     }
 
+    /**
+     * The warm-up is 200 calls: with the malloc settings of bin/frcnn (one arena, no trimming), the RSS of this
+     * small model climbs by 10-20% over the first 100-200 calls while the heap settles (glibc's defaults climb
+     * too, by about 13%) and then stays flat; 20 calls were too few to get past that.
+     */
     @Test
-    void twoHundredPredictCallsKeepResidentMemoryFlat() {
-        LinkedHashMap<String, Object> r = ModelBench.infer(model(), CFG, Golden.file("demo.jpg"), new Device("cpu"), 20, 200);
+    void fourHundredPredictCallsKeepResidentMemoryFlat() {
+        LinkedHashMap<String, Object> r = ModelBench.infer(model(), CFG, Golden.file("demo.jpg"), new Device("cpu"), 200, 400);
         double warm = (double) r.get("rss_mb_after_warmup"), end = (double) r.get("rss_mb_end");
-        assertThat(end).as("RSS after 200 predict calls vs after warm-up (%s)", r).isLessThan(warm * 1.05);
+        assertThat(end).as("RSS after 400 predict calls vs after warm-up (%s)", r).isLessThan(warm * 1.05);
     }
 
     @Test
