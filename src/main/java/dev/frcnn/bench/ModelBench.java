@@ -7,6 +7,7 @@ import dev.frcnn.data.Preprocess;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
 import org.bytedeco.javacpp.PointerScope;
@@ -95,13 +96,15 @@ public final class ModelBench {
     /**
      * Runs {@code body} {@code warmup + reps} times, each in its own PointerScope, and puts into {@code r}: the median
      * ({@code key}) and minimum ({@code key_min}) ms of the timed repetitions, and the RSS after the warm-up and at
-     * the end.
+     * the end. Where the heap is trimmed periodically ({@link NativeHeap#trimsPeriodically()}), both RSS samples are
+     * taken right after a trim, so that they compare the memory still in use and not where each sample falls in
+     * the trim period (the untrimmed peak is bounded by the period).
      */
     private static void timed(LinkedHashMap<String, Object> r, String key, int warmup, int reps, Runnable body) {
         double[] ms = new double[reps];
         double rssWarm = 0;
         for (int i = 0; i < warmup + reps; i++) {
-            if (i == warmup) rssWarm = rssMb();
+            if (i == warmup) rssWarm = trimmedRssMb();
             long t0 = System.nanoTime();
             try (PointerScope s = new PointerScope()) {
                 body.run();
@@ -111,7 +114,12 @@ public final class ModelBench {
         r.put(key, median(ms));
         r.put(key + "_min", Arrays.stream(ms).min().orElse(Double.NaN));
         r.put("rss_mb_after_warmup", rssWarm);
-        r.put("rss_mb_end", rssMb());
+        r.put("rss_mb_end", trimmedRssMb());
+    }
+
+    private static double trimmedRssMb() {
+        if (NativeHeap.trimsPeriodically()) NativeHeap.trim();
+        return rssMb();
     }
 
     /** The glibc malloc settings that bin/frcnn exports (docs/performance.md); reported so timings can be compared. */

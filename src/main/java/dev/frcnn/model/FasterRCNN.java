@@ -2,6 +2,7 @@ package dev.frcnn.model;
 
 import dev.frcnn.model.utils.BboxTools;
 import dev.frcnn.ops.Nms;
+import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -293,7 +294,8 @@ public class FasterRCNN extends Module {
      *
      * @param images preprocessed (3, H, W) float32 images (any device; moved to the model's device)
      * @param originalSizes the original (H, W) of each image, same length as {@code images}
-     * @return per image, its detections in original-image pixels, in class order
+     * @return per image, its detections in original-image pixels, in class order (the call counts as one iteration
+     *     for {@link NativeHeap#iterationDone()})
      * @throws IllegalArgumentException if the list lengths differ or an image is not 3-D
      */
     public List<List<Detection>> predict(List<Tensor> images, List<ImageSize> originalSizes) {
@@ -321,6 +323,7 @@ public class FasterRCNN extends Module {
         } finally {
             train(wasTraining);
         }
+        NativeHeap.iterationDone();
         return result;
     }
 }

@@ -6,6 +6,7 @@ import dev.frcnn.model.RoIHead;
 import dev.frcnn.model.utils.AnchorTargetCreator;
 import dev.frcnn.model.utils.ProposalTargetCreator;
 import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.tensor.NativeHeap;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.Optimizer;
@@ -252,9 +253,10 @@ public final class FasterRCNNTrainer {
 
     /**
      * One optimization step: zero the gradients, forward, backward of the total loss, optimizer step; mirrors
-     * {@code FasterRCNNTrainer.train_step}.
+     * {@code FasterRCNNTrainer.train_step}. Counts as one iteration for {@link NativeHeap#iterationDone()}.
      */
     public Losses trainStep(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
+        NativeHeap.iterationDone();
         optimizer.zero_grad();
         Losses losses = forward(imgs, bboxes, labels, scale);
         losses.totalLoss().backward();
