@@ -4,7 +4,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Keeps the native heap bounded when glibc is told to keep freed memory.
@@ -13,21 +12,30 @@ import java.util.concurrent.atomic.AtomicLong;
  * MALLOC_TRIM_THRESHOLD_=<64 GiB>}: LibTorch's large buffers are then reused from the heap instead of being
  * mapped and page-faulted in again every step (docs/performance.md). The price is fragmentation: blocks of
  * hundreds of MB freed in a different order than they were allocated leave holes that later, larger blocks do not
- * fit, so the heap keeps growing (ResNet-50 C4 inference: 4.9 GB to 7.8 GB over 60 calls). Every
- * {@link #PERIOD}-th {@link #iterationDone()} therefore calls glibc's {@code malloc_trim(0)}, which gives the
- * pages of free holes back to the kernel; the next iteration faults in what it needs again.
+ * fit, so the heap keeps growing (ResNet-50 C4 inference: 4.9 GB to 7.8 GB over 60 calls). So
+ * {@link #iterationDone()} calls glibc's {@code malloc_trim(0)}, which gives the pages of free holes back to the
+ * kernel, once at least {@link #PERIOD} iterations and {@link #MIN_INTERVAL_SECONDS} seconds have passed since the
+ * last trim; the next iteration faults in what it needs again. Both bounds keep the re-faulting cheap: about 2% of
+ * a VGG16 step (a trim every 16 steps), and nothing measurable for the demo's 90 ms steps (a trim every 30 s; one
+ * every 16 steps made its training 12% slower).
  *
  * <p>{@link dev.frcnn.model.FasterRCNN#predict} and {@link dev.frcnn.train.FasterRCNNTrainer#trainStep} call
  * {@link #iterationDone()}; nothing else needs to. Without {@code MALLOC_MMAP_MAX_=0} (glibc's defaults, or
  * another C library) it does nothing: glibc's defaults return large blocks by themselves.
  */
 public final class NativeHeap {
-    /** Iterations between two trims: long enough that the re-faulting costs about 2% of a VGG16 step. */
-    public static final int PERIOD = 16;
+    /**
+     * Least number of iterations between two trims. The system property {@code frcnn.heapTrimPeriod} overrides it;
+     * 0 turns the trims off.
+     */
+    public static final int PERIOD = Integer.getInteger("frcnn.heapTrimPeriod", 16);
+    /** Least number of seconds between two trims. */
+    public static final int MIN_INTERVAL_SECONDS = 30;
 
     private static final boolean KEEPS_FREED_MEMORY = "0".equals(System.getenv("MALLOC_MMAP_MAX_"));
     private static final MethodHandle MALLOC_TRIM = lookupMallocTrim();
-    private static final AtomicLong ITERATIONS = new AtomicLong();
+    private static long iterationsSinceTrim;
+    private static long lastTrimNanos = System.nanoTime();
 
     private NativeHeap() {}
 
@@ -42,17 +50,28 @@ public final class NativeHeap {
         }
     }
 
-    /** Whether periodic trims are on: glibc's {@code malloc_trim} exists and {@code MALLOC_MMAP_MAX_=0} is set. */
+    /**
+     * Whether periodic trims are on: glibc's {@code malloc_trim} exists, {@code MALLOC_MMAP_MAX_=0} is set and
+     * {@link #PERIOD} is not 0.
+     */
     public static boolean trimsPeriodically() {
-        return KEEPS_FREED_MEMORY && MALLOC_TRIM != null;
+        return KEEPS_FREED_MEMORY && MALLOC_TRIM != null && PERIOD > 0;
     }
 
     /**
-     * Marks the end of one predict call or train step; every {@link #PERIOD}-th call trims the heap (when
-     * {@link #trimsPeriodically()}). Thread-safe.
+     * Marks the end of one predict call or train step; trims the heap when {@link #trimsPeriodically()} and at
+     * least {@link #PERIOD} iterations and {@link #MIN_INTERVAL_SECONDS} seconds have passed since the last trim.
+     * Thread-safe.
      */
     public static void iterationDone() {
-        if (trimsPeriodically() && ITERATIONS.incrementAndGet() % PERIOD == 0) trim();
+        if (!trimsPeriodically()) return;
+        synchronized (NativeHeap.class) {
+            long now = System.nanoTime();
+            if (++iterationsSinceTrim < PERIOD || now - lastTrimNanos < MIN_INTERVAL_SECONDS * 1_000_000_000L) return;
+            trim();
+            iterationsSinceTrim = 0;
+            lastTrimNanos = System.nanoTime();
+        }
     }
 
     /**
