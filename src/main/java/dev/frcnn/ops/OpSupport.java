@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.lang.foreign.MemorySegment;
 
-/** Argument checks and tensor-to-native plumbing shared by {@link Nms} and {@link RoIPool}. */
+/** Argument checks and tensor-to-native plumbing shared by {@link Nms}, {@link RoIPool} and {@link RoIAlign}. */
 final class OpSupport {
     private OpSupport() {}
 
@@ -42,6 +42,42 @@ final class OpSupport {
         if (!da.equals(db)) {
             throw new IllegalArgumentException(aName + " is on " + da + " but " + bName + " is on " + db);
         }
+    }
+
+    /** The pooled output size of RoIPool/RoIAlign: both sides {@code > 0}. */
+    static void requirePooledSize(int pooledH, int pooledW) {
+        if (pooledH <= 0 || pooledW <= 0) {
+            throw new IllegalArgumentException("pooled size must be positive, got (" + pooledH + ", " + pooledW + ")");
+        }
+    }
+
+    /** {@code spatialScale} rounded to float32, as torchvision does; it must be finite before and after. */
+    static float float32Scale(double spatialScale) {
+        if (!Double.isFinite(spatialScale) || !Float.isFinite((float) spatialScale)) {
+            throw new IllegalArgumentException("spatialScale must be finite, got " + spatialScale);
+        }
+        return (float) spatialScale;
+    }
+
+    /** RoI rows: an (R, 5) float32 tensor of (batch_index, x1, y1, x2, y2). */
+    static void requireRoIRows(Tensor rois, String what) {
+        if (rois.dim() != 2 || rois.size(1) != 5) {
+            throw new IllegalArgumentException(what + " must have shape (R, 5) rows (batch_index, x1, y1, x2,"
+                    + " y2), got " + Tensors.shapeString(rois));
+        }
+        requireFloat(rois, what);
+    }
+
+    /** A RoI op's inputs: an (N, C, H, W) float32 feature map and RoI rows ({@link #requireRoIRows}) on its device. */
+    static void requireFeatureAndRoIs(Tensor input, Tensor rois, String roisName) {
+        requireDefined(input, "input");
+        requireDefined(rois, roisName);
+        if (input.dim() != 4) {
+            throw new IllegalArgumentException("input must have shape (N, C, H, W), got " + Tensors.shapeString(input));
+        }
+        requireRoIRows(rois, roisName);
+        requireFloat(input, "input");
+        requireSameDevice(input, "input", rois, roisName);
     }
 
     /** True for CUDA tensors; other non-CPU devices are rejected. */

@@ -58,15 +58,10 @@ public final class RoIAlign {
      * @throws IllegalArgumentException for non-positive sizes or a non-finite scale
      */
     public RoIAlign(int pooledH, int pooledW, double spatialScale, int samplingRatio, boolean aligned) {
-        if (pooledH <= 0 || pooledW <= 0) {
-            throw new IllegalArgumentException("pooled size must be positive, got (" + pooledH + ", " + pooledW + ")");
-        }
-        if (!Double.isFinite(spatialScale) || !Float.isFinite((float) spatialScale)) {
-            throw new IllegalArgumentException("spatialScale must be finite, got " + spatialScale);
-        }
+        OpSupport.requirePooledSize(pooledH, pooledW);
         this.pooledH = pooledH;
         this.pooledW = pooledW;
-        this.spatialScale = (float) spatialScale;
+        this.spatialScale = OpSupport.float32Scale(spatialScale);
         this.samplingRatio = samplingRatio;
         this.aligned = aligned;
     }
@@ -241,21 +236,10 @@ public final class RoIAlign {
     }
 
     private static void checkRois(Tensor rois) {
-        if (rois.dim() != 2 || rois.size(1) != 5) {
-            throw new IllegalArgumentException("indicesAndRoisXY must have shape (R, 5) rows (batch_index, x1, y1, x2,"
-                    + " y2), got " + Tensors.shapeString(rois));
-        }
-        OpSupport.requireFloat(rois, "indicesAndRoisXY");
+        OpSupport.requireRoIRows(rois, "indicesAndRoisXY");
     }
 
     private static void checkInputs(Tensor input, Tensor rois) {
-        OpSupport.requireDefined(input, "input");
-        OpSupport.requireDefined(rois, "indicesAndRoisXY");
-        if (input.dim() != 4) {
-            throw new IllegalArgumentException("input must have shape (N, C, H, W), got " + Tensors.shapeString(input));
-        }
-        checkRois(rois);
-        OpSupport.requireFloat(input, "input");
-        OpSupport.requireSameDevice(input, "input", rois, "indicesAndRoisXY");
+        OpSupport.requireFeatureAndRoIs(input, rois, "indicesAndRoisXY");
     }
 }

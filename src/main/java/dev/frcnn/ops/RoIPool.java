@@ -60,15 +60,10 @@ public final class RoIPool {
      * @throws IllegalArgumentException for non-positive sizes or a non-finite scale
      */
     public RoIPool(int pooledH, int pooledW, double spatialScale) {
-        if (pooledH <= 0 || pooledW <= 0) {
-            throw new IllegalArgumentException("pooled size must be positive, got (" + pooledH + ", " + pooledW + ")");
-        }
-        if (!Double.isFinite(spatialScale) || !Float.isFinite((float) spatialScale)) {
-            throw new IllegalArgumentException("spatialScale must be finite, got " + spatialScale);
-        }
+        OpSupport.requirePooledSize(pooledH, pooledW);
         this.pooledH = pooledH;
         this.pooledW = pooledW;
-        this.spatialScale = (float) spatialScale;
+        this.spatialScale = OpSupport.float32Scale(spatialScale);
     }
 
     /** Output height. */
@@ -144,9 +139,7 @@ public final class RoIPool {
     public static Pooled forwardWithArgmax(Tensor input, Tensor indicesAndRois, int pooledH, int pooledW,
                                            float spatialScale) {
         checkInputs(input, indicesAndRois);
-        if (pooledH <= 0 || pooledW <= 0) {
-            throw new IllegalArgumentException("pooled size must be positive, got (" + pooledH + ", " + pooledW + ")");
-        }
+        OpSupport.requirePooledSize(pooledH, pooledW);
         boolean cuda = OpSupport.isCuda(input, "input");
         long n = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
         long r = indicesAndRois.size(0);
@@ -225,17 +218,6 @@ public final class RoIPool {
     }
 
     private static void checkInputs(Tensor input, Tensor rois) {
-        OpSupport.requireDefined(input, "input");
-        OpSupport.requireDefined(rois, "indicesAndRois");
-        if (input.dim() != 4) {
-            throw new IllegalArgumentException("input must have shape (N, C, H, W), got " + Tensors.shapeString(input));
-        }
-        if (rois.dim() != 2 || rois.size(1) != 5) {
-            throw new IllegalArgumentException("indicesAndRois must have shape (R, 5) rows (batch_index, x1, y1, x2,"
-                    + " y2), got " + Tensors.shapeString(rois));
-        }
-        OpSupport.requireFloat(input, "input");
-        OpSupport.requireFloat(rois, "indicesAndRois");
-        OpSupport.requireSameDevice(input, "input", rois, "indicesAndRois");
+        OpSupport.requireFeatureAndRoIs(input, rois, "indicesAndRois");
     }
 }
