@@ -171,7 +171,7 @@ public final class VGG16Backbone implements Backbone {
         for (Conv2dImpl c : frozenPrefixConvs) {
             if (c.weight().requires_grad() || c.bias().requires_grad()) return false;
         }
-        return frozenPrefixConvs.size() == 4;
+        return true;
     }
 
     /** @return 512 */
