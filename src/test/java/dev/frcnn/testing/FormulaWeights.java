@@ -12,6 +12,7 @@ import dev.frcnn.tensor.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.LongToDoubleFunction;
 
 /**
  * The golden fixtures' deterministic "formula weights" (README, "Formula weights"):
@@ -85,19 +86,23 @@ public final class FormulaWeights {
                 if (!Tensors.isType(t, ScalarType.Float) || !t.is_contiguous() || t.is_cuda()) {
                     throw new IllegalStateException(p.name() + ": expected a contiguous CPU float32 parameter");
                 }
-                fillTensor(t, p.k(), p.bound());
+                fillTensor(t, i -> value(p.k(), i, p.bound()));
             }
         }
     }
 
-    private static void fillTensor(Tensor t, int k, double bound) {
+    /**
+     * Writes {@code valueOf(i)} into flat element {@code i} of a contiguous CPU float32 tensor, in 1 M-element chunks.
+     * The values are float32 already; the double in between is exact.
+     */
+    static void fillTensor(Tensor t, LongToDoubleFunction valueOf) {
         long n = t.numel();
         FloatPointer ptr = new FloatPointer(t.data_ptr_float());
         int chunk = 1 << 20;
         float[] buf = new float[(int) Math.min(chunk, n)];
         for (long off = 0; off < n; off += chunk) {
             int len = (int) Math.min(chunk, n - off);
-            for (int j = 0; j < len; j++) buf[j] = value(k, off + j, bound);
+            for (int j = 0; j < len; j++) buf[j] = (float) valueOf.applyAsDouble(off + j);
             ptr.position(off).put(buf, 0, len);
         }
     }

@@ -2,7 +2,6 @@ package dev.frcnn.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.tensor.Tensors;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -84,7 +83,7 @@ public final class ResNetFormulaWeights {
                 if (!Tensors.isType(t, ScalarType.Float) || !t.is_contiguous() || t.is_cuda()) {
                     throw new IllegalStateException(e.key() + ": expected a contiguous CPU float32 tensor");
                 }
-                fillTensor(t, e);
+                FormulaWeights.fillTensor(t, i -> value(e, i));
                 covered.add(e.key());
             }
             for (Map.Entry<String, Tensor> t : targets.entrySet()) {
@@ -96,17 +95,5 @@ public final class ResNetFormulaWeights {
             }
         }
         return skipped;
-    }
-
-    private static void fillTensor(Tensor t, Entry e) {
-        long n = t.numel();
-        FloatPointer ptr = new FloatPointer(t.data_ptr_float());
-        int chunk = 1 << 20;
-        float[] buf = new float[(int) Math.min(chunk, n)];
-        for (long off = 0; off < n; off += chunk) {
-            int len = (int) Math.min(chunk, n - off);
-            for (int j = 0; j < len; j++) buf[j] = value(e, off + j);
-            ptr.position(off).put(buf, 0, len);
-        }
     }
 }
