@@ -2,6 +2,7 @@ package dev.frcnn.eval;
 
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TensorAssert;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
@@ -67,12 +68,9 @@ class VocEvalParityTest {
         return new Case(preds, gts);
     }
 
+    /** |actual - expected| <= ATOL; NaN matches only NaN (the fixture's null), infinities always fail. */
     private static void assertClose(double actual, double expected, String what) {
-        if (Double.isNaN(expected) || Double.isNaN(actual)) {
-            if (!(Double.isNaN(expected) && Double.isNaN(actual))) fail(what + ": got " + actual + ", expected " + expected);
-            return;
-        }
-        if (!(Math.abs(actual - expected) <= ATOL)) fail(what + ": got " + actual + ", expected " + expected);
+        TensorAssert.assertScalarClose(actual, expected, ATOL, what);
     }
 
     @Test

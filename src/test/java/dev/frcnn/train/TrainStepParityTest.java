@@ -102,14 +102,4 @@ class TrainStepParityTest {
             assertThat(params.get(f.asText()).grad().defined()).as(f.asText() + " grad").isFalse();
         }
     }
-
-    /** |a - b| <= tol * max(1, |b|) elementwise. */
-    private static void assertRelFloor1(Tensor actual, float[] expected, double tol, String what) {
-        float[] a = Tensors.toFloatArray(actual);
-        assertThat(a.length).as(what + " size").isEqualTo(expected.length);
-        for (int i = 0; i < a.length; i++) {
-            double lim = tol * Math.max(1, Math.abs(expected[i]));
-            assertThat((double) a[i]).as(what + "[" + i + "]").isCloseTo(expected[i], within(lim));
-        }
-    }
 }

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 
-import static dev.frcnn.model.utils.BoxAsserts.assertRelFloor1;
+import static dev.frcnn.testing.TensorAssert.assertRelFloor1;
 import static dev.frcnn.testing.TensorAssert.assertExact;
 import static dev.frcnn.testing.TensorAssert.assertShape;
 import static org.assertj.core.api.Assertions.assertThat;

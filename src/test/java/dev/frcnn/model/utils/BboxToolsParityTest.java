@@ -5,8 +5,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-import static dev.frcnn.model.utils.BoxAsserts.assertRelFloor1;
-import static dev.frcnn.model.utils.BoxAsserts.assertRowScaled;
+import static dev.frcnn.testing.TensorAssert.assertRelFloor1;
+import static dev.frcnn.testing.TensorAssert.assertRowScaled;
 import static dev.frcnn.testing.TensorAssert.assertAllClose;
 import static dev.frcnn.testing.TensorAssert.assertShape;
 
