@@ -1,0 +1,89 @@
+package dev.frcnn.config;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Every validation check of {@link Config} (one case each: the message names the key) and the JSON round trip. */
+class ConfigValidationTest {
+    /** A bad setting (or settings), the key its message must name, and a nearby good value that must pass. */
+    private record Check(List<String> bad, String key, List<String> good) {
+        Check(String bad, String key, String good) { this(List.of(bad), key, List.of(good)); }
+    }
+
+    private static final List<Check> CHECKS = List.of(
+            new Check("min_size=15", "min_size", "min_size=16"),
+            new Check(List.of("min_size=600", "max_size=599"), "max_size", List.of("min_size=600", "max_size=600")),
+            new Check("num_workers=-1", "num_workers", "num_workers=0"),
+            new Check("test_num_workers=-1", "test_num_workers", "test_num_workers=0"),
+            new Check("rpn_sigma=0", "rpn_sigma", "rpn_sigma=0.5"),
+            new Check("roi_sigma=-1", "roi_sigma", "roi_sigma=0.5"),
+            new Check("weight_decay=-0.0001", "weight_decay", "weight_decay=0"),
+            new Check("lr_decay=0", "lr_decay", "lr_decay=1"),
+            new Check("lr_decay=1.5", "lr_decay", "lr_decay=0.5"),
+            new Check("lr_decay_epoch=-1", "lr_decay_epoch", "lr_decay_epoch=0"),
+            new Check("lr=0", "lr", "lr=1e-6"),
+            new Check("epoch=0", "epoch", "epoch=1"),
+            new Check("test_num=0", "test_num", "test_num=1"),
+            new Check("plot_every=0", "plot_every", "plot_every=1"),
+            new Check("threads=-1", "threads", "threads=0"),
+            new Check("backbone=resnet18", "backbone", "backbone=resnet50"),
+            new Check(List.of("backbone=resnet50", "caffe_pretrain=true"), "caffe_pretrain",
+                    List.of("backbone=vgg16", "caffe_pretrain=true")),
+            new Check(List.of("backbone=resnet101", "use_drop=true"), "use_drop", List.of("backbone=vgg16", "use_drop=true")),
+            new Check("ratios=[]", "ratios", "ratios=[1]"),
+            new Check("ratios=[0.5,-1]", "ratios", "ratios=[0.5,1]"),
+            new Check("anchor_scales=[]", "anchor_scales", "anchor_scales=[4]"),
+            new Check("anchor_scales=[8,0]", "anchor_scales", "anchor_scales=[8,1]"),
+            new Check("checkpoint_every=0", "checkpoint_every", "checkpoint_every=1"),
+            new Check("roi_op=roi_max", "roi_op", "roi_op=roi_align"),
+            new Check("roi_align_sampling_ratio=65", "roi_align_sampling_ratio", "roi_align_sampling_ratio=64"));
+
+    @TestFactory
+    Stream<DynamicTest> eachCheckRejectsItsKeyAndAcceptsTheBoundary() {
+        return CHECKS.stream().map(c -> DynamicTest.dynamicTest(String.join(" ", c.bad()), () -> {
+            assertThatThrownBy(() -> Config.defaults().withOverrides(c.bad()))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining(c.key() + " ")
+                    .satisfies(e -> assertThat(e.getMessage().split("; [a-z_/]+ (must|applies)")).as("errors reported").hasSize(1));
+            assertThatCode(() -> Config.defaults().withOverrides(c.good())).as(String.join(" ", c.good())).doesNotThrowAnyException();
+        }));
+    }
+
+    @Test
+    void allErrorsAreReportedTogether() {
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("lr=0", "epoch=0", "threads=-2")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("lr must be > 0").hasMessageContaining("epoch must be >= 1")
+                .hasMessageContaining("threads must be >= 0");
+    }
+
+    @Test
+    void fromJsonRoundTrip() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Config c = Config.defaults().withOverrides(List.of("lr=0.0025", "epoch=3", "backbone=resnet50", "roi_op=roi_align",
+                "roi_align_sampling_ratio=2", "roi_align_aligned=true", "class_names=[\"a\",\"b\"]", "ratios=[1,2]",
+                "anchor_scales=[4,8]", "seed=42", "use_07_metric=false", "load_path=/x/y.pth", "threads=2"));
+        assertThat(c).isNotEqualTo(Config.defaults());
+        Config back = Config.fromJson(json.readTree(c.toJson()));
+        assertThat(back).isEqualTo(c);
+        assertThat(back.toJson()).isEqualTo(c.toJson());
+        // Keys not given keep the defaults; unknown keys and non-objects are rejected.
+        Config partial = Config.fromJson(json.readTree("{\"lr\": 0.5}"));
+        assertThat(partial.lr()).isEqualTo(0.5);
+        assertThat(partial.epoch()).isEqualTo(Config.defaults().epoch());
+        assertThatThrownBy(() -> Config.fromJson(json.readTree("{\"learning_rate\": 1}")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("learning_rate");
+        assertThatThrownBy(() -> Config.fromJson(json.readTree("[1]"))).isInstanceOf(ConfigException.class);
+        assertThatThrownBy(() -> Config.fromJson(json.readTree("{\"lr\": -1}")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("lr must be > 0");
+    }
+}
