@@ -115,31 +115,38 @@ class VocEvalParityTest {
 
     @Test
     void accumulatorEqualsListApiAndTensorInput() {
-        String c = cases().get(0);
-        Case k = load(c);
-        VocEval ev = new VocEval(G.params().path("iou_thresh").asDouble());
-        try (PointerScope s = new PointerScope()) {
-            for (int i = 0; i < k.preds().size(); i++) {
-                VocEval.Detections d = k.preds().get(i);
-                VocEval.GroundTruth g = k.gts().get(i);
-                Tensor pb = dev.frcnn.tensor.Tensors.fromFloats(d.bbox(), d.size(), 4);
-                Tensor gb = dev.frcnn.tensor.Tensors.fromFloats(g.bbox(), g.size(), 4);
-                long[] dl = new long[d.size()], gl = new long[g.size()], gd = new long[g.size()];
-                for (int j = 0; j < dl.length; j++) dl[j] = d.label()[j];
-                for (int j = 0; j < gl.length; j++) {
-                    gl[j] = g.label()[j];
-                    gd[j] = g.difficult()[j] ? 1 : 0;
+        List<String> all = cases();
+        assertThat(all).as("eval_voc cases").isNotEmpty();
+        for (String c : all) {
+            Case k = load(c);
+            VocEval ev = new VocEval(G.params().path("iou_thresh").asDouble());
+            try (PointerScope s = new PointerScope()) {
+                for (int i = 0; i < k.preds().size(); i++) {
+                    VocEval.Detections d = k.preds().get(i);
+                    VocEval.GroundTruth g = k.gts().get(i);
+                    Tensor pb = dev.frcnn.tensor.Tensors.fromFloats(d.bbox(), d.size(), 4);
+                    Tensor gb = dev.frcnn.tensor.Tensors.fromFloats(g.bbox(), g.size(), 4);
+                    long[] dl = new long[d.size()], gl = new long[g.size()], gd = new long[g.size()];
+                    for (int j = 0; j < dl.length; j++) dl[j] = d.label()[j];
+                    for (int j = 0; j < gl.length; j++) {
+                        gl[j] = g.label()[j];
+                        gd[j] = g.difficult()[j] ? 1 : 0;
+                    }
+                    ev.add(VocEval.Detections.of(pb, dev.frcnn.tensor.Tensors.fromLongs(dl, dl.length),
+                                    dev.frcnn.tensor.Tensors.fromFloats(d.score(), d.size())),
+                            VocEval.GroundTruth.of(gb, dev.frcnn.tensor.Tensors.fromLongs(gl, gl.length),
+                                    dev.frcnn.tensor.Tensors.fromLongs(gd, gd.length)));
                 }
-                ev.add(VocEval.Detections.of(pb, dev.frcnn.tensor.Tensors.fromLongs(dl, dl.length),
-                                dev.frcnn.tensor.Tensors.fromFloats(d.score(), d.size())),
-                        VocEval.GroundTruth.of(gb, dev.frcnn.tensor.Tensors.fromLongs(gl, gl.length),
-                                dev.frcnn.tensor.Tensors.fromLongs(gd, gd.length)));
+            }
+            assertThat(ev.imageCount()).as(c + " images").isEqualTo(k.preds().size());
+            for (String metric : new String[] {"07", "10"}) {
+                VocEval.Result r = ev.evaluate(metric.equals("07"));
+                double[] e = G.doubles(c + "_ap_" + metric);
+                assertThat(r.ap()).as(c + " class count").hasSize(e.length);
+                for (int l = 0; l < e.length; l++) assertClose(r.ap()[l], e[l], c + " ap_" + metric + "[" + l + "] via tensors");
+                assertClose(r.map(), G.scalar(c + "_map_" + metric), c + " map_" + metric + " via tensors");
             }
         }
-        assertThat(ev.imageCount()).isEqualTo(k.preds().size());
-        VocEval.Result r = ev.evaluate(true);
-        double[] e = G.doubles(c + "_ap_07");
-        for (int l = 0; l < e.length; l++) assertClose(r.ap()[l], e[l], c + " ap_07[" + l + "] via tensors");
     }
 
     @Test

@@ -185,13 +185,17 @@ class ModelForwardParityTest {
     @ValueSource(strings = {"evaluate", "visualize"})
     void predictEndToEnd(String preset) {
         model.usePreset(preset);
+        // Start in train mode: predict must run in eval mode (test-time proposal counts, as the reference's
+        // @nograd predict after eval()) and put the model back in train mode.
+        model.train(true);
         try (PointerScope s = new PointerScope()) {
             Tensor img = g.tensor("input").select(0, 0);
             List<List<Detection>> dets = model.predict(List.of(img), List.of(originalSize()));
             assertThat(dets).hasSize(1);
+            assertThat(model.is_training()).as("train mode restored after predict").isTrue();
             assertDetectionSets(dets.get(0), preset);
-            assertThat(model.is_training()).as("mode restored").isFalse();
         } finally {
+            model.eval();
             model.usePreset("evaluate");
         }
     }

@@ -274,6 +274,51 @@ class ResNetC4BackboneTest {
         }
     }
 
+    /**
+     * {@code roi_op} and the RoIAlign keys reach the head: each config's head pools exactly as the op it names (with
+     * the configured sampling ratio and alignment), and the same weights give different head outputs for
+     * {@code roi_pool} and {@code roi_align}.
+     */
+    @Test
+    void roiOpConfigIsWiredIntoTheHead() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor features = randn(1, ResNetC4Backbone.FEATURE_CHANNELS, 6, 8);
+            Tensor rois = Tensors.fromFloats(new float[]{0f, 0f, 90f, 120f, 10.5f, 20.25f, 60f, 33f}, 2, 4);
+            Tensor idx = zeros(new long[]{2}, new TensorOptions(ScalarType.Long));
+            Tensor xy = Tensors.fromFloats(new float[]{0f, 0f, 0f, 120f, 90f, 0f, 20.25f, 10.5f, 33f, 60f}, 2, 5);
+            record Case(List<String> sets, RoIOperator expected) {}
+            List<Case> cases = List.of(
+                    new Case(List.of("roi_op=roi_pool"), RoIOperators.roiPool(14, 1.0 / 16)),
+                    new Case(List.of("roi_op=roi_align"), RoIOperators.roiAlign(14, 1.0 / 16, 0, false)),
+                    new Case(List.of("roi_op=roi_align", "roi_align_sampling_ratio=2", "roi_align_aligned=true"),
+                            RoIOperators.roiAlign(14, 1.0 / 16, 2, true)));
+            List<float[]> pooled = new ArrayList<>(), scores = new ArrayList<>();
+            for (Case c : cases) {
+                List<String> sets = new ArrayList<>(List.of("backbone=resnet50"));
+                sets.addAll(c.sets());
+                org.bytedeco.pytorch.global.torch.manual_seed(7);
+                FasterRCNN model = Detectors.create(Config.defaults().withOverrides(sets), FasterRCNN.VOC_BBOX_LABEL_NAMES);
+                model.train(false);
+                RoIOperator op = ((VGG16RoIHead) model.head()).roiOperator();
+                float[] got = Tensors.toFloatArray(op.apply(features, xy));
+                assertThat(got).as(c.sets() + ": the head pools as the configured op")
+                        .containsExactly(Tensors.toFloatArray(c.expected().apply(features, xy)));
+                pooled.add(got);
+                try (org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+                    scores.add(Tensors.toFloatArray(model.head().forward(features, rois, idx).roiScores()));
+                }
+            }
+            for (int a = 0; a < cases.size(); a++) {
+                for (int b = a + 1; b < cases.size(); b++) {
+                    assertThat(pooled.get(a)).as(cases.get(a).sets() + " vs " + cases.get(b).sets() + " pooled")
+                            .isNotEqualTo(pooled.get(b));
+                    assertThat(scores.get(a)).as(cases.get(a).sets() + " vs " + cases.get(b).sets() + " head scores")
+                            .isNotEqualTo(scores.get(b));
+                }
+            }
+        }
+    }
+
     @Test
     void tinyBackboneAcceptsRoiAlign() {
         try (PointerScope s = new PointerScope()) {

@@ -89,6 +89,20 @@ public final class ProposalCreator {
      */
     public Tensor apply(Tensor loc, Tensor score, Tensor anchor, long imgH, long imgW, double scale,
                         boolean training) {
+        return propose(loc, score, anchor, imgH, imgW, scale, training).roi();
+    }
+
+    /**
+     * RoIs and, for each, the index of the anchor it was decoded from.
+     *
+     * @param roi (S, 4) float32 RoIs as {@link #apply} returns them
+     * @param anchorIndex (S,) int64 row of {@code anchor} (and {@code loc}, {@code score}) each RoI comes from
+     */
+    public record Proposals(Tensor roi, Tensor anchorIndex) {}
+
+    /** {@link #apply}, also returning each RoI's source anchor index (the fixture's {@code *_anchor_index}). */
+    public Proposals propose(Tensor loc, Tensor score, Tensor anchor, long imgH, long imgW, double scale,
+                             boolean training) {
         if (loc.dim() != 2 || loc.size(1) != 4 || anchor.dim() != 2 || anchor.size(1) != 4
                 || score.dim() != 1 || loc.size(0) != anchor.size(0) || score.size(0) != anchor.size(0)) {
             throw new IllegalArgumentException("ProposalCreator: expected loc (R,4), score (R,), anchor (R,4), got "
@@ -120,12 +134,13 @@ public final class ProposalCreator {
             if (nPreNms > 0 && order.size(0) > nPreNms) order = order.narrow(0, 0, nPreNms);
             roi = roi.index_select(0, order).contiguous();
             s = s.index_select(0, order).contiguous();
+            Tensor source = keep.index_select(0, order);
 
-            if (roi.size(0) == 0) return roi;
+            if (roi.size(0) == 0) return new Proposals(roi, source);
             // keep[:n_post_nms] of the greedy NMS = NMS stopped after n_post_nms kept boxes
             Tensor kept = Nms.nms(roi, s, nmsThresh, nPostNms > 0 ? nPostNms : -1);
             if (nPostNms > 0 && kept.size(0) > nPostNms) kept = kept.narrow(0, 0, nPostNms);
-            return roi.index_select(0, kept);
+            return new Proposals(roi.index_select(0, kept), source.index_select(0, kept));
         }
     }
 
