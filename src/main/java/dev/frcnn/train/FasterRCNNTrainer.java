@@ -7,6 +7,7 @@ import dev.frcnn.model.utils.AnchorTargetCreator;
 import dev.frcnn.model.utils.ProposalTargetCreator;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.NativeHeap;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.Optimizer;
@@ -254,14 +255,30 @@ public final class FasterRCNNTrainer {
     /**
      * One optimization step: zero the gradients, forward, backward of the total loss, optimizer step; mirrors
      * {@code FasterRCNNTrainer.train_step}. Counts as one iteration for {@link NativeHeap#iterationDone()}.
+     * Every temporary is freed before it returns, with or without an enclosing {@link PointerScope}.
+     *
+     * @return the losses of the forward pass, detached; they belong to the caller's innermost
+     *     {@link PointerScope} if there is one, else to the caller (close them)
      */
     public Losses trainStep(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
         NativeHeap.iterationDone();
-        optimizer.zero_grad();
-        Losses losses = forward(imgs, bboxes, labels, scale);
-        losses.totalLoss().backward();
-        optimizer.step();
-        return losses;
+        PointerScope outer = PointerScope.getInnerScope();
+        Tensor[] out = new Tensor[5];
+        try (PointerScope scope = new PointerScope()) {
+            optimizer.zero_grad();
+            Losses losses = forward(imgs, bboxes, labels, scale);
+            losses.totalLoss().backward();
+            optimizer.step();
+            Tensor[] in = {losses.rpnLocLoss(), losses.rpnClsLoss(), losses.roiLocLoss(), losses.roiClsLoss(), losses.totalLoss()};
+            for (int i = 0; i < in.length; i++) out[i] = in[i].detach().retainReference();
+        }
+        for (Tensor t : out) {
+            if (outer != null) {
+                outer.attach(t);
+                t.releaseReference();
+            }
+        }
+        return new Losses(out[0], out[1], out[2], out[3], out[4]);
     }
 
     /**

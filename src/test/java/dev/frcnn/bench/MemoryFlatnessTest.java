@@ -8,7 +8,10 @@ import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -49,5 +52,83 @@ class MemoryFlatnessTest {
         LinkedHashMap<String, Object> r = ModelBench.train(model(), CFG, Golden.file("demo.jpg"), new Device("cpu"), 50, 1000);
         double warm = (double) r.get("rss_mb_after_warmup"), end = (double) r.get("rss_mb_end");
         assertThat(end).as("RSS after 1000 train steps vs after warm-up (%s)", r).isLessThan(warm * 1.05);
+    }
+
+    // ---- Soaks without an outer PointerScope (a child JVM with JavaCPP's GC-based freeing switched off) ----
+
+    /** The per-call samples of one soak: (live JavaCPP pointers, their tracked bytes, RSS bytes). */
+    record Samples(long[] count, long[] bytes, long[] rss) {}
+
+    static Samples soak(String mode, int calls, List<String> sets) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
+                "-Dorg.bytedeco.javacpp.nopointergc=true", "-cp", System.getProperty("java.class.path"),
+                MemorySoak.class.getName(), mode, Golden.file("demo.jpg").toString(), Integer.toString(calls)));
+        cmd.addAll(sets);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        List<String> lines = new ArrayList<>();
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            for (String l; (l = r.readLine()) != null; ) lines.add(l);
+        }
+        assertThat(p.waitFor(20, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as(String.join("\n", lines)).isZero();
+        List<String> calls_ = lines.stream().filter(l -> l.startsWith("call ")).toList();
+        assertThat(calls_).as(String.join("\n", lines)).hasSize(calls);
+        long[] c = new long[calls], b = new long[calls], rss = new long[calls];
+        for (int i = 0; i < calls; i++) {
+            String[] f = calls_.get(i).split(" ");
+            c[i] = Long.parseLong(f[2]);
+            b[i] = Long.parseLong(f[3]);
+            rss[i] = Long.parseLong(f[4]);
+        }
+        return new Samples(c, b, rss);
+    }
+
+    /** Least-squares slope of {@code y} over calls {@code from..y.length-1}, per call. */
+    static double slope(long[] y, int from) {
+        int n = y.length - from;
+        double mx = 0, my = 0;
+        for (int i = from; i < y.length; i++) { mx += i; my += y[i]; }
+        mx /= n;
+        my /= n;
+        double sxy = 0, sxx = 0;
+        for (int i = from; i < y.length; i++) { sxy += (i - mx) * (y[i] - my); sxx += (i - mx) * (i - mx); }
+        return sxy / sxx;
+    }
+
+    /**
+     * After warm-up, the number of live JavaCPP pointers (each unclosed tensor is one) must not grow at all, and
+     * neither their tracked bytes; the RSS must not grow by more than {@code rssSlopeLimit} bytes per call (a
+     * leaked feature map or RoI batch is 100 KB and more per call).
+     */
+    static void assertFlat(Samples s, int warmup, double rssSlopeLimit, String what) {
+        int last = s.count().length - 1;
+        assertThat(s.count()[last]).as(what + ": live JavaCPP pointers after the last call vs after warm-up (call %d: %d)",
+                warmup, s.count()[warmup]).isLessThanOrEqualTo(s.count()[warmup]);
+        assertThat(s.bytes()[last]).as(what + ": JavaCPP-tracked bytes after the last call vs after warm-up")
+                .isLessThanOrEqualTo(s.bytes()[warmup]);
+        double rssSlope = slope(s.rss(), warmup);
+        assertThat(rssSlope).as(what + ": RSS growth per call in bytes (RSS %d MB -> %d MB)",
+                s.rss()[warmup] >> 20, s.rss()[last] >> 20).isLessThan(rssSlopeLimit);
+    }
+
+    @Test
+    void predictWithoutAnOuterScopeFreesEverything() throws Exception {
+        Samples s = soak("predict", 200, List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]"));
+        assertFlat(s, 60, 16 * 1024, "tiny predict");
+    }
+
+    @Test
+    void trainStepWithoutAnOuterScopeFreesEverything() throws Exception {
+        Samples s = soak("train", 150, List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]"));
+        assertFlat(s, 50, 16 * 1024, "tiny train step");
+    }
+
+    /** The VGG16 model at a small input size (128 px shorter side). */
+    @Test
+    void vgg16PredictAndTrainStepWithoutAnOuterScopeFreeEverything() throws Exception {
+        List<String> sets = List.of("backbone=vgg16", "min_size=128", "max_size=192");
+        assertFlat(soak("predict", 60, sets), 20, 64 * 1024, "vgg16 predict");
+        assertFlat(soak("train", 60, sets), 20, 64 * 1024, "vgg16 train step");
     }
 }
