@@ -21,7 +21,7 @@ class NmsParityTest {
     private static final Pattern KEEP = Pattern.compile("^(|tie_|small_)keep_(\\d+)_(\\d+)$");
 
     /** Inputs of each case: (boxes, scores) tensor names; the keep_* names give the case and the threshold. */
-    private static String[] inputs(String prefix) {
+    static String[] inputs(String prefix) {
         return switch (prefix) {
             case "" -> new String[]{"boxes", "scores"};
             case "tie_" -> new String[]{"boxes", "tie_scores"};
@@ -30,9 +30,9 @@ class NmsParityTest {
         };
     }
 
-    private record Case(String keepName, String prefix, double threshold) {}
+    record Case(String keepName, String prefix, double threshold) {}
 
-    private static List<Case> cases(Golden g) {
+    static List<Case> cases(Golden g) {
         List<Case> out = new ArrayList<>();
         for (Iterator<String> it = g.tensorNames(); it.hasNext(); ) {
             String name = it.next();

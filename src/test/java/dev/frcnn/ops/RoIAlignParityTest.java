@@ -24,9 +24,9 @@ class RoIAlignParityTest {
     private static final String FIXTURE = "roi_align.json";
     private static final double SCALED = 1e-5;
 
-    private record Setting(String name, int samplingRatio, boolean aligned) {}
+    record Setting(String name, int samplingRatio, boolean aligned) {}
 
-    private static List<Setting> settings(Golden g) {
+    static List<Setting> settings(Golden g) {
         List<Setting> out = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = g.params().path("settings").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -37,7 +37,7 @@ class RoIAlignParityTest {
         return out;
     }
 
-    private static RoIAlign op(Golden g, Setting s) {
+    static RoIAlign op(Golden g, Setting s) {
         return new RoIAlign(g.params().get("pooled_h").asInt(), g.params().get("pooled_w").asInt(),
                 g.params().get("spatial_scale").asDouble(), s.samplingRatio(), s.aligned());
     }

@@ -16,13 +16,13 @@ import static org.bytedeco.pytorch.global.torch.cat;
  * backward.
  */
 class RoIPoolParityTest {
-    private static RoIPool pool(Golden g) {
+    static RoIPool pool(Golden g) {
         return new RoIPool(g.params().get("pooled_h").asInt(), g.params().get("pooled_w").asInt(),
                 g.params().get("spatial_scale").asDouble());
     }
 
     /** The head's swap: (index, ymin, xmin, ymax, xmax) with columns [0, 2, 1, 4, 3] → (index, x1, y1, x2, y2). */
-    private static Tensor headRois(Golden g) {
+    static Tensor headRois(Golden g) {
         Tensor rois = g.tensor("rois");
         Tensor idx = g.tensor("roi_indices").to(org.bytedeco.pytorch.global.torch.ScalarType.Float).view(-1, 1);
         Tensor yx = cat(new org.bytedeco.pytorch.TensorVector(idx, rois), 1);
