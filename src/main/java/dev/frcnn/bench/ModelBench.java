@@ -7,6 +7,7 @@ import dev.frcnn.data.Preprocess;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
@@ -34,7 +35,8 @@ public final class ModelBench {
      * Median time of {@link FasterRCNN#predict} on {@code image} preprocessed at the config's min/max size.
      *
      * @param model the detector (random or loaded weights), already on {@code device}
-     * @return keys: what, device, threads, reps, backbone, malloc_env, input_hw, infer_ms (median), infer_ms_min,
+     * @return keys: what, device, threads, reps, backbone, precision (the one that ran: fp32 or bf16),
+     *     precision_requested, malloc_env, input_hw, infer_ms (median), infer_ms_min,
      *     rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
@@ -49,7 +51,7 @@ public final class ModelBench {
             size = new ImageSize((int) img.size(1), (int) img.size(2));
             x = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm).to(device, img.scalar_type()).retainReference();
         }
-        LinkedHashMap<String, Object> r = header("infer", device, reps, cfg);
+        LinkedHashMap<String, Object> r = header("infer", device, reps, cfg, model);
         r.put("input_hw", new long[]{x.size(1), x.size(2)});
         timed(r, "infer_ms", warmup, reps, () -> model.predict(List.of(x), List.of(size)));
         x.close();
@@ -60,7 +62,8 @@ public final class ModelBench {
      * Median time of one {@link FasterRCNNTrainer#trainStep} (forward, 4 losses, backward, SGD step) on {@code image}
      * with three fixed gt boxes.
      *
-     * @return keys: what, device, threads, reps, backbone, malloc_env, input_hw, train_step_ms (median), train_step_ms_min,
+     * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env, input_hw,
+     *     train_step_ms (median), train_step_ms_min,
      *     rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
@@ -84,7 +87,7 @@ public final class ModelBench {
             label = Tensors.fromLongs(new long[]{11, 14, 6}, 1, 3).to(device,
                     org.bytedeco.pytorch.global.torch.ScalarType.Long).retainReference();
         }
-        LinkedHashMap<String, Object> r = header("train", device, reps, cfg);
+        LinkedHashMap<String, Object> r = header("train", device, reps, cfg, model);
         r.put("input_hw", new long[]{x.size(2), x.size(3)});
         timed(r, "train_step_ms", warmup, reps, () -> trainer.trainStep(x, bbox, label, scale).totalLoss().item_double());
         x.close();
@@ -125,13 +128,16 @@ public final class ModelBench {
     /** The glibc malloc settings that bin/frcnn exports (docs/performance.md); reported so timings can be compared. */
     private static final List<String> MALLOC_ENV = List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_");
 
-    private static LinkedHashMap<String, Object> header(String what, Device device, int reps, Config cfg) {
+    private static LinkedHashMap<String, Object> header(String what, Device device, int reps, Config cfg,
+                                                        FasterRCNN model) {
         LinkedHashMap<String, Object> r = new LinkedHashMap<>();
         r.put("what", what);
         r.put("device", device.is_cuda() ? "cuda" : "cpu");
         r.put("threads", torch.get_num_threads());
         r.put("reps", reps);
         r.put("backbone", cfg.backbone());
+        r.put("precision", Autocast.effective(model.precision(), device).configName());
+        r.put("precision_requested", model.precision().configName());
         LinkedHashMap<String, String> malloc = new LinkedHashMap<>();
         for (String k : MALLOC_ENV) malloc.put(k, System.getenv(k));
         r.put("malloc_env", malloc);

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.frcnn.tensor.Precision;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +42,10 @@ import java.util.Map;
  * {@code roi_align_sampling_ratio} (samples per bin and axis, {@code <= 0} = adaptive {@code ceil(roi/pooled)},
  * at most {@value #MAX_SAMPLING_RATIO}; default 0) and {@code roi_align_aligned} (the half-pixel offset of
  * torchvision's {@code aligned=True}; default false). Both RoIAlign keys are ignored with {@code roi_pool}.
+ *
+ * <p>{@code precision}: {@code fp32} (default; the reference's numbers) or {@code bf16} (bfloat16 mixed precision
+ * for convolutions and linear layers, {@link Precision#BF16}; on a CPU without native bfloat16 it runs fp32 and
+ * says so once). Checkpoints without the key load as {@code fp32}.
  */
 public record Config(
         @JsonProperty("min_size") int minSize,
@@ -70,7 +76,8 @@ public record Config(
         @JsonProperty("checkpoint_every") int checkpointEvery,
         @JsonProperty("use_07_metric") boolean use07Metric,
         @JsonProperty("roi_align_sampling_ratio") int roiAlignSamplingRatio,
-        @JsonProperty("roi_align_aligned") boolean roiAlignAligned) {
+        @JsonProperty("roi_align_aligned") boolean roiAlignAligned,
+        @JsonProperty("precision") String precision) {
 
     /** The backbones {@code backbone} accepts. */
     public static final List<String> BACKBONES = List.of("vgg16", "tiny", "resnet50", "resnet101");
@@ -91,13 +98,14 @@ public record Config(
     public static Config defaults() {
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
-                List.of(8.0, 16.0, 32.0), 500, true, 0, false);
+                List.of(8.0, 16.0, 32.0), 500, true, 0, false, "fp32");
     }
 
     public Config {
         classNames = classNames == null ? List.of() : List.copyOf(classNames);
         ratios = ratios == null ? List.of(0.5, 1.0, 2.0) : List.copyOf(ratios);
         anchorScales = anchorScales == null ? List.of(8.0, 16.0, 32.0) : List.copyOf(anchorScales);
+        precision = precision == null ? "fp32" : precision;
         List<String> errors = new ArrayList<>();
         if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
         if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
@@ -128,6 +136,9 @@ public record Config(
         if (roiAlignSamplingRatio > MAX_SAMPLING_RATIO) {
             errors.add("roi_align_sampling_ratio must be <= " + MAX_SAMPLING_RATIO + " (<= 0: adaptive), got "
                     + roiAlignSamplingRatio);
+        }
+        if (!Precision.NAMES.contains(precision)) {
+            errors.add("precision must be one of " + String.join(", ", Precision.NAMES) + ", got " + precision);
         }
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
     }
@@ -201,6 +212,11 @@ public record Config(
             }
             throw new ConfigException("bad config value: " + e.getOriginalMessage());
         }
+    }
+
+    /** {@link #precision()} as a {@link Precision}. */
+    public Precision precisionMode() {
+        return Precision.fromName(precision);
     }
 
     /** {@link #ratios()} as an array. */

@@ -17,7 +17,8 @@ import java.util.List;
  *   <li>any backbone + {@code roi_align}: a {@link VGG16RoIHead} with {@code RoIAlign(roiSize, 1/stride,
  *       roi_align_sampling_ratio, roi_align_aligned)}.</li>
  * </ul>
- * All detectors use the reference's loc normalisation (mean 0, std (0.1, 0.1, 0.2, 0.2)).
+ * All detectors use the reference's loc normalisation (mean 0, std (0.1, 0.1, 0.2, 0.2)) and run in the config's
+ * {@code precision} ({@link FasterRCNN#setPrecision}).
  */
 public final class Detectors {
     private Detectors() {}
@@ -35,6 +36,12 @@ public final class Detectors {
      * @throws IllegalArgumentException if the backbone or RoI op is unknown or there are no classes
      */
     public static FasterRCNN create(Config cfg, List<String> classNames) {
+        FasterRCNN model = build(cfg, classNames);
+        model.setPrecision(cfg.precisionMode());
+        return model;
+    }
+
+    private static FasterRCNN build(Config cfg, List<String> classNames) {
         if (classNames.isEmpty()) throw new IllegalArgumentException("a detector needs at least one class");
         boolean align = switch (cfg.roiOp()) {
             case "roi_pool" -> false;

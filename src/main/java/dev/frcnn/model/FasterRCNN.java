@@ -2,7 +2,9 @@ package dev.frcnn.model;
 
 import dev.frcnn.model.utils.BboxTools;
 import dev.frcnn.ops.Nms;
+import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.NativeHeap;
+import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -99,6 +101,7 @@ public class FasterRCNN extends Module {
     private final List<String> classNames;
     private double nmsThresh;
     private double scoreThresh;
+    private Precision precision = Precision.FP32;
 
     /**
      * Wires the three stages and registers them as {@code extractor}, {@code rpn}, {@code head}.
@@ -158,6 +161,28 @@ public class FasterRCNN extends Module {
     /** Current score threshold of {@link #predict}. */
     public double scoreThresh() { return scoreThresh; }
 
+    /** The precision of {@link #forward} and {@link #predict} (default {@link Precision#FP32}). */
+    public Precision precision() { return precision; }
+
+    /**
+     * Sets the precision of {@link #forward}, {@link #predict} and of training steps run through
+     * {@link #autocast}. Weights stay float32 either way.
+     *
+     * @param precision {@link Precision#FP32} (the reference's numbers) or {@link Precision#BF16} (mixed precision)
+     */
+    public void setPrecision(Precision precision) {
+        if (precision == null) throw new IllegalArgumentException("precision is required");
+        this.precision = precision;
+    }
+
+    /**
+     * Opens this model's mixed-precision region on {@code device} ({@link Autocast#enter}); the float32 path opens
+     * nothing. Callers that run the stages themselves (the trainer) wrap them in it, as {@link #forward} does.
+     */
+    public Autocast autocast(Device device) {
+        return Autocast.enter(precision, device);
+    }
+
     /** Sets the prediction thresholds (reference {@code use_preset}). */
     public void usePreset(Preset preset) {
         setThresholds(preset.nmsThresh(), preset.scoreThresh());
@@ -198,14 +223,17 @@ public class FasterRCNN extends Module {
      *
      * @param x (N, 3, H, W) float32 preprocessed images on the model's device
      * @param scale resize factor from the original images (used by the proposal min-size filter)
-     * @return head outputs, rois and roi indices; autograd flows to the head/extractor/RPN parameters
+     * @return head outputs (float32 in every {@link #precision()}), rois and roi indices; autograd flows to the
+     *     head/extractor/RPN parameters
      */
     public Output forward(Tensor x, double scale) {
         long imgH = x.size(2), imgW = x.size(3);
-        Tensor h = backbone.extract(x);
-        RegionProposalNetwork.Output r = rpn.forward(h, imgH, imgW, scale);
-        RoIHead.Output o = head.forward(h, r.rois(), r.roiIndices());
-        return new Output(o.roiClsLocs(), o.roiScores(), r.rois(), r.roiIndices());
+        try (Autocast ac = autocast(x.device())) {
+            Tensor h = backbone.extract(x);
+            RegionProposalNetwork.Output r = rpn.forward(h, imgH, imgW, scale);
+            RoIHead.Output o = head.forward(h, r.rois(), r.roiIndices());
+            return new Output(o.roiClsLocs(), o.roiScores(), r.rois(), r.roiIndices());
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.frcnn.model;
 
 import dev.frcnn.model.utils.BboxTools;
 import dev.frcnn.model.utils.ProposalCreator;
+import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -112,16 +113,18 @@ public final class RegionProposalNetwork extends Module {
 
     /**
      * Runs conv1 + ReLU, score and loc on a feature map, with the reference's
-     * {@code permute(0, 2, 3, 1).contiguous().view(...)} ordering and a softmax over (bg, fg).
+     * {@code permute(0, 2, 3, 1).contiguous().view(...)} ordering and a softmax over (bg, fg). Under bfloat16
+     * autocast ({@link Autocast}) the convolutions run in bfloat16 and their outputs are cast to float32 here, so
+     * the softmax, the proposals and the losses stay float32.
      *
-     * @param x (N, C, hh, ww) float32 feature map
-     * @return the dense outputs, with autograd
+     * @param x (N, C, hh, ww) float32 feature map (bfloat16 under autocast)
+     * @return the dense outputs, float32, with autograd
      */
     public Heads heads(Tensor x) {
         long n = x.size(0), hh = x.size(2), ww = x.size(3);
         Tensor h = relu(conv1.forward(x));
-        Tensor rpnLocs = loc.forward(h).permute(0, 2, 3, 1).contiguous().view(n, -1, 4);
-        Tensor rpnScores = score.forward(h).permute(0, 2, 3, 1).contiguous();
+        Tensor rpnLocs = Autocast.toFloat(loc.forward(h)).permute(0, 2, 3, 1).contiguous().view(n, -1, 4);
+        Tensor rpnScores = Autocast.toFloat(score.forward(h)).permute(0, 2, 3, 1).contiguous();
         Tensor softmaxScores = softmax(rpnScores.view(n, hh, ww, nAnchor, 2), 4);
         Tensor rpnFgScores = softmaxScores.select(4, 1).contiguous().view(n, -1);
         return new Heads(rpnLocs, rpnScores.view(n, -1, 2), rpnFgScores);

@@ -1,5 +1,6 @@
 package dev.frcnn.model;
 
+import dev.frcnn.tensor.Autocast;
 import dev.frcnn.ops.RoIPool;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -84,7 +85,8 @@ public final class TinyBackbone implements Backbone {
 
     @Override public Module extractor() { return extractor; }
 
-    @Override public Tensor extract(Tensor x) { return extractor.forward(x); }
+    /** {@inheritDoc} Channels-last under bfloat16 autocast ({@link Autocast#convLayout}). */
+    @Override public Tensor extract(Tensor x) { return extractor.forward(Autocast.convLayout(x)); }
 
     @Override public int featureChannels() { return CHANNELS[CHANNELS.length - 1]; }
 

@@ -1,6 +1,7 @@
 package dev.frcnn.model;
 
 import dev.frcnn.ops.RoIPool;
+import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -148,10 +149,16 @@ public final class VGG16Backbone implements Backbone {
      * CPU in oneDNN's layout, as above) and only layers 10..29 record the graph. The features and every gradient
      * are bit-identical to running the whole Sequential with autograd; the saving is the prefix's layout
      * conversions and autograd bookkeeping (about 0.1 s of a 600x800 train step on 2 cores).
+     *
+     * <p>Under bfloat16 autocast ({@link Autocast}) the activations are channels-last (NHWC) dense tensors instead
+     * of the blocked layout (oneDNN's bfloat16 convolutions take them without reorders) and the output is bfloat16.
      */
     @Override
     public Tensor extract(Tensor x) {
-        boolean oneDnn = x.dim() == 4 && !x.is_cuda() && Context.hasMKLDNN() && globalContext().userEnabledMkldnn();
+        boolean mixed = Autocast.isActive(x);
+        x = Autocast.convLayout(x);
+        boolean oneDnn = !mixed && x.dim() == 4 && !x.is_cuda() && Context.hasMKLDNN()
+                && globalContext().userEnabledMkldnn();
         if (!GradMode.is_enabled()) {
             return oneDnn ? extractor.forward(x.contiguous().to_mkldnn()).to_dense() : extractor.forward(x);
         }

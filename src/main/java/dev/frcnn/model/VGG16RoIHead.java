@@ -1,5 +1,6 @@
 package dev.frcnn.model;
 
+import dev.frcnn.tensor.Autocast;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -84,6 +85,10 @@ public final class VGG16RoIHead extends RoIHead {
      *
      * <p>As in the reference, the pooling input rows are {@code cat([roi_indices, rois], 1)[:, [0, 2, 1, 4, 3]]},
      * i.e. (batch_index, xmin, ymin, xmax, ymax) float32.
+     *
+     * <p>Under bfloat16 autocast ({@link Autocast}) the feature map enters the RoI op as contiguous float32 (the
+     * native ops are float32-only; the cast costs well under 1% of a step, {@code docs/performance.md}), the
+     * classifier's linear layers run in bfloat16, and both outputs are cast back to float32.
      */
     @Override
     public Output forward(Tensor x, Tensor rois, Tensor roiIndices) {
@@ -91,8 +96,8 @@ public final class VGG16RoIHead extends RoIHead {
         Tensor indicesAndRois = cat(new TensorVector(indices, rois.to(x.device(), ScalarType.Float)), 1);
         Tensor order = tensor(0L, 2L, 1L, 4L, 3L).to(x.device(), ScalarType.Long);
         Tensor xyIndicesAndRois = indicesAndRois.index_select(1, order).contiguous();
-        Tensor pool = roi.apply(x, xyIndicesAndRois);
+        Tensor pool = roi.apply(Autocast.toFloat(x), xyIndicesAndRois);
         Tensor fc7 = backbone.classify(pool);
-        return new Output(clsLoc.forward(fc7), score.forward(fc7));
+        return new Output(Autocast.toFloat(clsLoc.forward(fc7)), Autocast.toFloat(score.forward(fc7)));
     }
 }

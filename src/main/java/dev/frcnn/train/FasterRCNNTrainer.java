@@ -5,6 +5,7 @@ import dev.frcnn.model.RegionProposalNetwork;
 import dev.frcnn.model.RoIHead;
 import dev.frcnn.model.utils.AnchorTargetCreator;
 import dev.frcnn.model.utils.ProposalTargetCreator;
+import dev.frcnn.tensor.Autocast;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.NativeHeap;
 import org.bytedeco.javacpp.PointerScope;
@@ -221,16 +222,22 @@ public final class FasterRCNNTrainer {
         label = label.to(imgs.device(), ScalarType.Long);
         long h = imgs.size(2), w = imgs.size(3);
 
-        Tensor features = fasterRcnn.extract(imgs);
-        RegionProposalNetwork.Output rpn = fasterRcnn.rpn().forward(features, h, w, scale);
+        // The network runs in the model's precision (bf16: convs/linears under autocast, outputs cast back to
+        // float32 by the RPN and the head); targets and losses below are float32 either way.
+        RegionProposalNetwork.Output rpn;
+        ProposalTargetCreator.Result roiTargets;
+        RoIHead.Output head;
+        try (Autocast ac = fasterRcnn.autocast(imgs.device())) {
+            Tensor features = fasterRcnn.extract(imgs);
+            rpn = fasterRcnn.rpn().forward(features, h, w, scale);
+            roiTargets = proposalTargetCreator.call(rpn.rois(), bbox, label);
+            Tensor sampleRoi = roiTargets.sampleRoi();
+            Tensor sampleRoiIndex = zeros(new long[]{sampleRoi.size(0)},
+                    new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(imgs.device())));
+            head = fasterRcnn.head().forward(features, sampleRoi, sampleRoiIndex);
+        }
         Tensor rpnScore = rpn.rpnScores().get(0);
         Tensor rpnLoc = rpn.rpnLocs().get(0);
-
-        ProposalTargetCreator.Result roiTargets = proposalTargetCreator.call(rpn.rois(), bbox, label);
-        Tensor sampleRoi = roiTargets.sampleRoi();
-        Tensor sampleRoiIndex = zeros(new long[]{sampleRoi.size(0)},
-                new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(imgs.device())));
-        RoIHead.Output head = fasterRcnn.head().forward(features, sampleRoi, sampleRoiIndex);
 
         // RPN losses
         AnchorTargetCreator.Result rpnTargets = anchorTargetCreator.call(bbox, rpn.anchor(), (int) h, (int) w);
