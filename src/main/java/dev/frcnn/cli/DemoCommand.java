@@ -76,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
 
         ModelLoading.Loaded best = ModelLoading.load(r.bestCheckpoint(), cfg, List.of(), ModelLoading.device(device));
         best.model().usePreset("evaluate");
-        VocDataset test = new VocDataset(data, "test", true, best.classNames());
+        VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels());
         VocEval.Result ev = DetectionEvaluator.run(best.model(), test, cfg.minSize(), cfg.maxSize(), best.norm(),
                 cfg.testNum(), null).evaluate(cfg.use07Metric());
         VocEval.writePrCurves(out.resolve("pr_curves"), ev, best.classNames());
@@ -85,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < Math.min(show, test.size()); i++) {
             try (PointerScope s = new PointerScope()) {
                 Path img = test.imagePath(i);
-                Tensor x0 = ImageReader.readRgbChw(img);
+                Tensor x0 = ImageReader.readRgbChw(img, cfg.maxImagePixels());
                 Tensor x = Preprocess.preprocess(x0, cfg.minSize(), cfg.maxSize(), best.norm());
                 List<Detection> dets = best.model().predict(List.of(x),
                         List.of(new ImageSize((int) x0.size(1), (int) x0.size(2)))).get(0);

@@ -48,6 +48,10 @@ public final class Checkpoints {
 
     private Checkpoints() {}
 
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
+
     /**
      * A loaded checkpoint: tensors (CPU, in file order), the metadata object, and the named byte blobs (e.g. the
      * optimizer state as a LibTorch archive).

@@ -24,6 +24,10 @@ import java.util.zip.ZipFile;
 public final class ModelWeights {
     private ModelWeights() {}
 
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
+
     /** Where the weights came from. */
     public enum Kind {
         /** Our {@code .ckpt}: the meta holds config, class names, epoch, best mAP. */
