@@ -57,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (trainImages < 1 || testImages < 1) throw new BadInputException("--train-images and --test-images must be >= 1");
-        Config cfg = loadDemoConfig().withOverrides(sets);
+        Config cfg = demoConfig(loadDemoConfig(), sets);
         if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
         long t0 = System.nanoTime();
         Path data = out.resolve("data");
@@ -97,6 +97,33 @@ final class DemoCommand implements Callable<Integer> {
                 out.resolve("pr_curves"), run, (System.nanoTime() - t0) / 1e9);
         System.out.printf("mAP: %.4f%n", ev.map());
         return 0;
+    }
+
+    /**
+     * The demo's settings: {@code configs/demo.json}, then the settings for the chosen backbone
+     * ({@code configs/demo/<backbone>.json}, if there is one: e.g. warm-up and zero-initialised residuals for
+     * ResNets trained from scratch, {@code docs/resnet.md}), then the user's {@code --set} overrides.
+     */
+    static Config demoConfig(Config base, List<String> sets) throws IOException {
+        Config chosen = base.withOverrides(sets);
+        Config withBackbone = withResource(base, "configs/demo/" + chosen.backbone() + ".json");
+        return withBackbone == base ? chosen : withBackbone.withOverrides(sets);
+    }
+
+    /** {@code base} with the JSON object of a project file (or the copy bundled in the jar) applied; base if absent. */
+    private static Config withResource(Config base, String relative) throws IOException {
+        Path f = Paths.home().resolve(relative);
+        if (Files.isRegularFile(f)) return base.withFile(f);
+        try (InputStream in = DemoCommand.class.getResourceAsStream("/" + relative)) {
+            if (in == null) return base;
+            Path tmp = Files.createTempFile("demo", ".json");
+            try {
+                Files.write(tmp, in.readAllBytes());
+                return base.withFile(tmp);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
     }
 
     /** {@code configs/demo.json} of the project (bin/frcnn's home), else the copy bundled in the jar. */

@@ -208,6 +208,26 @@ public record Config(
         return merge(o);
     }
 
+    /**
+     * This config with the keys of a JSON object file applied on top (e.g. the demo's per-backbone settings).
+     *
+     * @throws ConfigException if the file cannot be read, is not a JSON object, or has unknown keys or bad values
+     */
+    public Config withFile(Path file) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read config: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) throw new ConfigException(file + ": a config must be a JSON object");
+        try {
+            return merge((ObjectNode) node);
+        } catch (ConfigException e) {
+            throw new ConfigException(file + ": " + e.getMessage());
+        }
+    }
+
     private Config merge(ObjectNode overrides) {
         ObjectNode base = JSON.valueToTree(this);
         for (Iterator<Map.Entry<String, JsonNode>> it = overrides.fields(); it.hasNext(); ) {
