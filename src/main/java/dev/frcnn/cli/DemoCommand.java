@@ -128,17 +128,9 @@ final class DemoCommand implements Callable<Integer> {
 
     /** {@code configs/demo.json} of the project (bin/frcnn's home), else the copy bundled in the jar. */
     static Config loadDemoConfig() throws IOException {
-        Path f = Paths.home().resolve("configs/demo.json");
-        if (Files.isRegularFile(f)) return Config.load(f);
-        try (InputStream in = DemoCommand.class.getResourceAsStream("/configs/demo.json")) {
-            if (in == null) throw new IllegalStateException("configs/demo.json not found");
-            Path tmp = Files.createTempFile("demo", ".json");
-            try {
-                Files.write(tmp, in.readAllBytes());
-                return Config.load(tmp);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        }
+        Config defaults = Config.defaults();
+        Config demo = withResource(defaults, "configs/demo.json");
+        if (demo == defaults) throw new IllegalStateException("configs/demo.json not found");
+        return demo;
     }
 }

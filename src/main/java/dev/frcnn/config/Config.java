@@ -161,18 +161,7 @@ public record Config(
 
     /** Reads a JSON config; keys not given keep {@link #defaults()}. */
     public static Config load(Path file) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read config: " + e.getMessage());
-        }
-        if (node == null || !node.isObject()) throw new ConfigException(file + ": a config must be a JSON object");
-        try {
-            return defaults().merge((ObjectNode) node);
-        } catch (ConfigException e) {
-            throw new ConfigException(file + ": " + e.getMessage());
-        }
+        return defaults().withFile(file);
     }
 
     /**
