@@ -57,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (trainImages < 1 || testImages < 1) throw new BadInputException("--train-images and --test-images must be >= 1");
-        Config cfg = loadDemoConfig().withOverrides(sets);
+        Config cfg = demoConfig(loadDemoConfig(), sets);
         if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
         long t0 = System.nanoTime();
         Path data = out.resolve("data");
@@ -76,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
 
         ModelLoading.Loaded best = ModelLoading.load(r.bestCheckpoint(), cfg, List.of(), ModelLoading.device(device));
         best.model().usePreset("evaluate");
-        VocDataset test = new VocDataset(data, "test", true, best.classNames());
+        VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels());
         VocEval.Result ev = DetectionEvaluator.run(best.model(), test, cfg.minSize(), cfg.maxSize(), best.norm(),
                 cfg.testNum(), null).evaluate(cfg.use07Metric());
         VocEval.writePrCurves(out.resolve("pr_curves"), ev, best.classNames());
@@ -85,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < Math.min(show, test.size()); i++) {
             try (PointerScope s = new PointerScope()) {
                 Path img = test.imagePath(i);
-                Tensor x0 = ImageReader.readRgbChw(img);
+                Tensor x0 = ImageReader.readRgbChw(img, cfg.maxImagePixels());
                 Tensor x = Preprocess.preprocess(x0, cfg.minSize(), cfg.maxSize(), best.norm());
                 List<Detection> dets = best.model().predict(List.of(x),
                         List.of(new ImageSize((int) x0.size(1), (int) x0.size(2)))).get(0);
@@ -99,19 +99,38 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code configs/demo.json} of the project (bin/frcnn's home), else the copy bundled in the jar. */
-    static Config loadDemoConfig() throws IOException {
-        Path f = Paths.home().resolve("configs/demo.json");
-        if (Files.isRegularFile(f)) return Config.load(f);
-        try (InputStream in = DemoCommand.class.getResourceAsStream("/configs/demo.json")) {
-            if (in == null) throw new IllegalStateException("configs/demo.json not found");
+    /**
+     * The demo's settings: {@code configs/demo.json}, then the settings for the chosen backbone
+     * ({@code configs/demo/<backbone>.json}, if there is one: e.g. warm-up and zero-initialised residuals for
+     * ResNets trained from scratch, {@code docs/resnet.md}), then the user's {@code --set} overrides.
+     */
+    static Config demoConfig(Config base, List<String> sets) throws IOException {
+        Config chosen = base.withOverrides(sets);
+        Config withBackbone = withResource(base, "configs/demo/" + chosen.backbone() + ".json");
+        return withBackbone == base ? chosen : withBackbone.withOverrides(sets);
+    }
+
+    /** {@code base} with the JSON object of a project file (or the copy bundled in the jar) applied; base if absent. */
+    private static Config withResource(Config base, String relative) throws IOException {
+        Path f = Paths.home().resolve(relative);
+        if (Files.isRegularFile(f)) return base.withFile(f);
+        try (InputStream in = DemoCommand.class.getResourceAsStream("/" + relative)) {
+            if (in == null) return base;
             Path tmp = Files.createTempFile("demo", ".json");
             try {
                 Files.write(tmp, in.readAllBytes());
-                return Config.load(tmp);
+                return base.withFile(tmp);
             } finally {
                 Files.deleteIfExists(tmp);
             }
         }
+    }
+
+    /** {@code configs/demo.json} of the project (bin/frcnn's home), else the copy bundled in the jar. */
+    static Config loadDemoConfig() throws IOException {
+        Config defaults = Config.defaults();
+        Config demo = withResource(defaults, "configs/demo.json");
+        if (demo == defaults) throw new IllegalStateException("configs/demo.json not found");
+        return demo;
     }
 }

@@ -52,7 +52,7 @@ final class DetectCommand implements Callable<Integer> {
         m.model().usePreset(preset);
         for (Path image : images) {
             try (PointerScope s = new PointerScope()) {
-                Tensor img = ImageReader.readRgbChw(image);
+                Tensor img = ImageReader.readRgbChw(image, m.config().maxImagePixels());
                 ImageSize size = new ImageSize((int) img.size(1), (int) img.size(2));
                 Tensor x = Preprocess.preprocess(img, m.config().minSize(), m.config().maxSize(), m.norm());
                 List<Detection> dets = m.model().predict(List.of(x), List.of(size)).get(0);

@@ -42,7 +42,7 @@ final class EvalCommand implements Callable<Integer> {
         Config base = config != null ? Config.load(config) : Config.defaults();
         ModelLoading.Loaded m = ModelLoading.load(weights, base, sets, ModelLoading.device(device));
         m.model().usePreset("evaluate");
-        VocDataset ds = new VocDataset(data, split, true, m.classNames());
+        VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());
         VocEval.Result r = DetectionEvaluator.run(m.model(), ds, m.config().minSize(), m.config().maxSize(), m.norm(),
                 m.config().testNum(), null).evaluate(m.config().use07Metric());
         print(r, m.classNames());

@@ -38,6 +38,7 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (for tests). */
     public static int run(String... args) {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before anything loads LibTorch
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             boolean bad = isBadInput(ex);

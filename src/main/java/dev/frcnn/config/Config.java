@@ -31,7 +31,15 @@ import java.util.Map;
  * {@code class_names} (empty = the 20 VOC classes), {@code ratios} and {@code anchor_scales} (the reference's
  * constructor arguments of FasterRCNNVGG16, defaults (0.5, 1, 2) and (8, 16, 32)), {@code checkpoint_every}
  * (training iterations between checkpoints of the running state, so a killed run loses at most that much),
- * {@code use_07_metric} (VOC07 11-point AP, as the reference's training script; false: area under the curve).
+ * {@code use_07_metric} (VOC07 11-point AP, as the reference's training script; false: area under the curve),
+ * {@code warmup_iters} and {@code warmup_factor} (detectron2's {@code WarmupLinear}: for global step
+ * {@code i < warmup_iters} the learning rate is multiplied by {@code warmup_factor * (1 - a) + a} with
+ * {@code a = i / warmup_iters}; default 0 = off, factor 0.001), {@code clip_grad_norm} (rescale the gradients
+ * so that their global L2 norm is at most this, as {@code torch.nn.utils.clip_grad_norm_}; 0 = off, the default),
+ * {@code zero_init_residual} (ResNet only: the last conv of every residual branch starts at zero, for training
+ * from scratch, {@code docs/resnet.md}; default false), {@code max_image_pixels} (images with more pixels are
+ * refused from their header before decoding; default {@value #DEFAULT_MAX_IMAGE_PIXELS}, PIL's
+ * decompression-bomb error threshold).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>Backbones and RoI ops: {@code backbone} is {@code vgg16} (the reference), {@code tiny} (the demo),
@@ -77,12 +85,22 @@ public record Config(
         @JsonProperty("use_07_metric") boolean use07Metric,
         @JsonProperty("roi_align_sampling_ratio") int roiAlignSamplingRatio,
         @JsonProperty("roi_align_aligned") boolean roiAlignAligned,
+        @JsonProperty("warmup_iters") int warmupIters,
+        @JsonProperty("warmup_factor") double warmupFactor,
+        @JsonProperty("clip_grad_norm") double clipGradNorm,
+        @JsonProperty("zero_init_residual") boolean zeroInitResidual,
+        @JsonProperty("max_image_pixels") long maxImagePixels,
         @JsonProperty("precision") String precision) {
 
     /** The backbones {@code backbone} accepts. */
     public static final List<String> BACKBONES = List.of("vgg16", "tiny", "resnet50", "resnet101");
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
+    /**
+     * Default {@code max_image_pixels}: PIL's decompression-bomb error threshold ({@code 2 * Image.MAX_IMAGE_PIXELS}
+     * = 2 * 89,478,485), i.e. an image of at most about 13,400 x 13,400 pixels.
+     */
+    public static final long DEFAULT_MAX_IMAGE_PIXELS = dev.frcnn.data.ImageReader.DEFAULT_MAX_PIXELS;
     /** Largest accepted {@code roi_align_sampling_ratio}. */
     public static final int MAX_SAMPLING_RATIO = 64;
 
@@ -98,7 +116,8 @@ public record Config(
     public static Config defaults() {
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
-                List.of(8.0, 16.0, 32.0), 500, true, 0, false, "fp32");
+                List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
+                "fp32");
     }
 
     public Config {
@@ -137,6 +156,15 @@ public record Config(
             errors.add("roi_align_sampling_ratio must be <= " + MAX_SAMPLING_RATIO + " (<= 0: adaptive), got "
                     + roiAlignSamplingRatio);
         }
+        if (warmupIters < 0) errors.add("warmup_iters must be >= 0 (0 = no warm-up), got " + warmupIters);
+        if (!(warmupFactor > 0 && warmupFactor <= 1)) errors.add("warmup_factor must be in (0, 1], got " + warmupFactor);
+        if (!(clipGradNorm >= 0) || Double.isInfinite(clipGradNorm)) {
+            errors.add("clip_grad_norm must be finite and >= 0 (0 = no clipping), got " + clipGradNorm);
+        }
+        if (zeroInitResidual && (backbone == null || !backbone.startsWith("resnet"))) {
+            errors.add("zero_init_residual applies to the ResNet backbones only, got backbone " + backbone);
+        }
+        if (maxImagePixels < 1) errors.add("max_image_pixels must be >= 1, got " + maxImagePixels);
         if (!Precision.NAMES.contains(precision)) {
             errors.add("precision must be one of " + String.join(", ", Precision.NAMES) + ", got " + precision);
         }
@@ -145,18 +173,7 @@ public record Config(
 
     /** Reads a JSON config; keys not given keep {@link #defaults()}. */
     public static Config load(Path file) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read config: " + e.getMessage());
-        }
-        if (node == null || !node.isObject()) throw new ConfigException(file + ": a config must be a JSON object");
-        try {
-            return defaults().merge((ObjectNode) node);
-        } catch (ConfigException e) {
-            throw new ConfigException(file + ": " + e.getMessage());
-        }
+        return defaults().withFile(file);
     }
 
     /**
@@ -190,6 +207,26 @@ public record Config(
             o.set(key, v == null || v.isMissingNode() ? JSON.getNodeFactory().textNode(value) : v);
         }
         return merge(o);
+    }
+
+    /**
+     * This config with the keys of a JSON object file applied on top (e.g. the demo's per-backbone settings).
+     *
+     * @throws ConfigException if the file cannot be read, is not a JSON object, or has unknown keys or bad values
+     */
+    public Config withFile(Path file) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read config: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) throw new ConfigException(file + ": a config must be a JSON object");
+        try {
+            return merge((ObjectNode) node);
+        } catch (ConfigException e) {
+            throw new ConfigException(file + ": " + e.getMessage());
+        }
     }
 
     private Config merge(ObjectNode overrides) {

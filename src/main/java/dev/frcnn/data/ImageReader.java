@@ -33,19 +33,43 @@ import static org.bytedeco.pytorch.global.torch.from_blob;
 public final class ImageReader {
     private ImageReader() {}
 
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
+
+    /**
+     * Default pixel limit: PIL's decompression-bomb error threshold ({@code 2 * Image.MAX_IMAGE_PIXELS} =
+     * 2 * 89,478,485 = 178,956,970 pixels, about 13,400 x 13,400). Decoded to float32 (3, H, W) such an image
+     * takes 2.1 GB.
+     */
+    public static final long DEFAULT_MAX_PIXELS = 2L * 89_478_485L;
+
+    /** As {@link #readRgbChw(Path, long)} with {@link #DEFAULT_MAX_PIXELS}. */
+    public static Tensor readRgbChw(Path path) {
+        return readRgbChw(path, DEFAULT_MAX_PIXELS);
+    }
+
     /**
      * Reads an image file as a float32 CPU tensor of shape (3, H, W), channels in RGB order, values
      * 0..255 (integers stored as floats), like {@code read_image(path)}.
      *
      * <p>The caller owns the returned tensor (create it inside a {@code PointerScope}, or retain it).
      *
-     * @param path an image file OpenCV can decode (JPEG, PNG, BMP, ...)
+     * <p>Before decoding, the format and size are read from the header ({@link ImageHeader}); an image of more
+     * than {@code maxPixels} pixels is refused without decoding it (decompression-bomb guard).
+     *
+     * @param path an image file in one of {@link ImageHeader#FORMATS}
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
      * @return (3, H, W) float32 RGB, 0..255
-     * @throws DataException if the file is missing, not a regular file, unreadable, empty, or not a
-     *     decodable image; the message names the file and the problem
+     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
+     * @throws DataException if the file is missing, not a regular file, unreadable, empty, not in a supported
+     *     format, or not a decodable image; the message names the file and the problem
+     * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
-    public static Tensor readRgbChw(Path path) {
+    public static Tensor readRgbChw(Path path, long maxPixels) {
+        if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
         byte[] bytes = readBytes(path);
+        checkHeader(path, bytes, maxPixels);
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;
         try (PointerScope scope = new PointerScope()) {
@@ -70,6 +94,27 @@ public final class ImageReader {
             out.retainReference();
         }
         return Scopes.handOver(out, outer);
+    }
+
+    /**
+     * Reads the header of an image file's bytes and checks its pixel count, without decoding.
+     *
+     * @param path the file, for messages
+     * @param bytes its content
+     * @param maxPixels the largest accepted {@code width * height}
+     * @return the header
+     * @throws ImageTooLargeException if it declares more than {@code maxPixels} pixels
+     * @throws DataException if the header is not one of {@link ImageHeader#FORMATS} or is malformed
+     */
+    public static ImageHeader checkHeader(Path path, byte[] bytes, long maxPixels) {
+        ImageHeader h;
+        try {
+            h = ImageHeader.parse(bytes);
+        } catch (ImageHeader.MalformedHeaderException e) {
+            throw new DataException(path, "not a decodable image (" + e.getMessage() + ")");
+        }
+        if (h.pixels() > maxPixels) throw new ImageTooLargeException(path, h, maxPixels);
+        return h;
     }
 
     private static byte[] readBytes(Path path) {

@@ -52,6 +52,7 @@ public final class VocDataset {
     private final List<String> labelNames;
     private final Map<String, Integer> labelIndex = new HashMap<>();
     private final List<String> ids;
+    private final long maxImagePixels;
 
     /**
      * One image with its boxes. The tensors are CPU tensors owned by the caller's {@code PointerScope}.
@@ -103,6 +104,18 @@ public final class VocDataset {
      * @throws DataException if the split file is missing, unreadable or lists no ids
      */
     public VocDataset(Path dataDir, String split, boolean useDifficult, List<String> labelNames) {
+        this(dataDir, split, useDifficult, labelNames, ImageReader.DEFAULT_MAX_PIXELS);
+    }
+
+    /**
+     * As {@link #VocDataset(Path, String, boolean, List)}, refusing images of more than {@code maxImagePixels}
+     * pixels ({@code max_image_pixels}) from their header, before decoding ({@link ImageTooLargeException}).
+     *
+     * @throws IllegalArgumentException also if {@code maxImagePixels < 1}
+     */
+    public VocDataset(Path dataDir, String split, boolean useDifficult, List<String> labelNames, long maxImagePixels) {
+        if (maxImagePixels < 1) throw new IllegalArgumentException("maxImagePixels must be >= 1, got " + maxImagePixels);
+        this.maxImagePixels = maxImagePixels;
         this.dataDir = dataDir;
         this.split = split;
         this.useDifficult = useDifficult;
@@ -188,7 +201,7 @@ public final class VocDataset {
      */
     public VocExample get(int i) {
         Annotation a = annotation(i);
-        Tensor image = ImageReader.readRgbChw(imagePath(i));
+        Tensor image = ImageReader.readRgbChw(imagePath(i), maxImagePixels);
         int r = a.size();
         long[] label = new long[r], diff = new long[r];
         for (int k = 0; k < r; k++) {

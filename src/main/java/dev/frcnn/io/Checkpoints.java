@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.BufferedOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -47,6 +48,10 @@ public final class Checkpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Checkpoints() {}
+
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
 
     /**
      * A loaded checkpoint: tensors (CPU, in file order), the metadata object, and the named byte blobs (e.g. the
@@ -151,15 +156,18 @@ public final class Checkpoints {
         ZipFile zf;
         try {
             zf = new ZipFile(file.toFile());
-        } catch (ZipException e) {
+        } catch (ZipException | EOFException e) {
             throw new WeightsFormatException(file, "not a checkpoint (not a zip file: " + e.getMessage() + ")");
         }
+        long fileSize = Files.size(file);
         try (zf) {
             ZipEntry metaEntry = zf.getEntry("meta.json");
             if (metaEntry == null) throw new WeightsFormatException(file, "not a checkpoint (no meta.json)");
             JsonNode metaNode;
-            try (InputStream in = zf.getInputStream(metaEntry)) {
-                metaNode = JSON.readTree(in);
+            try {
+                metaNode = JSON.readTree(readBounded(zf, metaEntry, file));
+            } catch (WeightsFormatException e) {
+                throw e;
             } catch (IOException e) {
                 throw new WeightsFormatException(file, "unreadable meta.json: " + e.getMessage());
             }
@@ -184,6 +192,11 @@ public final class Checkpoints {
                 ZipEntry ze = zf.getEntry(row.path("entry").asText());
                 if (ze == null) throw new WeightsFormatException(file, "tensor " + name + " has no data entry");
                 long nbytes = Math.multiplyExact(numel, (long) elementSize(st));
+                // Tensor data is written STORED: its size must then also be bounded by the file's size, so a hostile
+                // size field cannot make us allocate more than the file holds.
+                if (ze.getMethod() != ZipEntry.STORED || ze.getCompressedSize() != ze.getSize() || ze.getSize() > fileSize) {
+                    throw new WeightsFormatException(file, "tensor " + name + " is not stored uncompressed within the file");
+                }
                 if (ze.getSize() != nbytes) {
                     throw new WeightsFormatException(file, "tensor " + name + " declares " + nbytes
                             + " bytes but its entry holds " + ze.getSize());
@@ -206,14 +219,36 @@ public final class Checkpoints {
             for (var en = zf.entries(); en.hasMoreElements(); ) {
                 ZipEntry ze = en.nextElement();
                 if (!ze.getName().startsWith("blobs/")) continue;
-                try (InputStream in = zf.getInputStream(ze)) {
-                    blobs.put(ze.getName().substring("blobs/".length()), in.readAllBytes());
-                }
+                blobs.put(ze.getName().substring("blobs/".length()), readBounded(zf, ze, file));
             }
             return new Loaded(out, meta, blobs);
         } catch (ArithmeticException e) {
             throw new WeightsFormatException(file, "a tensor size overflows");
+        } catch (WeightsFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            // ZipException (bad local header, bad deflate data), EOFException: the zip is corrupt
+            throw new WeightsFormatException(file, "corrupt zip data: " + e.getMessage());
         }
+    }
+
+    /** Deflate cannot expand data more than 1032:1; a blob that inflates beyond that (plus slack) is corrupt. */
+    private static final long MAX_INFLATE_RATIO = 1032;
+
+    /** An entry's bytes, refusing more than its compressed size can honestly inflate to (zip bombs). */
+    private static byte[] readBounded(ZipFile zf, ZipEntry ze, Path file) throws IOException {
+        long limit = Math.min(BoundedInput.MAX_ARRAY, Math.max(0, ze.getCompressedSize()) * MAX_INFLATE_RATIO + 1024);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = zf.getInputStream(ze)) {
+            for (int r; (r = in.read(buf)) > 0; ) {
+                if (out.size() + (long) r > limit) {
+                    throw new WeightsFormatException(file, "entry " + ze.getName() + " inflates beyond " + limit + " bytes");
+                }
+                out.write(buf, 0, r);
+            }
+        }
+        return out.toByteArray();
     }
 
     private static String dtypeName(Tensor t, String name) {

@@ -3,6 +3,7 @@ package dev.frcnn.io;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -23,6 +24,10 @@ import java.util.zip.ZipFile;
  */
 public final class ModelWeights {
     private ModelWeights() {}
+
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
 
     /** Where the weights came from. */
     public enum Kind {
@@ -77,7 +82,7 @@ public final class ModelWeights {
     private static boolean isCheckpoint(Path file) throws IOException {
         try (ZipFile zf = new ZipFile(file.toFile())) {
             return zf.getEntry("meta.json") != null;
-        } catch (ZipException e) {
+        } catch (ZipException | EOFException e) {
             return false;
         }
     }

@@ -116,7 +116,7 @@ public final class PthReader {
         ZipFile zf;
         try {
             zf = new ZipFile(file.toFile());
-        } catch (ZipException e) {
+        } catch (ZipException | EOFException e) {
             throw new WeightsFormatException(file, "corrupt or truncated zip archive (" + e.getMessage() + ")", e);
         }
         try (zf) {

@@ -23,6 +23,10 @@ import java.util.List;
 public final class Detectors {
     private Detectors() {}
 
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
+
     private static final float[] LOC_MEAN = {0f, 0f, 0f, 0f};
     private static final float[] LOC_STD = {0.1f, 0.1f, 0.2f, 0.2f};
     /** Middle channels of the RPN's 3x3 conv for the ResNet backbones. */
@@ -68,6 +72,7 @@ public final class Detectors {
                 ResNetC4Backbone.Depth depth = ResNetC4Backbone.Depth.fromName(cfg.backbone());
                 ResNetC4Backbone b = new ResNetC4Backbone(depth, roiOperator(cfg, ResNetC4Backbone.ROI_SIZE,
                         ResNetC4Backbone.FEATURE_STRIDE));
+                if (cfg.zeroInitResidual()) b.zeroInitResiduals();
                 yield assemble(b, RESNET_RPN_MID_CHANNELS, new VGG16RoIHead(nClass, b, b.roiOperator()), cfg,
                         classNames);
             }

@@ -119,6 +119,24 @@ public final class ResNetC4Backbone implements Backbone {
         for (long i = 0; i < ps.size(); i++) ps.get(i).value().requires_grad_(on);
     }
 
+    /**
+     * Zero-initialises the residual branches for training from scratch: the weight of {@code conv3}, the last conv
+     * of every Bottleneck in layer1..layer4, is set to 0, so that every block starts as its shortcut (identity or
+     * projection) and the randomly initialised network passes signals of bounded size. The idea of torchvision's
+     * {@code resnet50(zero_init_residual=True)} (which zeroes {@code bn3.weight}; here BatchNorm is frozen, so
+     * its weight could not learn back, and the trainable {@code conv3} is zeroed instead) and of Fixup
+     * (Zhang et al., 2019). Only for random initialisation: loading weights afterwards overwrites it.
+     */
+    public void zeroInitResiduals() {
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int k = 1; k <= 3; k++) {
+                Stage st = trunk.layer(k);
+                for (int i = 0; i < st.size(); i++) st.block(i).conv3.weight().zero_();
+            }
+            for (int i = 0; i < top.layer4().size(); i++) top.layer4().block(i).conv3.weight().zero_();
+        }
+    }
+
     /** The depth this backbone was built with. */
     public Depth depth() { return depth; }
 

@@ -71,6 +71,7 @@ public final class FasterRCNNTrainer {
     private final double rpnSigma;
     private final double roiSigma;
     private final Optimizer optimizer;
+    private double clipGradNorm;
 
     /**
      * @param fasterRcnn the model to train (its parameters with requires_grad are optimized)
@@ -260,12 +261,15 @@ public final class FasterRCNNTrainer {
     }
 
     /**
-     * One optimization step: zero the gradients, forward, backward of the total loss, optimizer step; mirrors
-     * {@code FasterRCNNTrainer.train_step}. Counts as one iteration for {@link NativeHeap#iterationDone()}.
-     * Every temporary is freed before it returns, with or without an enclosing {@link PointerScope}.
+     * One optimization step: zero the gradients, forward, backward of the total loss, (optional gradient clipping,
+     * {@link #setClipGradNorm}), optimizer step; mirrors {@code FasterRCNNTrainer.train_step}. Counts as one
+     * iteration for {@link NativeHeap#iterationDone()}. Every temporary is freed before it returns, with or without
+     * an enclosing {@link PointerScope}.
      *
      * @return the losses of the forward pass, detached; they belong to the caller's innermost
      *     {@link PointerScope} if there is one, else to the caller (close them)
+     * @throws NonFiniteLossException if any of the losses is NaN or infinite; then neither backward nor the
+     *     optimizer step has run, so the parameters and the optimizer state are those before this step
      */
     public Losses trainStep(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
         NativeHeap.iterationDone();
@@ -274,7 +278,12 @@ public final class FasterRCNNTrainer {
         try (PointerScope scope = new PointerScope()) {
             optimizer.zero_grad();
             Losses losses = forward(imgs, bboxes, labels, scale);
+            double[] v = losses.values();
+            for (double x : v) {
+                if (!Double.isFinite(x)) throw new NonFiniteLossException(v);
+            }
             losses.totalLoss().backward();
+            if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
             optimizer.step();
             Tensor[] in = {losses.rpnLocLoss(), losses.rpnClsLoss(), losses.roiLocLoss(), losses.roiClsLoss(), losses.totalLoss()};
             for (int i = 0; i < in.length; i++) out[i] = in[i].detach().retainReference();
@@ -286,6 +295,28 @@ public final class FasterRCNNTrainer {
             }
         }
         return new Losses(out[0], out[1], out[2], out[3], out[4]);
+    }
+
+    /**
+     * Sets gradient clipping: before each optimizer step the gradients of all trainable parameters are rescaled
+     * so that their global L2 norm is at most {@code maxNorm} ({@code torch.nn.utils.clip_grad_norm_}, norm type
+     * 2). The reference does not clip; {@code 0} (the default) turns it off.
+     *
+     * @throws IllegalArgumentException if {@code maxNorm} is negative or not finite
+     */
+    public void setClipGradNorm(double maxNorm) {
+        if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("clip_grad_norm must be finite and >= 0, got " + maxNorm);
+        this.clipGradNorm = maxNorm;
+    }
+
+    private TensorVector trainableParameters() {
+        StringTensorDict np = fasterRcnn.named_parameters(true);
+        TensorVector out = new TensorVector();
+        for (long i = 0; i < np.size(); i++) {
+            Tensor p = np.get(i).value();
+            if (p.requires_grad()) out.push_back(p);
+        }
+        return out;
     }
 
     /**

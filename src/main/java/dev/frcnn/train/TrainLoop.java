@@ -72,6 +72,7 @@ public final class TrainLoop {
     private final Options opt;
     private final List<String> classNames;
     private final Normalization norm;
+    private final WarmupLinear warmup;
 
     /**
      * @param cfg the training configuration (the reference's keys; {@code class_names} empty = the 20 VOC classes)
@@ -82,6 +83,7 @@ public final class TrainLoop {
         this.opt = opt;
         this.classNames = cfg.classNames().isEmpty() ? VocDataset.VOC_BBOX_LABEL_NAMES : cfg.classNames();
         this.norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+        this.warmup = new WarmupLinear(cfg.warmupIters(), cfg.warmupFactor());
     }
 
     /** The mutable position of a run, saved in {@code last.ckpt}. */
@@ -103,8 +105,8 @@ public final class TrainLoop {
      */
     public Result run() throws IOException {
         Files.createDirectories(opt.outDir());
-        VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames);
-        VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames);
+        VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels());
+        VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels());
         List<Integer> trainable = new ArrayList<>();
         for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
         int skipped = train.size() - trainable.size();
@@ -119,6 +121,7 @@ public final class TrainLoop {
         ReseedableSampler sampler = new ReseedableSampler(cfg.seed());
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
                 cfg.weightDecay(), cfg.useAdam(), sampler);
+        trainer.setClipGradNorm(cfg.clipGradNorm());
         State st = new State();
         st.lr = cfg.lr();
         Path last = opt.outDir().resolve("last.ckpt"), best = opt.outDir().resolve("best.ckpt");
@@ -133,6 +136,9 @@ public final class TrainLoop {
         }
         Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
         LossLog losses = new LossLog(opt.outDir(), st.globalStep);
+        // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
+        // checkpoint still leaves a state to resume from (with other settings).
+        if (!opt.resume()) saveCheckpoint(last, model, trainer, st, true);
         if (skipped > 0) {
             opt.log().printf("note: %d of %d training images have no non-difficult object and are skipped%n", skipped, train.size());
         }
@@ -220,11 +226,16 @@ public final class TrainLoop {
                     Tensor img = s.img().unsqueeze(0).to(opt.device(), s.img().scalar_type());
                     Tensor bbox = s.bbox().unsqueeze(0).to(opt.device(), s.bbox().scalar_type());
                     Tensor label = s.label().unsqueeze(0).to(opt.device(), s.label().scalar_type());
-                    v = trainer.trainStep(img, bbox, label, s.scale()).values();
+                    v = warmedUpStep(trainer, st.globalStep, img, bbox, label, s.scale());
+                } catch (NonFiniteLossException e) {
+                    losses.step(st.globalStep + 1, epoch, it, e.values(), trainer.lr() * warmup.at(st.globalStep));
+                    losses.flush();
+                    throw new TrainingDivergedException(st.globalStep + 1, epoch + 1, e.nonFiniteLosses(),
+                            NonFiniteLossException.describe(e.values()), Files.isRegularFile(last) ? last : null);
                 }
                 st.globalStep++;
                 st.iteration = it + 1;
-                losses.step(st.globalStep, epoch, it, v, trainer.lr());
+                losses.step(st.globalStep, epoch, it, v, trainer.lr() * warmup.at(st.globalStep - 1));
                 seen++;
                 for (int k = 0; k < v.length; k++) running[k] += v[k];
                 if (pb != null) {
@@ -244,6 +255,24 @@ public final class TrainLoop {
         }
         losses.flush();
         losses.plot();
+    }
+
+    /**
+     * One train step at the warmed-up learning rate: every group's lr is multiplied by
+     * {@link WarmupLinear#at(long) warmup.at(step)} for this step and restored exactly afterwards (so checkpoints and
+     * lr decay see the schedule's lr). Without warm-up (factor 1) this is {@code trainStep} unchanged.
+     */
+    private double[] warmedUpStep(FasterRCNNTrainer trainer, long step, Tensor img, Tensor bbox, Tensor label,
+                                  double scale) {
+        double f = warmup.at(step);
+        if (f == 1.0) return trainer.trainStep(img, bbox, label, scale).values();
+        double[] base = trainer.groupLrs();
+        trainer.scaleLr(f);
+        try {
+            return trainer.trainStep(img, bbox, label, scale).values();
+        } finally {
+            trainer.setGroupLrs(base);
+        }
     }
 
     private static Transform.Sample load(VocDataset train, Transform transform, int idx, boolean flip) {
@@ -296,7 +325,17 @@ public final class TrainLoop {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try (PointerScope s = new PointerScope()) {
             StringTensorDict p = model.named_parameters(true), b = model.named_buffers(true);
-            for (long i = 0; i < p.size(); i++) tensors.put(p.get(i).key().getString(), p.get(i).value());
+            for (long i = 0; i < p.size(); i++) {
+                Tensor t = p.get(i).value();
+                // Never overwrite a checkpoint with a diverged state (an update can make parameters non-finite
+                // although the loss that produced it was finite).
+                if (!org.bytedeco.pytorch.global.torch.isfinite(t.detach()).all().item_bool()) {
+                    throw new TrainingDivergedException(st.globalStep, Math.min(st.epoch + 1, cfg.epoch()),
+                            List.of("parameters"), p.get(i).key().getString() + " has NaN or infinite values",
+                            Files.isRegularFile(file) ? file : null);
+                }
+                tensors.put(p.get(i).key().getString(), t);
+            }
             for (long i = 0; i < b.size(); i++) tensors.put(b.get(i).key().getString(), b.get(i).value());
             ObjectNode meta = JSON.createObjectNode();
             meta.put("kind", "frcnn-checkpoint");
@@ -351,6 +390,15 @@ public final class TrainLoop {
         st.bestEpoch = m.path("best_epoch").asInt(-1);
         st.lr = m.path("lr").asDouble(cfg.lr());
         double[] lrs = JSON.convertValue(m.path("group_lrs"), double[].class);
+        // A resume with another lr (e.g. lower, after a divergence) scales the saved schedule (decay included).
+        double savedBase = m.path("config").path("lr").asDouble(cfg.lr());
+        double ratio = savedBase == cfg.lr() ? 1.0 : cfg.lr() / savedBase;
+        if (ratio != 1.0) {
+            opt.log().printf("lr changed from %s to %s: the saved learning rates are scaled by %s%n", savedBase,
+                    cfg.lr(), ratio);
+            st.lr *= ratio;
+            if (lrs != null) for (int g = 0; g < lrs.length; g++) lrs[g] *= ratio;
+        }
         if (lrs == null || lrs.length == 0) {
             trainer.setBaseLr(st.lr);
         } else {

@@ -96,6 +96,22 @@ class CliTest {
     }
 
     @Test
+    void detectRefusesAnImageBombFromItsHeaderWithExitTwoAndOneLine() throws IOException {
+        Path bomb = dev.frcnn.testing.PngHeaders.write(dir.resolve("bomb.png"), 30000, 30000);
+        Path out = dir.resolve("det-bomb");
+        Run r = run("detect", "--weights", ckpt.toString(), "--out", out.toString(), bomb.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").startsWith("frcnn: " + bomb)
+                .contains("30000 x 30000 = 900000000 pixels").contains("limit of 178956970 pixels");
+        // the limit is a config key: a normal image above a lowered limit is refused the same way
+        Run low = run("detect", "--weights", ckpt.toString(), "--out", out.toString(), "--set", "max_image_pixels=1000",
+                Golden.file("demo.jpg").toString());
+        assertThat(low.code()).isEqualTo(2);
+        assertThat(low.err().strip()).contains("demo.jpg").contains("limit of 1000 pixels");
+        assertThat(out.resolve("demo.png")).doesNotExist();
+    }
+
+    @Test
     void evalEndsWithTheMapLine() {
         Path data = new SyntheticVoc(5, 96, 128).write(dir.resolve("voc"), 2, 3);
         Run r = run("eval", "--weights", ckpt.toString(), "--data", data.toString());

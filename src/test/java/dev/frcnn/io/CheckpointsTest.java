@@ -109,4 +109,25 @@ class CheckpointsTest {
         assertThatThrownBy(() -> Checkpoints.load(dir.resolve("none.ckpt")))
                 .isInstanceOf(java.nio.file.NoSuchFileException.class).hasMessageContaining("none.ckpt");
     }
+
+    /** Inputs of the kinds CheckpointsFuzzTest found (docs/fuzzing.md) give the typed error, not ZipException/EOFException. */
+    @Test
+    void corruptZipDataIsAFormatError() throws IOException {
+        Path good = dir.resolve("good.ckpt");
+        try (PointerScope s = new PointerScope()) {
+            Checkpoints.save(good, java.util.Map.of("w", randn(2, 3)), null, java.util.Map.of("b", new byte[100]));
+        }
+        byte[] bytes = java.nio.file.Files.readAllBytes(good);
+        // the local header of the first entry no longer starts with PK\3\4 (the central directory still lists it)
+        byte[] badLocal = bytes.clone();
+        badLocal[0] = 'X';
+        // a zip cut inside its end record: ZipFile's constructor throws EOFException
+        byte[] cut = java.util.Arrays.copyOf(bytes, 30);
+        byte[] endOnly = {'P', 'K', 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF};
+        for (byte[] b : java.util.List.of(badLocal, cut, endOnly)) {
+            Path f = java.nio.file.Files.write(dir.resolve("bad.ckpt"), b);
+            assertThatThrownBy(() -> Checkpoints.load(f)).isInstanceOf(WeightsFormatException.class)
+                    .hasMessageContaining(f.toString());
+        }
+    }
 }
