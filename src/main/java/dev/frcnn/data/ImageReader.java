@@ -6,6 +6,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -45,7 +46,48 @@ public final class ImageReader {
      *     decodable image; the message names the file and the problem
      */
     public static Tensor readRgbChw(Path path) {
-        byte[] bytes = readBytes(path);
+        return decode(readBytes(path), path, null);
+    }
+
+    /**
+     * Decodes an encoded image (the bytes of a JPEG, PNG, BMP, ... file) as {@link #readRgbChw(Path)} does.
+     *
+     * @param encoded the file's bytes
+     * @return (3, H, W) float32 RGB, 0..255, owned by the caller
+     * @throws DataException if the bytes are empty or not a decodable image; the message says so and gives the
+     *     byte count
+     */
+    public static Tensor readRgbChw(byte[] encoded) {
+        String what = "encoded image (" + (encoded == null ? 0 : encoded.length) + " bytes)";
+        if (encoded == null || encoded.length == 0) throw new DataException(null, what + ": empty");
+        return decode(encoded, null, what);
+    }
+
+    /**
+     * Converts a {@link BufferedImage} into the tensor {@link #readRgbChw(Path)} gives for the same pixels: the
+     * sRGB values of {@link BufferedImage#getRGB(int, int, int, int, int[], int, int)} (alpha ignored), so an
+     * image read with {@code ImageIO} from a PNG gives exactly the PNG's pixels.
+     *
+     * @param image any image type
+     * @return (3, H, W) float32 RGB, 0..255, owned by the caller
+     * @throws IllegalArgumentException if the image is null
+     */
+    public static Tensor fromBufferedImage(BufferedImage image) {
+        if (image == null) throw new IllegalArgumentException("image must not be null");
+        int h = image.getHeight(), w = image.getWidth();
+        int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
+        float[] chw = new float[3 * h * w];
+        int plane = h * w;
+        for (int i = 0; i < plane; i++) {
+            int p = argb[i];
+            chw[i] = (p >> 16) & 0xFF;
+            chw[plane + i] = (p >> 8) & 0xFF;
+            chw[2 * plane + i] = p & 0xFF;
+        }
+        return dev.frcnn.tensor.Tensors.fromFloats(chw, 3, h, w);
+    }
+
+    private static Tensor decode(byte[] bytes, Path path, String what) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;
         try (PointerScope scope = new PointerScope()) {
@@ -54,10 +96,10 @@ public final class ImageReader {
             try {
                 bgr = imdecode(buf, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
             } catch (RuntimeException e) {
-                throw new DataException(path, "not a decodable image (" + e.getMessage() + ")", e);
+                throw new DataException(path, prefix(what) + "not a decodable image (" + e.getMessage() + ")", e);
             }
             if (bgr == null || bgr.isNull() || bgr.empty() || bgr.channels() != 3 || bgr.depth() != CV_8U) {
-                throw new DataException(path, "not a decodable image (OpenCV could not decode its "
+                throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
                         + bytes.length + " bytes)");
             }
             Mat rgb = new Mat();
@@ -70,6 +112,10 @@ public final class ImageReader {
             out.retainReference();
         }
         return Scopes.handOver(out, outer);
+    }
+
+    private static String prefix(String what) {
+        return what == null ? "" : what + ": ";
     }
 
     private static byte[] readBytes(Path path) {
