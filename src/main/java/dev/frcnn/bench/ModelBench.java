@@ -2,8 +2,6 @@ package dev.frcnn.bench;
 
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
-import dev.frcnn.data.Normalization;
-import dev.frcnn.data.Preprocess;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
@@ -49,13 +47,13 @@ public final class ModelBench {
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
         model.train(false);
-        Normalization norm = Preprocessing.of(cfg).norm();
+        Preprocessing pre = Preprocessing.of(cfg);
         Tensor x;
         ImageSize size;
         try (PointerScope s = new PointerScope()) {
             Tensor img = ImageReader.readRgbChw(image);
             size = new ImageSize((int) img.size(1), (int) img.size(2));
-            x = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm).to(device, img.scalar_type()).retainReference();
+            x = pre.apply(img).to(device, img.scalar_type()).retainReference();
         }
         LinkedHashMap<String, Object> r = header("infer", device, reps, cfg);
         r.put("input_hw", new long[]{x.size(1), x.size(2)});
@@ -131,14 +129,14 @@ public final class ModelBench {
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
         model.train(true);
-        Normalization norm = Preprocessing.of(cfg).norm();
+        Preprocessing pre = Preprocessing.of(cfg);
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
                 cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()));
         Tensor x, bbox, label;
         double scale;
         try (PointerScope s = new PointerScope()) {
             Tensor img = ImageReader.readRgbChw(image);
-            Tensor p = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm);
+            Tensor p = pre.apply(img);
             scale = (double) p.size(1) / img.size(1);
             float h = p.size(1), w = p.size(2);
             x = p.unsqueeze(0).to(device, p.scalar_type()).retainReference();
