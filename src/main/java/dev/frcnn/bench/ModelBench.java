@@ -2,10 +2,10 @@ package dev.frcnn.bench;
 
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
-import dev.frcnn.data.Normalization;
-import dev.frcnn.data.Preprocess;
+import dev.frcnn.data.Preprocessing;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
+import dev.frcnn.model.Thresholds;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.NativeHeap;
@@ -19,9 +19,16 @@ import org.bytedeco.pytorch.global.torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Benchmarks of the whole model: {@code predict} on one image ({@code infer}) and one {@code train_step} including the
@@ -42,20 +49,76 @@ public final class ModelBench {
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
         model.train(false);
-        model.usePreset("visualize");
-        Normalization norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+        Preprocessing pre = Preprocessing.of(cfg);
         Tensor x;
         ImageSize size;
         try (PointerScope s = new PointerScope()) {
             Tensor img = ImageReader.readRgbChw(image);
             size = new ImageSize((int) img.size(1), (int) img.size(2));
-            x = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm).to(device, img.scalar_type()).retainReference();
+            x = pre.apply(img).to(device, img.scalar_type()).retainReference();
         }
         LinkedHashMap<String, Object> r = header("infer", device, reps, cfg, model);
         r.put("input_hw", new long[]{x.size(1), x.size(2)});
-        timed(r, "infer_ms", warmup, reps, () -> model.predict(List.of(x), List.of(size)));
+        timed(r, "infer_ms", warmup, reps, () -> model.predict(List.of(x), List.of(size), Thresholds.VISUALIZE));
         x.close();
         return r;
+    }
+
+    /**
+     * {@link #infer(FasterRCNN, Config, Path, Device, int, int)}, then the throughput of {@code callers} threads
+     * calling the one model at once, as a service embedding {@code dev.frcnn.api.Detector} does: each caller runs
+     * {@link FasterRCNN#detect} (preprocessing, predict, visualize preset) on the decoded image once untimed and then
+     * {@code reps} times; {@code images_per_s} = callers x reps / wall time from the first timed call to the last.
+     *
+     * @param callers concurrent caller threads (&ge; 1)
+     * @return the keys of {@code infer} plus callers, images_per_s
+     */
+    public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
+                                                      int warmup, int reps, int callers) {
+        LinkedHashMap<String, Object> r = infer(model, cfg, image, device, warmup, reps);
+        r.put("callers", callers);
+        r.put("images_per_s", throughput(model, Preprocessing.of(cfg), image, device, reps, callers));
+        return r;
+    }
+
+    private static double throughput(FasterRCNN model, Preprocessing pre, Path image, Device device, int reps,
+                                     int callers) {
+        Tensor img;
+        try (PointerScope s = new PointerScope()) {
+            Tensor decoded = ImageReader.readRgbChw(image);
+            img = decoded.to(device, decoded.scalar_type()).retainReference();
+        }
+        CyclicBarrier start = new CyclicBarrier(callers + 1);
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int c = 0; c < callers; c++) {
+                done.add(pool.submit(() -> {
+                    try (PointerScope s = new PointerScope()) {
+                        model.detect(img, pre, Thresholds.VISUALIZE);
+                    }
+                    start.await();
+                    for (int i = 0; i < reps; i++) {
+                        try (PointerScope s = new PointerScope()) {
+                            model.detect(img, pre, Thresholds.VISUALIZE);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.await();
+            long t0 = System.nanoTime();
+            for (Future<?> f : done) f.get();
+            return (double) callers * reps / ((System.nanoTime() - t0) / 1e9);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException | BrokenBarrierException e) {
+            throw new IllegalStateException("a caller failed: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+            img.close();
+        }
     }
 
     /**
@@ -69,14 +132,14 @@ public final class ModelBench {
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
         model.train(true);
-        Normalization norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+        Preprocessing pre = Preprocessing.of(cfg);
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
                 cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()));
         Tensor x, bbox, label;
         double scale;
         try (PointerScope s = new PointerScope()) {
             Tensor img = ImageReader.readRgbChw(image);
-            Tensor p = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm);
+            Tensor p = pre.apply(img);
             scale = (double) p.size(1) / img.size(1);
             float h = p.size(1), w = p.size(2);
             x = p.unsqueeze(0).to(device, p.scalar_type()).retainReference();

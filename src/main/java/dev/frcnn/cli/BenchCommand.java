@@ -5,6 +5,7 @@ import dev.frcnn.bench.ModelBench;
 import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.VocDataset;
+import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.pytorch.Device;
@@ -56,11 +57,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--image", description = "infer/train: image (default: demo.jpg of the golden fixtures)")
     Path image;
 
+    @Option(names = "--callers", defaultValue = "1",
+            description = "infer: concurrent callers of the throughput run (images_per_s; default: ${DEFAULT-VALUE})")
+    int callers;
+
     @Override
     public Integer call() throws Exception {
         if (reps < 1) throw new BadInputException("--reps must be >= 1, got " + reps);
         if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
-        Device dev = ModelLoading.device(device); // cpu | cuda, and cuda only where a device is available
+        if (callers < 1) throw new BadInputException("--callers must be >= 1, got " + callers);
+        Device dev = LoadedModel.device(device); // cpu | cuda, and cuda only where a device is available
         if (threads > 0) torch.set_num_threads(threads);
         Map<String, Object> result = switch (what) {
             case "ops" -> {
@@ -74,15 +80,15 @@ final class BenchCommand implements Callable<Integer> {
                 FasterRCNN model;
                 Config cfg;
                 if (weights != null) {
-                    ModelLoading.Loaded m = ModelLoading.load(weights, Config.defaults(), sets, dev);
+                    LoadedModel m = LoadedModel.load(weights, Config.defaults(), sets, dev);
                     model = m.model();
                     cfg = m.config();
                 } else {
                     cfg = Config.defaults().withOverrides(sets);
-                    model = Detectors.create(cfg, cfg.classNames().isEmpty() ? VocDataset.VOC_BBOX_LABEL_NAMES : cfg.classNames());
+                    model = Detectors.create(cfg, VocDataset.classNames(cfg));
                     model.to(dev, false);
                 }
-                yield what.equals("infer") ? ModelBench.infer(model, cfg, img, dev, warmup, reps)
+                yield what.equals("infer") ? ModelBench.infer(model, cfg, img, dev, warmup, reps, callers)
                         : ModelBench.train(model, cfg, img, dev, warmup, reps);
             }
             default -> throw new BadInputException("--what must be ops, infer or train, got '" + what + "'");

@@ -2,16 +2,15 @@ package dev.frcnn.cli;
 
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
-import dev.frcnn.data.Preprocess;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.model.Detection;
-import dev.frcnn.model.ImageSize;
+import dev.frcnn.loading.LoadedModel;
+import dev.frcnn.model.Thresholds;
 import dev.frcnn.train.TrainLoop;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -70,25 +69,21 @@ final class DemoCommand implements Callable<Integer> {
         }
         Path run = out.resolve("run");
         TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, "train", "test",
-                ModelLoading.device(device), System.err, !noProgress)).run();
+                LoadedModel.device(device), System.err, !noProgress)).run();
         System.out.printf("trained %d epochs in %.1f s; best epoch %d%n", cfg.epoch(), (System.nanoTime() - t0) / 1e9,
                 r.bestEpoch() + 1);
 
-        ModelLoading.Loaded best = ModelLoading.load(r.bestCheckpoint(), cfg, List.of(), ModelLoading.device(device));
-        best.model().usePreset("evaluate");
+        LoadedModel best = LoadedModel.load(r.bestCheckpoint(), cfg, List.of(), LoadedModel.device(device));
         VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels());
-        VocEval.Result ev = DetectionEvaluator.run(best.model(), test, cfg.minSize(), cfg.maxSize(), best.norm(),
+        VocEval.Result ev = DetectionEvaluator.run(best.model(), test, best.preprocessing(), Thresholds.EVALUATE,
                 cfg.testNum(), null).evaluate(cfg.use07Metric());
         VocEval.writePrCurves(out.resolve("pr_curves"), ev, best.classNames());
-        best.model().usePreset("visualize");
         Path shown = out.resolve("detections");
         for (int i = 0; i < Math.min(show, test.size()); i++) {
             try (PointerScope s = new PointerScope()) {
                 Path img = test.imagePath(i);
-                Tensor x0 = ImageReader.readRgbChw(img, cfg.maxImagePixels());
-                Tensor x = Preprocess.preprocess(x0, cfg.minSize(), cfg.maxSize(), best.norm());
-                List<Detection> dets = best.model().predict(List.of(x),
-                        List.of(new ImageSize((int) x0.size(1), (int) x0.size(2)))).get(0);
+                List<Detection> dets = best.model().detect(ImageReader.readRgbChw(img, cfg.maxImagePixels()), best.preprocessing(),
+                        Thresholds.VISUALIZE);
                 DetectionOutput.write(shown, img, dets);
             }
         }

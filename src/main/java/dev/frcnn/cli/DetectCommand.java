@@ -1,12 +1,10 @@
 package dev.frcnn.cli;
 
+import dev.frcnn.api.Detector;
+import dev.frcnn.api.DetectorOptions;
 import dev.frcnn.config.Config;
-import dev.frcnn.data.ImageReader;
-import dev.frcnn.data.Preprocess;
+import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Detection;
-import dev.frcnn.model.ImageSize;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -16,7 +14,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code frcnn detect}: detections on images, written as {@code OUT/<stem>.png} and {@code OUT/<stem>.json}. */
+/**
+ * {@code frcnn detect}: detections on images, written as {@code OUT/<stem>.png} and {@code OUT/<stem>.json}; runs
+ * {@link Detector}, the public API.
+ */
 @Command(name = "detect", mixinStandardHelpOptions = true,
         description = "Detect objects in images with a trained model (.ckpt or PyTorch .pth).")
 final class DetectCommand implements Callable<Integer> {
@@ -47,15 +48,13 @@ final class DetectCommand implements Callable<Integer> {
         if (!preset.equals("visualize") && !preset.equals("evaluate")) {
             throw new BadInputException("--preset must be visualize or evaluate, got '" + preset + "'");
         }
+        LoadedModel.device(device); // validates --device before the weights are read
         Config base = config != null ? Config.load(config) : Config.defaults();
-        ModelLoading.Loaded m = ModelLoading.load(weights, base, sets, ModelLoading.device(device));
-        m.model().usePreset(preset);
-        for (Path image : images) {
-            try (PointerScope s = new PointerScope()) {
-                Tensor img = ImageReader.readRgbChw(image, m.config().maxImagePixels());
-                ImageSize size = new ImageSize((int) img.size(1), (int) img.size(2));
-                Tensor x = Preprocess.preprocess(img, m.config().minSize(), m.config().maxSize(), m.norm());
-                List<Detection> dets = m.model().predict(List.of(x), List.of(size)).get(0);
+        DetectorOptions options = DetectorOptions.builder().device(device).preset(preset).config(base)
+                .configOverrides(sets).build();
+        try (Detector detector = Detector.load(weights, options)) {
+            for (Path image : images) {
+                List<Detection> dets = detector.detect(image);
                 Path png = DetectionOutput.write(out, image, dets);
                 System.out.printf("%s: %d detections -> %s%n", image, dets.size(), png);
             }

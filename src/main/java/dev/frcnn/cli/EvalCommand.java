@@ -4,6 +4,8 @@ import dev.frcnn.config.Config;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
+import dev.frcnn.loading.LoadedModel;
+import dev.frcnn.model.Thresholds;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -40,10 +42,9 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config base = config != null ? Config.load(config) : Config.defaults();
-        ModelLoading.Loaded m = ModelLoading.load(weights, base, sets, ModelLoading.device(device));
-        m.model().usePreset("evaluate");
+        LoadedModel m = LoadedModel.load(weights, base, sets, LoadedModel.device(device));
         VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());
-        VocEval.Result r = DetectionEvaluator.run(m.model(), ds, m.config().minSize(), m.config().maxSize(), m.norm(),
+        VocEval.Result r = DetectionEvaluator.run(m.model(), ds, m.preprocessing(), Thresholds.EVALUATE,
                 m.config().testNum(), null).evaluate(m.config().use07Metric());
         print(r, m.classNames());
         if (prCurves != null) VocEval.writePrCurves(prCurves, r, m.classNames());

@@ -48,7 +48,7 @@ final class TrainCommand implements Callable<Integer> {
         Config cfg = Config.load(cfgFile).withOverrides(sets);
         if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
         TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, trainSplit, testSplit,
-                ModelLoading.device(device), System.err, !noProgress)).run();
+                dev.frcnn.loading.LoadedModel.device(device), System.err, !noProgress)).run();
         System.out.printf("best mAP %.4f at epoch %d, checkpoint %s%n", r.bestMap(), r.bestEpoch() + 1, r.bestCheckpoint());
         System.out.printf("mAP: %.4f%n", r.bestMap());
         return 0;

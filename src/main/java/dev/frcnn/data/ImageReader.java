@@ -6,6 +6,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -67,9 +68,67 @@ public final class ImageReader {
      * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
     public static Tensor readRgbChw(Path path, long maxPixels) {
-        if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
+        checkLimit(maxPixels);
         byte[] bytes = readBytes(path);
         checkHeader(path, bytes, maxPixels);
+        return decode(bytes, path, null);
+    }
+
+    /** As {@link #readRgbChw(byte[], long)} with {@link #DEFAULT_MAX_PIXELS}. */
+    public static Tensor readRgbChw(byte[] encoded) {
+        return readRgbChw(encoded, DEFAULT_MAX_PIXELS);
+    }
+
+    /**
+     * Decodes an encoded image (the bytes of a JPEG, PNG, BMP, ... file) as {@link #readRgbChw(Path, long)} does,
+     * with the same header check before decoding.
+     *
+     * @param encoded the file's bytes
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @return (3, H, W) float32 RGB, 0..255, owned by the caller
+     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
+     * @throws DataException if the bytes are empty, not in a supported format or not a decodable image; the
+     *     message says so and gives the byte count
+     * @throws IllegalArgumentException if {@code maxPixels < 1}
+     */
+    public static Tensor readRgbChw(byte[] encoded, long maxPixels) {
+        checkLimit(maxPixels);
+        String what = "encoded image (" + (encoded == null ? 0 : encoded.length) + " bytes)";
+        if (encoded == null || encoded.length == 0) throw new DataException(null, what + ": empty");
+        checkHeader(null, encoded, maxPixels);
+        return decode(encoded, null, what);
+    }
+
+    /**
+     * Converts a {@link BufferedImage} into the tensor {@link #readRgbChw(Path)} gives for the same pixels: the
+     * sRGB values of {@link BufferedImage#getRGB(int, int, int, int, int[], int, int)} (alpha ignored), so an
+     * image read with {@code ImageIO} from a PNG gives exactly the PNG's pixels. (It is already decoded, so the
+     * caller's own decoder is where a pixel limit applies.)
+     *
+     * @param image any image type
+     * @return (3, H, W) float32 RGB, 0..255, owned by the caller
+     * @throws IllegalArgumentException if the image is null
+     */
+    public static Tensor fromBufferedImage(BufferedImage image) {
+        if (image == null) throw new IllegalArgumentException("image must not be null");
+        int h = image.getHeight(), w = image.getWidth();
+        int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
+        float[] chw = new float[3 * h * w];
+        int plane = h * w;
+        for (int i = 0; i < plane; i++) {
+            int p = argb[i];
+            chw[i] = (p >> 16) & 0xFF;
+            chw[plane + i] = (p >> 8) & 0xFF;
+            chw[2 * plane + i] = p & 0xFF;
+        }
+        return dev.frcnn.tensor.Tensors.fromFloats(chw, 3, h, w);
+    }
+
+    private static void checkLimit(long maxPixels) {
+        if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
+    }
+
+    private static Tensor decode(byte[] bytes, Path path, String what) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;
         try (PointerScope scope = new PointerScope()) {
@@ -78,10 +137,10 @@ public final class ImageReader {
             try {
                 bgr = imdecode(buf, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
             } catch (RuntimeException e) {
-                throw new DataException(path, "not a decodable image (" + e.getMessage() + ")", e);
+                throw new DataException(path, prefix(what) + "not a decodable image (" + e.getMessage() + ")", e);
             }
             if (bgr == null || bgr.isNull() || bgr.empty() || bgr.channels() != 3 || bgr.depth() != CV_8U) {
-                throw new DataException(path, "not a decodable image (OpenCV could not decode its "
+                throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
                         + bytes.length + " bytes)");
             }
             Mat rgb = new Mat();
@@ -99,7 +158,7 @@ public final class ImageReader {
     /**
      * Reads the header of an image file's bytes and checks its pixel count, without decoding.
      *
-     * @param path the file, for messages
+     * @param path the file, for messages ({@code null} for bytes from elsewhere)
      * @param bytes its content
      * @param maxPixels the largest accepted {@code width * height}
      * @return the header
@@ -111,10 +170,15 @@ public final class ImageReader {
         try {
             h = ImageHeader.parse(bytes);
         } catch (ImageHeader.MalformedHeaderException e) {
-            throw new DataException(path, "not a decodable image (" + e.getMessage() + ")");
+            throw new DataException(path, (path == null ? "encoded image (" + bytes.length + " bytes): " : "")
+                    + "not a decodable image (" + e.getMessage() + ")");
         }
         if (h.pixels() > maxPixels) throw new ImageTooLargeException(path, h, maxPixels);
         return h;
+    }
+
+    private static String prefix(String what) {
+        return what == null ? "" : what + ": ";
     }
 
     private static byte[] readBytes(Path path) {

@@ -16,5 +16,16 @@ public enum Normalization {
      * (122.7717, 115.9465, 102.9801) from (B, G, R) in float64, rounded to float32. These are the
      * reference's numbers: an RGB-ordered mean subtracted from BGR data. For caffe-converted VGG16 weights.
      */
-    CAFFE
+    CAFFE;
+
+    /**
+     * The normalisation a config asks for: the one place of the reference's {@code if opt.caffe_pretrain:
+     * caffe_normalize else pytorch_normalze}.
+     *
+     * @param caffePretrain the config's {@code caffe_pretrain}
+     * @return {@link #CAFFE} when true, else {@link #TORCHVISION}
+     */
+    public static Normalization of(boolean caffePretrain) {
+        return caffePretrain ? CAFFE : TORCHVISION;
+    }
 }

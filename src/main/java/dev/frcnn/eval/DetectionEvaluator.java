@@ -1,55 +1,48 @@
 package dev.frcnn.eval;
 
-import dev.frcnn.data.Normalization;
-import dev.frcnn.data.Preprocess;
+import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.ImageSize;
+import dev.frcnn.model.Thresholds;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
 
 import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
  * Runs a detector over a VOC split and scores it; mirrors the reference's {@code train.eval(dataloader,
- * faster_rcnn, test_num)}: each image is preprocessed (no flip), {@code predict} runs with the model's current
- * preset, and {@link VocEval} accumulates detections against the gt boxes in original-image pixels, difficult
- * objects flagged.
+ * faster_rcnn, test_num)}: each image is detected with {@link FasterRCNN#detect} (preprocessing, no flip, then
+ * {@code predict} at the given thresholds; the reference evaluates with the {@code evaluate} preset), and
+ * {@link VocEval} accumulates detections against the gt boxes in original-image pixels, difficult objects flagged.
  */
 public final class DetectionEvaluator {
     private DetectionEvaluator() {}
 
     /**
-     * @param model the detector (its current preset is used; the reference evaluates with {@code evaluate})
+     * @param model the detector
      * @param data the test split, read with {@code useDifficult = true}
-     * @param minSize preprocessing {@code min_size}
-     * @param maxSize preprocessing {@code max_size}
-     * @param norm normalisation matching the weights
+     * @param pre min/max size and normalisation matching the weights
+     * @param thresholds score and NMS thresholds ({@link Thresholds#EVALUATE} in the reference)
      * @param testNum as the reference's {@code test_num}: it stops after image index {@code testNum}, so at most
      *     {@code testNum + 1} images are evaluated
      * @param progress called with the number of images done (may be null)
      * @return the evaluator holding every image's matches; call {@link VocEval#evaluate(boolean)}
      */
-    public static VocEval run(FasterRCNN model, VocDataset data, int minSize, int maxSize, Normalization norm,
+    public static VocEval run(FasterRCNN model, VocDataset data, Preprocessing pre, Thresholds thresholds,
                               int testNum, IntConsumer progress) {
         VocEval eval = new VocEval(0.5);
         int n = Math.min(data.size(), testNum + 1);
         for (int i = 0; i < n; i++) {
             try (PointerScope s = new PointerScope()) {
                 VocDataset.VocExample ex = data.get(i);
-                Tensor img = ex.image();
-                ImageSize size = new ImageSize((int) img.size(1), (int) img.size(2));
-                Tensor x = Preprocess.preprocess(img, minSize, maxSize, norm);
-                List<Detection> dets = model.predict(List.of(x), List.of(size)).get(0);
+                List<Detection> dets = model.detect(ex.image(), pre, thresholds);
                 eval.add(toDetections(dets), VocEval.GroundTruth.of(ex.bbox(), ex.label(), ex.difficult()));
             }
             if (progress != null) progress.accept(i + 1);
         }
         return eval;
     }
-
     /** Converts typed detections to the evaluator's arrays (boxes as (ymin, xmin, ymax, xmax)). */
     public static VocEval.Detections toDetections(List<Detection> dets) {
         float[] bbox = new float[dets.size() * 4];

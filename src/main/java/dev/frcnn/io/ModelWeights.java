@@ -48,14 +48,14 @@ public final class ModelWeights {
 
     /**
      * @param stateDict parameter/buffer name (the reference's keys) to CPU tensor
-     * @param meta the checkpoint's metadata, or null for PyTorch files
+     * @param meta the checkpoint's metadata, or null for PyTorch files (typed: {@link Checkpoint.Meta#fromJson})
      * @param kind the file's kind
      * @param optimizerArchive the optimizer state blob of a checkpoint, or null
      */
     public record Loaded(Map<String, Tensor> stateDict, ObjectNode meta, Kind kind, byte[] optimizerArchive) {}
 
-    /** The blob name under which training stores the optimizer's LibTorch archive. */
-    public static final String OPTIMIZER_BLOB = "optimizer.pt";
+    /** The blob name under which training stores the optimizer's LibTorch archive ({@link Checkpoint#OPTIMIZER_BLOB}). */
+    public static final String OPTIMIZER_BLOB = Checkpoint.OPTIMIZER_BLOB;
 
     /**
      * @throws NoSuchFileException if the file does not exist

@@ -1,5 +1,8 @@
 package dev.frcnn.model;
 
+import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.Preprocessing;
+import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.utils.BboxTools;
 import dev.frcnn.ops.Nms;
 import dev.frcnn.tensor.Autocast;
@@ -32,16 +35,16 @@ import static org.bytedeco.pytorch.global.torch.tensor;
  * {@code head}. Boxes are (ymin, xmin, ymax, xmax) in pixels throughout. {@link #forward} works in the frame of
  * the network input; {@link #predict} returns detections in the frame of the original images.
  *
- * <p>Prediction thresholds come from a {@link Preset} (default {@code evaluate}, as in the reference) or
- * {@link #setThresholds}. Instances are not thread-safe with respect to these settings.
+ * <p>Prediction thresholds are an immutable {@link Thresholds} passed with each call
+ * ({@link #predict(List, List, Thresholds)}, {@link #detect}); the overloads without it use the model's default
+ * thresholds ({@link #usePreset}, {@link #setThresholds}: default {@code evaluate}, as in the reference), a
+ * convenience for single-threaded code. In eval mode, prediction only reads the model, so several threads may
+ * predict at once with their own thresholds ({@code dev.frcnn.api.Detector} relies on this).
  */
 public class FasterRCNN extends Module {
 
-    /** The 20 PASCAL VOC foreground class names in the reference's order ({@code VOC_BBOX_LABEL_NAMES}). */
-    public static final List<String> VOC_BBOX_LABEL_NAMES = List.of(
-            "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-            "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
-            "tvmonitor");
+    /** The 20 PASCAL VOC foreground class names in the reference's order: {@link VocDataset#VOC_BBOX_LABEL_NAMES}. */
+    public static final List<String> VOC_BBOX_LABEL_NAMES = VocDataset.VOC_BBOX_LABEL_NAMES;
 
     /** Prediction presets of the reference's {@code use_preset}. */
     public enum Preset {
@@ -57,6 +60,9 @@ public class FasterRCNN extends Module {
             this.nmsThresh = nmsThresh;
             this.scoreThresh = scoreThresh;
         }
+
+        /** The preset as a {@link Thresholds} value. */
+        public Thresholds thresholds() { return new Thresholds(nmsThresh, scoreThresh); }
 
         /** IoU threshold of the per-class NMS. */
         public double nmsThresh() { return nmsThresh; }
@@ -99,9 +105,9 @@ public class FasterRCNN extends Module {
     private final float[] locNormalizeMean;
     private final float[] locNormalizeStd;
     private final List<String> classNames;
-    private double nmsThresh;
-    private double scoreThresh;
-    private Precision precision = Precision.FP32;
+    /** Default thresholds of the overloads without a {@link Thresholds} argument (one immutable value). */
+    private volatile Thresholds thresholds = Thresholds.EVALUATE;
+    private volatile Precision precision = Precision.FP32;
 
     /**
      * Wires the three stages and registers them as {@code extractor}, {@code rpn}, {@code head}.
@@ -131,7 +137,6 @@ public class FasterRCNN extends Module {
         this.locNormalizeMean = locNormalizeMean.clone();
         this.locNormalizeStd = locNormalizeStd.clone();
         this.classNames = List.copyOf(classNames);
-        usePreset(Preset.EVALUATE);
     }
 
     /** The backbone (feature extractor and head top). */
@@ -155,11 +160,11 @@ public class FasterRCNN extends Module {
     /** Copy of the 4 loc normalisation standard deviations. */
     public float[] locNormalizeStd() { return locNormalizeStd.clone(); }
 
-    /** Current NMS IoU threshold of {@link #predict}. */
-    public double nmsThresh() { return nmsThresh; }
+    /** Default NMS IoU threshold of {@link #predict(List, List)}. */
+    public double nmsThresh() { return thresholds.nmsThresh(); }
 
-    /** Current score threshold of {@link #predict}. */
-    public double scoreThresh() { return scoreThresh; }
+    /** Default score threshold of {@link #predict(List, List)}. */
+    public double scoreThresh() { return thresholds.scoreThresh(); }
 
     /** The precision of {@link #forward} and {@link #predict} (default {@link Precision#FP32}). */
     public Precision precision() { return precision; }
@@ -183,9 +188,12 @@ public class FasterRCNN extends Module {
         return Autocast.enter(precision, device);
     }
 
-    /** Sets the prediction thresholds (reference {@code use_preset}). */
+    /** Default thresholds of {@link #predict(List, List)} and {@link #suppress(Tensor, Tensor)}. */
+    public Thresholds thresholds() { return thresholds; }
+
+    /** Sets the default prediction thresholds (reference {@code use_preset}). */
     public void usePreset(Preset preset) {
-        setThresholds(preset.nmsThresh(), preset.scoreThresh());
+        thresholds = preset.thresholds();
     }
 
     /**
@@ -195,17 +203,17 @@ public class FasterRCNN extends Module {
      * @throws IllegalArgumentException for another name
      */
     public void usePreset(String preset) {
-        switch (preset) {
-            case "visualize" -> usePreset(Preset.VISUALIZE);
-            case "evaluate" -> usePreset(Preset.EVALUATE);
-            default -> throw new IllegalArgumentException("preset must be visualize or evaluate, got " + preset);
-        }
+        thresholds = Thresholds.preset(preset);
     }
 
-    /** Sets custom prediction thresholds (the reference's public attributes {@code nms_thresh}, {@code score_thresh}). */
+    /**
+     * Sets custom default prediction thresholds (the reference's public attributes {@code nms_thresh},
+     * {@code score_thresh}).
+     *
+     * @throws IllegalArgumentException if a threshold is outside [0, 1]
+     */
     public void setThresholds(double nmsThresh, double scoreThresh) {
-        this.nmsThresh = nmsThresh;
-        this.scoreThresh = scoreThresh;
+        thresholds = new Thresholds(nmsThresh, scoreThresh);
     }
 
     /**
@@ -271,13 +279,26 @@ public class FasterRCNN extends Module {
     /**
      * Per-class score thresholding and NMS (reference {@code _suppress}): for each class l = 1..nClass-1, keep
      * rows with {@code prob[:, l] > scoreThresh}, run {@link Nms#nms} at {@code nmsThresh}, and concatenate the
-     * survivors in class order (label l-1). Uses the current thresholds ({@link #usePreset}).
+     * survivors in class order (label l-1). Uses the default thresholds ({@link #usePreset}).
      *
      * @param clsBbox (R, nClass*4) float32 per-class boxes
      * @param prob (R, nClass) float32 probabilities
      * @return detections as tensors on the inputs' device
      */
     public Suppressed suppress(Tensor clsBbox, Tensor prob) {
+        return suppress(clsBbox, prob, thresholds);
+    }
+
+    /**
+     * As {@link #suppress(Tensor, Tensor)} with the given thresholds.
+     *
+     * @param clsBbox (R, nClass*4) float32 per-class boxes
+     * @param prob (R, nClass) float32 probabilities
+     * @param t score and NMS thresholds
+     * @return detections as tensors on the inputs' device
+     */
+    public Suppressed suppress(Tensor clsBbox, Tensor prob, Thresholds t) {
+        double scoreThresh = t.scoreThresh(), nmsThresh = t.nmsThresh();
         int nClass = nClass();
         Tensor boxes = clsBbox.view(-1, nClass, 4);
         TensorVector bbox = new TensorVector(), label = new TensorVector(), score = new TensorVector();
@@ -316,7 +337,7 @@ public class FasterRCNN extends Module {
     /**
      * Detects objects (reference {@code FasterRCNN.predict(imgs, sizes, visualize=False)}): for each image, runs
      * {@link #forward} in eval mode without gradients at {@code scale = input width / original width}, then
-     * {@link #decode} and {@link #suppress} with the current thresholds. The previous train/eval mode is
+     * {@link #decode} and {@link #suppress} with the default thresholds. The previous train/eval mode is
      * restored afterwards (the reference always switches back to train mode and resets the preset; this does
      * neither). Temporaries are freed before returning.
      *
@@ -327,11 +348,26 @@ public class FasterRCNN extends Module {
      * @throws IllegalArgumentException if the list lengths differ or an image is not 3-D
      */
     public List<List<Detection>> predict(List<Tensor> images, List<ImageSize> originalSizes) {
+        return predict(images, originalSizes, thresholds);
+    }
+
+    /**
+     * As {@link #predict(List, List)} with the given thresholds. A model in eval mode is only read (its mode is
+     * switched, and switched back, only when it is training), so concurrent calls on one model in eval mode are
+     * safe.
+     *
+     * @param images preprocessed (3, H, W) float32 images (any device; moved to the model's device)
+     * @param originalSizes the original (H, W) of each image, same length as {@code images}
+     * @param t score and NMS thresholds
+     * @return per image, its detections in original-image pixels, in class order
+     * @throws IllegalArgumentException if the list lengths differ or an image is not 3-D
+     */
+    public List<List<Detection>> predict(List<Tensor> images, List<ImageSize> originalSizes, Thresholds t) {
         if (images.size() != originalSizes.size()) {
             throw new IllegalArgumentException(images.size() + " images but " + originalSizes.size() + " sizes");
         }
         boolean wasTraining = is_training();
-        eval();
+        if (wasTraining) eval();
         List<List<Detection>> result = new ArrayList<>(images.size());
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             Device device = parameters().get(0).device();
@@ -346,12 +382,33 @@ public class FasterRCNN extends Module {
                 double scale = (double) x.size(3) / size.width();
                 Output out = forward(x, scale);
                 Decoded d = decode(out.roiClsLocs(), out.roiScores(), out.rois(), scale, size);
-                result.add(List.copyOf(toDetections(suppress(d.clsBbox(), d.prob()))));
+                result.add(List.copyOf(toDetections(suppress(d.clsBbox(), d.prob(), t))));
             }
         } finally {
-            train(wasTraining);
+            if (wasTraining) train(true);
         }
         NativeHeap.iterationDone();
         return result;
+    }
+
+    /**
+     * Detects objects on one decoded image: the reference's {@code predict([img], visualize=True)} path,
+     * {@code preprocess} then {@link #predict(List, List, Thresholds)}. The one sequence that the CLI, the
+     * evaluator, the benchmarks and {@code dev.frcnn.api.Detector} run.
+     *
+     * @param rgbChw (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw}), any device
+     * @param pre min/max size and normalisation matching the weights
+     * @param t score and NMS thresholds
+     * @return detections in original-image pixels, (ymin, xmin, ymax, xmax), in class order
+     * @throws IllegalArgumentException if the image is not (3, H, W)
+     */
+    public List<Detection> detect(Tensor rgbChw, Preprocessing pre, Thresholds t) {
+        if (rgbChw.dim() != 3 || rgbChw.size(0) != 3) {
+            throw new IllegalArgumentException("expected a (3, H, W) image, got " + Tensors.shapeString(rgbChw));
+        }
+        try (PointerScope scope = new PointerScope()) {
+            ImageSize size = new ImageSize((int) rgbChw.size(1), (int) rgbChw.size(2));
+            return predict(List.of(pre.apply(rgbChw)), List.of(size), t).get(0);
+        }
     }
 }

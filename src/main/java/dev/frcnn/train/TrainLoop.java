@@ -1,19 +1,17 @@
 package dev.frcnn.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.config.Config;
-import dev.frcnn.data.Normalization;
+import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
-import dev.frcnn.io.Checkpoints;
+import dev.frcnn.io.Checkpoint;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.Thresholds;
 import dev.frcnn.model.utils.Sampler;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -65,13 +63,12 @@ public final class TrainLoop {
     /** The outcome of a run. */
     public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, FasterRCNN model) {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> LOSS_NAMES = FasterRCNNTrainer.Losses.NAMES;
 
     private final Config cfg;
     private final Options opt;
     private final List<String> classNames;
-    private final Normalization norm;
+    private final Preprocessing preprocessing;
     private final WarmupLinear warmup;
 
     /**
@@ -81,8 +78,8 @@ public final class TrainLoop {
     public TrainLoop(Config cfg, Options opt) {
         this.cfg = cfg;
         this.opt = opt;
-        this.classNames = cfg.classNames().isEmpty() ? VocDataset.VOC_BBOX_LABEL_NAMES : cfg.classNames();
-        this.norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
+        this.classNames = VocDataset.classNames(cfg);
+        this.preprocessing = Preprocessing.of(cfg);
         this.warmup = new WarmupLinear(cfg.warmupIters(), cfg.warmupFactor());
     }
 
@@ -143,7 +140,7 @@ public final class TrainLoop {
             opt.log().printf("note: %d of %d training images have no non-difficult object and are skipped%n", skipped, train.size());
         }
 
-        Transform transform = new Transform(cfg.minSize(), cfg.maxSize(), norm);
+        Transform transform = new Transform(cfg.minSize(), cfg.maxSize(), preprocessing.norm());
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(cfg.numWorkers(), 2)), r -> {
             Thread t = new Thread(r, "frcnn-loader");
             t.setDaemon(true);
@@ -156,7 +153,7 @@ public final class TrainLoop {
                     trainEpoch(train, transform, pool, order, model, trainer, sampler, st, losses, last);
                 }
                 model.train(false);
-                VocEval.Result r = DetectionEvaluator.run(model, test, cfg.minSize(), cfg.maxSize(), norm,
+                VocEval.Result r = DetectionEvaluator.run(model, test, preprocessing, Thresholds.EVALUATE,
                         cfg.testNum(), null).evaluate(cfg.use07Metric());
                 model.train(true);
                 st.lastMap = r.map();
@@ -168,7 +165,7 @@ public final class TrainLoop {
                     saveCheckpoint(best, model, null, st, false);
                 }
                 if (st.epoch == cfg.lrDecayEpoch() && st.bestEpoch >= 0) {
-                    Checkpoints.Loaded b = Checkpoints.load(best);
+                    Checkpoint b = Checkpoint.load(best);
                     WeightLoader.load(model, b.tensors(), true);
                     trainer.scaleLr(cfg.lrDecay());
                     st.lr = st.lr * cfg.lrDecay();
@@ -337,22 +334,10 @@ public final class TrainLoop {
                 tensors.put(p.get(i).key().getString(), t);
             }
             for (long i = 0; i < b.size(); i++) tensors.put(b.get(i).key().getString(), b.get(i).value());
-            ObjectNode meta = JSON.createObjectNode();
-            meta.put("kind", "frcnn-checkpoint");
-            meta.set("config", JSON.readTree(cfg.toJson()));
-            meta.set("class_names", JSON.valueToTree(classNames));
-            meta.put("epoch", st.epoch);
-            meta.put("iteration", st.iteration);
-            meta.put("global_step", st.globalStep);
-            meta.put("best_map", st.bestMap);
-            meta.put("best_epoch", st.bestEpoch);
-            meta.put("lr", st.lr);
-            Map<String, byte[]> blobs = new LinkedHashMap<>();
-            if (withState && trainer != null) {
-                blobs.put(ModelWeights.OPTIMIZER_BLOB, optimizerBytes(trainer));
-                meta.set("group_lrs", JSON.valueToTree(trainer.groupLrs()));
-            }
-            Checkpoints.save(file, tensors, meta, blobs);
+            boolean state = withState && trainer != null;
+            Checkpoint.Meta meta = new Checkpoint.Meta(cfg, classNames, st.epoch, st.iteration, st.globalStep,
+                    st.bestMap, st.bestEpoch, st.lr, state ? trainer.groupLrs() : null);
+            new Checkpoint(tensors, meta, state ? optimizerBytes(trainer) : null).save(file);
         }
     }
 
@@ -369,9 +354,9 @@ public final class TrainLoop {
     }
 
     private void restore(Path file, FasterRCNN model, FasterRCNNTrainer trainer, State st) throws IOException {
-        Checkpoints.Loaded c = Checkpoints.load(file);
+        Checkpoint c = Checkpoint.load(file);
         WeightLoader.load(model, c.tensors(), true);
-        byte[] optim = c.blobs().get(ModelWeights.OPTIMIZER_BLOB);
+        byte[] optim = c.optimizerState();
         if (optim == null) throw new dev.frcnn.io.WeightsFormatException(file, "no optimizer state to resume from");
         Path tmp = Files.createTempFile("frcnn-optim", ".pt");
         try {
@@ -382,16 +367,16 @@ public final class TrainLoop {
         } finally {
             Files.deleteIfExists(tmp);
         }
-        JsonNode m = c.meta();
-        st.epoch = m.path("epoch").asInt();
-        st.iteration = m.path("iteration").asInt();
-        st.globalStep = m.path("global_step").asLong();
-        st.bestMap = m.path("best_map").asDouble(-1);
-        st.bestEpoch = m.path("best_epoch").asInt(-1);
-        st.lr = m.path("lr").asDouble(cfg.lr());
-        double[] lrs = JSON.convertValue(m.path("group_lrs"), double[].class);
+        Checkpoint.Meta m = c.meta();
+        st.epoch = m.epoch();
+        st.iteration = m.iteration();
+        st.globalStep = m.globalStep();
+        st.bestMap = m.bestMap();
+        st.bestEpoch = m.bestEpoch();
+        st.lr = m.lr();
+        double[] lrs = m.groupLrs() == null ? null : m.groupLrs().clone();
         // A resume with another lr (e.g. lower, after a divergence) scales the saved schedule (decay included).
-        double savedBase = m.path("config").path("lr").asDouble(cfg.lr());
+        double savedBase = m.config().lr();
         double ratio = savedBase == cfg.lr() ? 1.0 : cfg.lr() / savedBase;
         if (ratio != 1.0) {
             opt.log().printf("lr changed from %s to %s: the saved learning rates are scaled by %s%n", savedBase,

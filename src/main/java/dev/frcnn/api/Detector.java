@@ -1,0 +1,232 @@
+package dev.frcnn.api;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.data.ImageReader;
+import dev.frcnn.loading.LoadedModel;
+import dev.frcnn.model.Detection;
+import dev.frcnn.model.Thresholds;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+
+/**
+ * A Faster R-CNN detector loaded once and called from any number of threads: the embeddable form of
+ * {@code bin/frcnn detect} (the reference's {@code FasterRCNN.predict(imgs, visualize=True)} after
+ * {@code use_preset}). Like DJL's {@code Predictor} or detectron2's {@code DefaultPredictor}, it takes raw images
+ * and returns detections in the original image's pixels.
+ *
+ * <pre>{@code
+ * try (Detector detector = Detector.load(Path.of("fasterrcnn.pth"))) {      // visualize preset, CPU
+ *     for (Detection d : detector.detect(Path.of("street.jpg"))) {
+ *         System.out.printf("%s %.2f %.1f %.1f %.1f %.1f%n",
+ *                 d.label(), d.score(), d.xmin(), d.ymin(), d.xmax(), d.ymax());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <h2>Weights</h2>
+ * {@link #load(Path, DetectorOptions)} takes every file {@code bin/frcnn --weights} takes: our {@code .ckpt}
+ * checkpoints (they carry their config and class names), the reference's trained {@code .pth} checkpoints and plain
+ * Faster R-CNN state dicts (described by {@link DetectorOptions#config()}, default the reference's VGG16 with the
+ * 20 VOC classes), and torchvision backbone-only state dicts.
+ *
+ * <h2>Concurrency</h2>
+ * A detector is thread-safe, and {@code detect} calls from several threads run in parallel: the model is loaded
+ * once in eval mode and prediction only reads it; each call's temporaries (decoded image, network input,
+ * activations, proposals) belong to the calling thread, are freed before the call returns, and the thresholds are
+ * an immutable part of the options, never shared mutable state. So concurrent calls return exactly the detections
+ * that sequential calls return. Nothing is serialised except {@link #close()}, which waits for calls in progress
+ * and then frees the model's native memory; a call that starts after {@code close()} throws
+ * {@link IllegalStateException}.
+ *
+ * <p>Each call also uses LibTorch's intra-op thread pool (convolutions and matrix products split over
+ * {@link DetectorOptions#intraOpThreads()} threads, by default one per core). This setting is process-wide, and
+ * each caller thread runs its own parallel regions, so N concurrent callers use up to N x intraOpThreads
+ * threads: for throughput with N callers, set intraOpThreads to about cores / N; for the lowest latency of a single
+ * request, keep one caller and the default. {@code docs/embedding.md} has measurements.
+ *
+ * <h2>Memory</h2>
+ * The weights live in native (LibTorch) memory outside the Java heap: VGG16 takes about 550 MB, plus
+ * activations of a few hundred MB per concurrent call at 600x1000. {@link #close()} frees them. Resident memory
+ * stays flat over any number of calls. Start the JVM with the glibc malloc settings of {@code docs/embedding.md}
+ * ({@code MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736}) for {@code bin/frcnn}'s speed
+ * (they matter most for training); the detector trims the C heap periodically under them.
+ *
+ * <h2>Errors</h2>
+ * Loading: {@link java.nio.file.NoSuchFileException}, {@link dev.frcnn.io.WeightsFormatException} (not a
+ * readable weights file) and its subclass {@link dev.frcnn.io.WeightsDoNotFitException} (tensors that do not fit
+ * the configured model), {@link dev.frcnn.config.ConfigException} (a bad override); detecting:
+ * {@link dev.frcnn.data.DataException} (a missing, unreadable or undecodable image) and its subclass
+ * {@link dev.frcnn.data.ImageTooLargeException} (an image whose header declares more than
+ * {@link DetectorOptions#maxImagePixels()} pixels, refused before decoding), {@link IllegalStateException}
+ * (a closed detector). Messages name the file and the problem.
+ */
+public final class Detector implements AutoCloseable {
+    private final LoadedModel loaded;
+    private final DetectorOptions options;
+    private final Thresholds thresholds;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed; // guarded by lifecycle
+
+    static {
+        dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
+    }
+
+    private Detector(LoadedModel loaded, DetectorOptions options) {
+        this.loaded = loaded;
+        this.options = options;
+        this.thresholds = options.thresholds();
+    }
+
+    /**
+     * Loads a detector with {@link DetectorOptions#defaults()} (the {@code visualize} preset on the CPU, as
+     * {@code bin/frcnn detect}).
+     *
+     * @param weights a {@code .ckpt} or {@code .pth} file
+     * @return the detector; close it to free its native memory
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, or (as
+     *     {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the model
+     * @throws IOException on read errors
+     */
+    public static Detector load(Path weights) throws IOException {
+        return load(weights, DetectorOptions.defaults());
+    }
+
+    /**
+     * Loads a detector.
+     *
+     * @param weights a {@code .ckpt} or {@code .pth} file
+     * @param options device, thresholds, sizes, threads, config for {@code .pth} files
+     * @return the detector; close it to free its native memory
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, or (as
+     *     {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the model
+     * @throws dev.frcnn.config.ConfigException for a bad config override
+     * @throws IllegalArgumentException for {@code cuda} where no CUDA device is available
+     * @throws IOException on read errors
+     */
+    public static Detector load(Path weights, DetectorOptions options) throws IOException {
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(options, "options");
+        if (options.intraOpThreads() > 0) torch.set_num_threads(options.intraOpThreads());
+        LoadedModel m = LoadedModel.load(weights, options.config(), options.allOverrides(),
+                LoadedModel.device(options.device()));
+        return new Detector(m, options);
+    }
+
+    /**
+     * Detects objects in an image file.
+     *
+     * @param image a JPEG, PNG, BMP, ... file (decoded as the reference's {@code read_image}: RGB, EXIF
+     *     orientation ignored)
+     * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON)
+     * @throws dev.frcnn.data.ImageTooLargeException if the header declares more pixels than the limit
+     * @throws dev.frcnn.data.DataException if the file is missing, unreadable or not a decodable image
+     * @throws IllegalStateException if the detector is closed
+     */
+    public List<Detection> detect(Path image) {
+        Objects.requireNonNull(image, "image");
+        return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels()));
+    }
+
+    /**
+     * Detects objects in the bytes of an encoded image (e.g. an HTTP request body).
+     *
+     * @param encodedImage the bytes of a JPEG, PNG, BMP, ... file
+     * @return detections in the image's pixels
+     * @throws dev.frcnn.data.DataException if the bytes are empty or not a decodable image
+     * @throws IllegalStateException if the detector is closed
+     */
+    public List<Detection> detect(byte[] encodedImage) {
+        Objects.requireNonNull(encodedImage, "encodedImage");
+        return run(() -> ImageReader.readRgbChw(encodedImage, loaded.config().maxImagePixels()));
+    }
+
+    /**
+     * Detects objects in an image already in memory; its sRGB pixels ({@code getRGB}) are used, alpha ignored.
+     *
+     * @param image any {@link BufferedImage}
+     * @return detections in the image's pixels
+     * @throws IllegalStateException if the detector is closed
+     */
+    public List<Detection> detect(BufferedImage image) {
+        Objects.requireNonNull(image, "image");
+        return run(() -> ImageReader.fromBufferedImage(image));
+    }
+
+    /**
+     * Detects objects in several image files, one after another on this thread (for parallelism, call
+     * {@link #detect(Path)} from several threads).
+     *
+     * @param images image files
+     * @return per image, in the same order, its detections
+     * @throws dev.frcnn.data.DataException naming the first image that cannot be decoded
+     * @throws IllegalStateException if the detector is closed
+     */
+    public List<List<Detection>> detectAll(List<Path> images) {
+        List<List<Detection>> out = new ArrayList<>(images.size());
+        for (Path p : images) out.add(detect(p));
+        return List.copyOf(out);
+    }
+
+    private List<Detection> run(Supplier<Tensor> image) {
+        Lock r = lifecycle.readLock();
+        r.lock();
+        try {
+            if (closed) throw new IllegalStateException("detector for " + loaded.weights() + " is closed");
+            try (PointerScope scope = new PointerScope()) {
+                return loaded.model().detect(image.get(), loaded.preprocessing(), thresholds);
+            }
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Foreground class names; {@link Detection#classIndex()} indexes this list. */
+    public List<String> classNames() {
+        return loaded.classNames();
+    }
+
+    /** The config the model was built from (the checkpoint's or the options', overrides applied). */
+    public Config config() {
+        return loaded.config();
+    }
+
+    /** The options it was loaded with. */
+    public DetectorOptions options() {
+        return options;
+    }
+
+    /** The weights file it was loaded from. */
+    public Path weights() {
+        return loaded.weights();
+    }
+
+    /**
+     * Waits for calls in progress, then frees the model's native memory. Idempotent; later {@code detect} calls
+     * throw {@link IllegalStateException}.
+     */
+    @Override
+    public void close() {
+        Lock w = lifecycle.writeLock();
+        w.lock();
+        try {
+            if (closed) return;
+            closed = true;
+            loaded.model().close();
+        } finally {
+            w.unlock();
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package dev.frcnn.data;
+
+import dev.frcnn.config.Config;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The preprocessing settings of a detector: the reference's {@code preprocess(img, min_size, max_size)} with the
+ * normalisation its {@code caffe_pretrain} option picks. Immutable.
+ *
+ * @param minSize target length of the shorter side in pixels (reference {@code min_size}, default 600)
+ * @param maxSize upper bound of the longer side in pixels (reference {@code max_size}, default 1000)
+ * @param norm the input normalisation matching the weights
+ */
+public record Preprocessing(int minSize, int maxSize, Normalization norm) {
+    /** @throws IllegalArgumentException if a size is not positive or {@code norm} is null */
+    public Preprocessing {
+        if (minSize <= 0 || maxSize <= 0) {
+            throw new IllegalArgumentException("min_size and max_size must be positive, got " + minSize + ", " + maxSize);
+        }
+        if (norm == null) throw new IllegalArgumentException("normalization must not be null");
+    }
+
+    /**
+     * The preprocessing a config describes ({@code min_size}, {@code max_size}, {@code caffe_pretrain}).
+     *
+     * @param cfg the configuration
+     * @return its preprocessing
+     */
+    public static Preprocessing of(Config cfg) {
+        return new Preprocessing(cfg.minSize(), cfg.maxSize(), Normalization.of(cfg.caffePretrain()));
+    }
+
+    /**
+     * {@link Preprocess#preprocess} with these settings.
+     *
+     * @param chw (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw})
+     * @return (3, H', W') float32 network input on the image's device, owned by the caller's scope
+     */
+    public Tensor apply(Tensor chw) {
+        return Preprocess.preprocess(chw, minSize, maxSize, norm);
+    }
+}

@@ -1,0 +1,30 @@
+/**
+ * Faster R-CNN for the JVM over LibTorch. The public API is {@link dev.frcnn.api} ({@code Detector},
+ * {@code DetectorOptions}); the other exported packages are the library's building blocks (model, config, data,
+ * io, train, eval, ops). Internals are not exported: the Panama bindings of the native ops
+ * ({@code ops.nativeops}), the one loading path ({@code loading}), benchmarks ({@code bench}), tensor helpers
+ * ({@code tensor}) and the command line ({@code cli}). See docs/embedding.md.
+ */
+module dev.frcnn {
+    requires transitive org.bytedeco.javacpp;
+    requires transitive org.bytedeco.pytorch;
+    requires org.bytedeco.opencv;
+    requires transitive com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.dataformat.xml;
+    requires info.picocli;
+    requires me.tongfei.progressbar;
+    requires transitive java.desktop;
+
+    exports dev.frcnn.api;
+    exports dev.frcnn.config;
+    exports dev.frcnn.data;
+    exports dev.frcnn.eval;
+    exports dev.frcnn.io;
+    exports dev.frcnn.model;
+    exports dev.frcnn.model.utils;
+    exports dev.frcnn.ops;
+    exports dev.frcnn.train;
+
+    opens dev.frcnn.config to com.fasterxml.jackson.databind;
+    opens dev.frcnn.cli to info.picocli;
+}

@@ -1,0 +1,33 @@
+package dev.frcnn.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code bench --what infer --callers N}: the throughput of N concurrent callers joins the infer JSON. */
+class BenchCallersTest {
+    @Test
+    void inferJsonGainsCallersAndImagesPerSecond() throws Exception {
+        CliTest.Run r = CliTest.run("bench", "--what", "infer", "--set", "backbone=tiny", "--set", "min_size=96",
+                "--set", "max_size=128", "--set", "anchor_scales=[2,4,8]", "--reps", "2", "--warmup", "0",
+                "--callers", "2", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        JsonNode j = new ObjectMapper().readTree(lines.get(lines.size() - 1));
+        assertThat(j.fieldNames()).toIterable().contains("what", "device", "threads", "reps", "input_hw", "infer_ms",
+                "callers", "images_per_s");
+        assertThat(j.get("callers").asInt()).isEqualTo(2);
+        assertThat(j.get("images_per_s").asDouble()).isPositive().isFinite();
+    }
+
+    @Test
+    void callersBelowOneIsBadUsage() {
+        CliTest.Run r = CliTest.run("bench", "--what", "infer", "--callers", "0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--callers");
+    }
+}
