@@ -5,7 +5,6 @@ import dev.frcnn.config.Config;
 import dev.frcnn.data.Normalization;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.io.ModelWeights;
-import dev.frcnn.io.WeightLoader;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.pytorch.Device;
@@ -43,7 +42,7 @@ final class ModelLoading {
         if (names.isEmpty()) throw new BadInputException(weights + ": checkpoint has no class names");
         FasterRCNN model = Detectors.create(cfg, names);
         try {
-            WeightLoader.load(model, w.stateDict(), !w.kind().backboneOnly());
+            Detectors.load(model, cfg, w, weights.toString());
         } catch (RuntimeException e) {
             throw new BadInputException(weights + ": weights do not fit the " + cfg.backbone() + " model with "
                     + names.size() + " classes: " + e.getMessage(), e);

@@ -67,18 +67,6 @@ public final class ResNetKeys {
     }
 
     /**
-     * True if every key looks like a torchvision ResNet key (trunk, layer4 or fc) and the dict has layer4.
-     *
-     * @param sd a state dict (keys only are inspected)
-     * @return whether {@link #torchvisionToModel(Map)} applies
-     */
-    public static boolean isTorchvisionResNet(Map<String, ?> sd) {
-        if (sd.isEmpty() || sd.keySet().stream().noneMatch(k -> HEAD.matcher(k).matches())) return false;
-        return sd.keySet().stream().allMatch(k -> TRUNK.matcher(k).matches() || HEAD.matcher(k).matches()
-                || FC.matcher(k).matches());
-    }
-
-    /**
      * Renames a torchvision {@code resnet50()/resnet101()} state dict to the detector's keys. Tensors are not
      * copied; {@code fc.*} is dropped.
      *
