@@ -7,10 +7,13 @@ import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.FanModeType;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.MaxPool2dImpl;
+import org.bytedeco.pytorch.MaxPool2dOptions;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Nonlinearity;
 import org.bytedeco.pytorch.ReLUImpl;
+import org.bytedeco.pytorch.ReLUOptions;
 import org.bytedeco.pytorch.SequentialImpl;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -28,7 +31,6 @@ import java.util.regex.Pattern;
 
 import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.kaiming_uniform_;
-import static org.bytedeco.pytorch.global.torch.max_pool2d;
 import static org.bytedeco.pytorch.global.torch.relu_;
 
 /**
@@ -180,10 +182,6 @@ public final class SqueezeNetBackbone implements Backbone {
         return c;
     }
 
-    private static Tensor pool(Tensor x) {
-        return max_pool2d(x, new long[]{3, 3}, new long[]{2, 2}, new long[]{0, 0}, new long[]{1, 1}, true);
-    }
-
     /**
      * torchvision's {@code Fire}: {@code squeeze} 1x1 (in to s) + ReLU, then {@code expand1x1} 1x1 and
      * {@code expand3x3} 3x3 pad 1 (s to e each) + ReLU, concatenated on channels (2e out).
@@ -206,34 +204,51 @@ public final class SqueezeNetBackbone implements Backbone {
         }
     }
 
-    /** torchvision's {@code squeezenet1_1().features}, children named {@code 0} .. {@code 12}. */
+    /**
+     * torchvision's {@code squeezenet1_1().features}: 13 children named {@code 0} .. {@code 12} (conv, ReLU and
+     * ceil-mode max-pool modules included, so that child indices are torchvision's and the frozen prefix counts the
+     * same modules).
+     */
     public static final class Features extends Module {
         final List<UnaryOperator<Tensor>> ops = new ArrayList<>();
         private final List<Module> kept = new ArrayList<>();
 
         Features() {
             super("SqueezeNetFeatures");
-            Conv2dImpl conv1 = register_module("0", conv(3, 64, 3, 2, 0));
-            kept.add(conv1);
+            Conv2dImpl conv1 = add(conv(3, 64, 3, 2, 0));
             ops.add(conv1::forward);
-            ops.add(t -> relu_(t));
-            ops.add(SqueezeNetBackbone::pool);
-            fire(3, 64, 16, 64, 64);
-            fire(4, 128, 16, 64, 64);
-            ops.add(SqueezeNetBackbone::pool);
-            fire(6, 128, 32, 128, 128);
-            fire(7, 256, 32, 128, 128);
-            ops.add(SqueezeNetBackbone::pool);
-            fire(9, 256, 48, 192, 192);
-            fire(10, 384, 48, 192, 192);
-            fire(11, 384, 64, 256, 256);
-            fire(12, 512, 64, 256, 256);
+            ReLUImpl relu = add(new ReLUImpl(new ReLUOptions(true)));
+            ops.add(relu::forward);
+            pool();
+            fire(64, 16, 64, 64);
+            fire(128, 16, 64, 64);
+            pool();
+            fire(128, 32, 128, 128);
+            fire(256, 32, 128, 128);
+            pool();
+            fire(256, 48, 192, 192);
+            fire(384, 48, 192, 192);
+            fire(384, 64, 256, 256);
+            fire(512, 64, 256, 256);
         }
 
-        private void fire(int index, int in, int s, int e1, int e3) {
-            if (ops.size() != index) throw new IllegalStateException("fire at " + index + " after " + ops.size() + " modules");
-            Fire f = register_module(Integer.toString(index), new Fire(in, s, e1, e3));
-            kept.add(f);
+        /** Registers the next module under its torchvision index. */
+        private <M extends Module> M add(M m) {
+            M r = register_module(Integer.toString(kept.size()), m);
+            kept.add(m);
+            return r;
+        }
+
+        private void pool() {
+            MaxPool2dOptions o = new MaxPool2dOptions(new LongPointer(3L, 3L));
+            o.stride().put(new long[]{2, 2});
+            o.ceil_mode().put(true);
+            MaxPool2dImpl p = add(new MaxPool2dImpl(o));
+            ops.add(p::forward);
+        }
+
+        private void fire(int in, int sq, int e1, int e3) {
+            Fire f = add(new Fire(in, sq, e1, e3));
             ops.add(f::forward);
         }
 
