@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import dev.frcnn.model.Backbones;
 import dev.frcnn.tensor.Precision;
 
 import java.io.IOException;
@@ -25,8 +25,10 @@ import java.util.Map;
  * <p>Keys kept from the reference: {@code min_size, max_size, num_workers, test_num_workers, rpn_sigma,
  * roi_sigma, weight_decay, lr_decay, lr, epoch, use_adam, use_drop, test_num, load_path, caffe_pretrain,
  * pretrained_model, plot_every}. Ours: {@code seed} (sampling and flips), {@code lr_decay_epoch} (the
- * reference hard-codes 9), {@code backbone} ({@code vgg16}, {@code tiny}: the demo's small backbone,
- * {@code resnet50}, {@code resnet101}), {@code roi_op} ({@code roi_pool}, {@code roi_align}),
+ * reference hard-codes 9), {@code backbone} (an entry of {@link Backbones}: {@code vgg16}, {@code tiny}: the
+ * demo's small backbone, {@code resnet50}, {@code resnet101}, {@code squeezenet1_1}), {@code representation_size}
+ * (width of the RoI head's two fully connected layers, torchvision's name; 0 = the backbone's own: 4096 for
+ * VGG16's fc6/fc7, 2048 for ResNet's layer4, 1024 for SqueezeNet's new layers), {@code roi_op} ({@code roi_pool}, {@code roi_align}),
  * {@code roi_align_sampling_ratio}, {@code roi_align_aligned} (see below), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
  * {@code class_names} (empty = the 20 VOC classes), {@code ratios} and {@code anchor_scales} (the reference's
  * constructor arguments of FasterRCNNVGG16, defaults (0.5, 1, 2) and (8, 16, 32)), {@code checkpoint_every}
@@ -45,7 +47,8 @@ import java.util.Map;
  * <p>Backbones and RoI ops: {@code backbone} is {@code vgg16} (the reference), {@code tiny} (the demo),
  * {@code resnet50} or {@code resnet101} (torchvision ResNet in the C4 layout, {@code docs/resnet.md}; these need
  * torchvision normalisation, so {@code caffe_pretrain} must be false, and they have no dropout, so
- * {@code use_drop} must be false). {@code roi_op} is {@code roi_pool}
+ * {@code use_drop} must be false) or {@code squeezenet1_1} ({@code docs/real-data.md}); what each allows is its
+ * {@link Backbones} entry's {@code check}. {@code roi_op} is {@code roi_pool}
  * (torchvision RoIPool, the reference's) or {@code roi_align} (torchvision {@code roi_align}), configured by
  * {@code roi_align_sampling_ratio} (samples per bin and axis, {@code <= 0} = adaptive {@code ceil(roi/pooled)},
  * at most {@value #MAX_SAMPLING_RATIO}; default 0) and {@code roi_align_aligned} (the half-pixel offset of
@@ -85,6 +88,7 @@ public record Config(
         @JsonProperty("use_07_metric") boolean use07Metric,
         @JsonProperty("roi_align_sampling_ratio") int roiAlignSamplingRatio,
         @JsonProperty("roi_align_aligned") boolean roiAlignAligned,
+        @JsonProperty("representation_size") int representationSize,
         @JsonProperty("warmup_iters") int warmupIters,
         @JsonProperty("warmup_factor") double warmupFactor,
         @JsonProperty("clip_grad_norm") double clipGradNorm,
@@ -92,8 +96,6 @@ public record Config(
         @JsonProperty("max_image_pixels") long maxImagePixels,
         @JsonProperty("precision") String precision) {
 
-    /** The backbones {@code backbone} accepts. */
-    public static final List<String> BACKBONES = List.of("vgg16", "tiny", "resnet50", "resnet101");
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
     /**
@@ -116,7 +118,7 @@ public record Config(
     public static Config defaults() {
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
-                List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
+                List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
                 "fp32");
     }
 
@@ -138,13 +140,10 @@ public record Config(
         if (testNum < 1) errors.add("test_num must be >= 1, got " + testNum);
         if (plotEvery < 1) errors.add("plot_every must be >= 1, got " + plotEvery);
         if (threads < 0) errors.add("threads must be >= 0, got " + threads);
-        if (!BACKBONES.contains(backbone)) {
-            errors.add("backbone must be one of " + String.join(", ", BACKBONES) + ", got " + backbone);
-        } else if (backbone.startsWith("resnet")) {
-            if (caffePretrain) {
-                errors.add("caffe_pretrain must be false for " + backbone + " (torchvision weights, torchvision normalisation)");
-            }
-            if (useDrop) errors.add("use_drop applies to vgg16's fc6/fc7 only; " + backbone + " has no dropout");
+        if (!Backbones.names().contains(backbone)) {
+            errors.add("backbone must be one of " + String.join(", ", Backbones.names()) + ", got " + backbone);
+        } else {
+            errors.addAll(Backbones.get(backbone).check(caffePretrain, useDrop, representationSize));
         }
         if (ratios.isEmpty() || ratios.stream().anyMatch(r -> !(r > 0))) errors.add("ratios must be > 0, got " + ratios);
         if (anchorScales.isEmpty() || anchorScales.stream().anyMatch(r -> !(r > 0))) {

@@ -16,11 +16,13 @@ import java.util.zip.ZipFile;
 /**
  * Reads detector weights from any supported file, as {@code --weights} accepts them: our {@code .ckpt}
  * checkpoints ({@link Checkpoints}), and PyTorch {@code .pth} files ({@link PthReader}): the reference's
- * trained checkpoints (a dict whose {@code model} entry is the state dict), a plain Faster R-CNN state dict,
- * a torchvision {@code vgg16()} / caffe-converted {@code vgg16_caffe.pth} state dict (renamed to the
- * reference's {@code extractor.*} / {@code head.classifier.*} keys), or a torchvision {@code resnet50()} /
- * {@code resnet101()} state dict ({@link ResNetKeys}); with backbone-only weights the RPN and the last layers stay
- * as initialised.
+ * trained checkpoints (a dict whose {@code model} entry is the state dict), a plain Faster R-CNN state dict
+ * (every key under {@code extractor.}, {@code rpn.} or {@code head.}), or any other state dict, which is taken
+ * as a backbone's pretrained weights (e.g. torchvision's {@code vgg16()}, the caffe-converted
+ * {@code vgg16_caffe.pth}, {@code resnet50()}, {@code squeezenet1_1()}) and kept with the file's own keys: which
+ * backbone they are for, and so how they are renamed, is the config's {@code backbone}
+ * ({@code dev.frcnn.model.Detectors#load}; torchvision's VGG16 and SqueezeNet files share their key prefixes, so
+ * the keys alone cannot tell). With backbone-only weights the RPN and the new layers stay as initialised.
  */
 public final class ModelWeights {
     private ModelWeights() {}
@@ -35,14 +37,12 @@ public final class ModelWeights {
         CHECKPOINT,
         /** A PyTorch file with Faster R-CNN keys (reference checkpoint or plain state dict). */
         DETECTOR_STATE_DICT,
-        /** A torchvision VGG16 state dict (backbone only). */
-        TORCHVISION_VGG16,
-        /** A torchvision ResNet-50/101 state dict (backbone only; {@code fc} dropped). */
-        TORCHVISION_RESNET;
+        /** A backbone's pretrained state dict (e.g. torchvision ImageNet weights), with the file's own keys. */
+        PRETRAINED_BACKBONE;
 
         /** True for backbone-only weights: the RPN and the last layers stay as initialised, so loading is not strict. */
         public boolean backboneOnly() {
-            return this == TORCHVISION_VGG16 || this == TORCHVISION_RESNET;
+            return this == PRETRAINED_BACKBONE;
         }
     }
 
@@ -69,14 +69,10 @@ public final class ModelWeights {
             return new Loaded(c.tensors(), c.meta(), Kind.CHECKPOINT, c.blobs().get(OPTIMIZER_BLOB));
         }
         Map<String, Tensor> sd = StateDicts.stateDict(PthReader.read(file), file);
-        boolean torchvision = !sd.isEmpty() && sd.keySet().stream().allMatch(k -> k.startsWith("features.") || k.startsWith("classifier."));
-        if (torchvision) {
-            return new Loaded(StateDicts.vgg16ToReference(sd), null, Kind.TORCHVISION_VGG16, null);
-        }
-        if (ResNetKeys.isTorchvisionResNet(sd)) {
-            return new Loaded(ResNetKeys.torchvisionToModel(sd), null, Kind.TORCHVISION_RESNET, null);
-        }
-        return new Loaded(new LinkedHashMap<>(sd), null, Kind.DETECTOR_STATE_DICT, null);
+        boolean detector = sd.keySet().stream().allMatch(k -> k.startsWith("extractor.") || k.startsWith("rpn.")
+                || k.startsWith("head."));
+        return new Loaded(new LinkedHashMap<>(sd), null, detector ? Kind.DETECTOR_STATE_DICT : Kind.PRETRAINED_BACKBONE,
+                null);
     }
 
     private static boolean isCheckpoint(Path file) throws IOException {

@@ -1,11 +1,7 @@
 package dev.frcnn.io;
 
-import org.bytedeco.pytorch.Tensor;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -64,42 +60,5 @@ public final class ResNetKeys {
             if (TRUNK.matcher(k).matches()) return Optional.of(k);
         }
         return Optional.empty();
-    }
-
-    /**
-     * True if every key looks like a torchvision ResNet key (trunk, layer4 or fc) and the dict has layer4.
-     *
-     * @param sd a state dict (keys only are inspected)
-     * @return whether {@link #torchvisionToModel(Map)} applies
-     */
-    public static boolean isTorchvisionResNet(Map<String, ?> sd) {
-        if (sd.isEmpty() || sd.keySet().stream().noneMatch(k -> HEAD.matcher(k).matches())) return false;
-        return sd.keySet().stream().allMatch(k -> TRUNK.matcher(k).matches() || HEAD.matcher(k).matches()
-                || FC.matcher(k).matches());
-    }
-
-    /**
-     * Renames a torchvision {@code resnet50()/resnet101()} state dict to the detector's keys. Tensors are not
-     * copied; {@code fc.*} is dropped.
-     *
-     * @param torchvisionSd torchvision key to tensor
-     * @return model key to tensor, in the input's order
-     * @throws WeightsMismatchException listing every key that cannot come from a torchvision ResNet
-     */
-    public static Map<String, Tensor> torchvisionToModel(Map<String, Tensor> torchvisionSd) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        List<String> unexpected = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : torchvisionSd.entrySet()) {
-            try {
-                torchvisionToModel(e.getKey()).ifPresent(k -> out.put(k, e.getValue()));
-            } catch (WeightsMismatchException ex) {
-                unexpected.add(e.getKey());
-            }
-        }
-        if (!unexpected.isEmpty()) {
-            throw new WeightsMismatchException("the ResNet-C4 detector (not a torchvision resnet state dict?)",
-                    List.of(), unexpected, List.of());
-        }
-        return out;
     }
 }

@@ -12,8 +12,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Helpers over state dicts read by {@link PthReader}: finding the state dict inside a file's object tree and
- * renaming torchvision keys to the reference's Faster R-CNN keys.
+ * Helpers over state dicts read by {@link PthReader}: finding the state dict inside a file's object tree, and
+ * the reference's name for each key of torchvision's VGG16 (used by the {@code vgg16} entry of
+ * {@code dev.frcnn.model.Backbones}).
  */
 public final class StateDicts {
     private StateDicts() {}
@@ -103,33 +104,6 @@ public final class StateDicts {
         }
         throw new WeightsMismatchException("the reference's VGG16 (from torchvision vgg16 keys)", List.of(),
                 List.of(key), List.of());
-    }
-
-    /**
-     * Renames a torchvision {@code vgg16()} state dict (or the caffe-converted {@code vgg16_caffe.pth}, which
-     * uses the same keys) to the reference's Faster R-CNN keys; see {@link #vgg16KeyToReference(String)}. The
-     * tensors are not copied.
-     *
-     * @param torchvisionSd torchvision VGG16 state dict
-     * @return reference key to tensor, in the input's order, without the dropped last classifier layer
-     * @throws WeightsMismatchException listing every key that a torchvision VGG16 state dict does not have
-     *                                  (e.g. a ResNet or VGG16-BN file)
-     */
-    public static Map<String, Tensor> vgg16ToReference(Map<String, Tensor> torchvisionSd) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        List<String> unexpected = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : torchvisionSd.entrySet()) {
-            try {
-                vgg16KeyToReference(e.getKey()).ifPresent(k -> out.put(k, e.getValue()));
-            } catch (WeightsMismatchException ex) {
-                unexpected.add(e.getKey());
-            }
-        }
-        if (!unexpected.isEmpty()) {
-            throw new WeightsMismatchException("the reference's VGG16 (not a torchvision vgg16 state dict?)",
-                    List.of(), unexpected, List.of());
-        }
-        return out;
     }
 
     private static long parse(String digits) {

@@ -5,8 +5,8 @@ import java.util.List;
 /**
  * A state dict that does not fit the model it is loaded into: missing keys, unexpected keys and shape
  * mismatches, all listed in one message (mirrors the {@code RuntimeError} of PyTorch's
- * {@code Module.load_state_dict}, which also reports every problem at once). Also thrown by
- * {@link StateDicts#vgg16ToReference} for keys that a torchvision VGG16 state dict does not have.
+ * {@code Module.load_state_dict}, which also reports every problem at once). Also thrown when a pretrained file
+ * has keys that the configured backbone's pretrained weights cannot have (e.g. {@link StateDicts#vgg16KeyToReference}).
  */
 public class WeightsMismatchException extends RuntimeException {
     private static final long serialVersionUID = 1L;

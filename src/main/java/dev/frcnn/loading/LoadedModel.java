@@ -5,7 +5,6 @@ import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.io.Checkpoint;
 import dev.frcnn.io.ModelWeights;
-import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WeightsDoNotFitException;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
@@ -60,7 +59,7 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
         }
         FasterRCNN model = Detectors.create(cfg, names);
         try {
-            WeightLoader.load(model, w.stateDict(), !w.kind().backboneOnly());
+            Detectors.load(model, cfg, w, weights.toString());
         } catch (RuntimeException e) {
             model.close();
             throw new WeightsDoNotFitException(weights, "weights do not fit the " + cfg.backbone() + " model with "

@@ -10,8 +10,8 @@ import org.bytedeco.pytorch.Tensor;
  *
  * <p>{@link FasterRCNN} registers {@link #extractor()} under the name {@code extractor} and the
  * {@link RoIHead} registers {@link #classifier()} under {@code head.classifier}, so the state_dict keys
- * follow the reference. A new backbone (e.g. ResNet-C4) only implements this interface; the RPN, the
- * creators and the trainer do not change.
+ * follow the reference. A new backbone implements this interface and gets one entry in {@link Backbones}; the
+ * RPN, the head, the creators and the trainer do not change.
  */
 public interface Backbone {
 
@@ -46,9 +46,9 @@ public interface Backbone {
     /** Width of {@link #classify(Tensor)}'s output (4096 for VGG16's fc7). */
     int classifierOutputWidth();
 
-    /** Output height and width of the RoI pooling (7 for VGG16). */
+    /**
+     * Output height and width of the RoI pooling that {@link #classify(Tensor)} expects (7 for VGG16). The RoI
+     * head owns the pooling operator (RoIPool or RoIAlign at spatial scale {@code 1 / featureStride()}).
+     */
     int roiSize();
-
-    /** The RoI pooling op this backbone's classifier expects, at spatial scale {@code 1 / featureStride()}. */
-    RoIOperator roiOperator();
 }

@@ -1,21 +1,24 @@
 package dev.frcnn.model;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.io.ModelWeights;
+import dev.frcnn.io.WeightLoader;
+import dev.frcnn.io.WeightsMismatchException;
 import dev.frcnn.model.utils.ProposalCreator;
 
 import java.util.List;
 
 /**
- * Builds a {@link FasterRCNN} from a {@link Config}: the backbone ({@code backbone}), the RoI pooling
- * ({@code roi_op}, {@code roi_align_sampling_ratio}, {@code roi_align_aligned}), anchors and classes it names.
+ * Builds a {@link FasterRCNN} from a {@link Config}: the backbone ({@code backbone}, an entry of {@link Backbones}),
+ * the RoI head's width ({@code representation_size}), the RoI pooling ({@code roi_op},
+ * {@code roi_align_sampling_ratio}, {@code roi_align_aligned}), anchors and classes it names; and loads weights
+ * into it ({@link #load}).
  *
  * <ul>
  *   <li>{@code vgg16} + {@code roi_pool}: the reference's {@link FasterRCNNVGG16};</li>
- *   <li>{@code tiny}: the demo's {@link TinyBackbone} with an RPN on its features;</li>
- *   <li>{@code resnet50}, {@code resnet101}: {@link ResNetC4Backbone} (stride 16, 1024 channels), an RPN with
- *       1024 input and 512 middle channels, pooling 14x14 in front of layer4;</li>
- *   <li>any backbone + {@code roi_align}: a {@link VGG16RoIHead} with {@code RoIAlign(roiSize, 1/stride,
- *       roi_align_sampling_ratio, roi_align_aligned)}.</li>
+ *   <li>any other combination: the entry's backbone, a {@link VGG16RoIHead} that owns the RoI pooling
+ *       ({@code RoIPool(roiSize, 1/stride)} or {@code RoIAlign(roiSize, 1/stride, roi_align_sampling_ratio,
+ *       roi_align_aligned)}) and an RPN from the feature channels to the entry's middle channels.</li>
  * </ul>
  * All detectors use the reference's loc normalisation (mean 0, std (0.1, 0.1, 0.2, 0.2)) and run in the config's
  * {@code precision} ({@link FasterRCNN#setPrecision}).
@@ -33,8 +36,8 @@ public final class Detectors {
     public static final int RESNET_RPN_MID_CHANNELS = 512;
 
     /**
-     * @param cfg the configuration ({@code backbone}, {@code roi_op} and its settings, {@code ratios},
-     *     {@code anchor_scales}, {@code use_drop})
+     * @param cfg the configuration ({@code backbone}, {@code representation_size}, {@code roi_op} and its
+     *     settings, {@code ratios}, {@code anchor_scales}, {@code use_drop})
      * @param classNames foreground class names, in label order
      * @return a randomly initialised model (load weights afterwards)
      * @throws IllegalArgumentException if the backbone or RoI op is unknown or there are no classes
@@ -52,32 +55,20 @@ public final class Detectors {
             case "roi_align" -> true;
             default -> throw new IllegalArgumentException("unknown roi_op '" + cfg.roiOp() + "'");
         };
-        int nClass = classNames.size() + 1;
-        return switch (cfg.backbone()) {
-            case "vgg16" -> {
-                if (!align) {
-                    yield new FasterRCNNVGG16(classNames.size(), cfg.ratiosArray(), cfg.anchorScalesArray(),
-                            cfg.useDrop(), classNames);
-                }
-                VGG16Backbone b = new VGG16Backbone(cfg.useDrop());
-                yield assemble(b, b.featureChannels(), new VGG16RoIHead(nClass, b, roiOperator(cfg, b)), cfg,
-                        classNames);
-            }
-            case "tiny" -> {
-                TinyBackbone b = new TinyBackbone();
-                RoIHead head = new VGG16RoIHead(nClass, b, roiOperator(cfg, b));
-                yield assemble(b, b.featureChannels(), head, cfg, classNames);
-            }
-            case "resnet50", "resnet101" -> {
-                ResNetC4Backbone.Depth depth = ResNetC4Backbone.Depth.fromName(cfg.backbone());
-                ResNetC4Backbone b = new ResNetC4Backbone(depth, roiOperator(cfg, ResNetC4Backbone.ROI_SIZE,
-                        ResNetC4Backbone.FEATURE_STRIDE));
-                if (cfg.zeroInitResidual()) b.zeroInitResiduals();
-                yield assemble(b, RESNET_RPN_MID_CHANNELS, new VGG16RoIHead(nClass, b, b.roiOperator()), cfg,
-                        classNames);
-            }
-            default -> throw new IllegalArgumentException("unknown backbone '" + cfg.backbone() + "'");
-        };
+        BackboneSpec spec = Backbones.get(cfg.backbone());
+        List<String> problems = spec.check(cfg.caffePretrain(), cfg.useDrop(), cfg.representationSize());
+        if (!problems.isEmpty()) throw new IllegalArgumentException(String.join("; ", problems));
+        if (spec.name().equals("vgg16") && !align) {
+            return new FasterRCNNVGG16(classNames.size(), cfg.ratiosArray(), cfg.anchorScalesArray(), cfg.useDrop(),
+                    classNames);
+        }
+        Backbone b = Backbones.build(spec, cfg.useDrop(), cfg.representationSize());
+        if (cfg.zeroInitResidual() && b instanceof ResNetC4Backbone resnet) resnet.zeroInitResiduals();
+        RoIHead head = new VGG16RoIHead(classNames.size() + 1, b, roiOperator(cfg, b));
+        int mid = spec.rpnMidChannels() > 0 ? spec.rpnMidChannels() : b.featureChannels();
+        RegionProposalNetwork rpn = new RegionProposalNetwork(b.featureChannels(), mid, cfg.ratiosArray(),
+                cfg.anchorScalesArray(), b.featureStride(), new ProposalCreator());
+        return new FasterRCNN(b, rpn, head, LOC_MEAN, LOC_STD, classNames);
     }
 
     /**
@@ -88,19 +79,36 @@ public final class Detectors {
      * @return RoIPool or RoIAlign at spatial scale {@code 1 / featureStride}
      */
     public static RoIOperator roiOperator(Config cfg, Backbone backbone) {
-        return roiOperator(cfg, backbone.roiSize(), backbone.featureStride());
-    }
-
-    private static RoIOperator roiOperator(Config cfg, int roiSize, int stride) {
-        double scale = 1.0 / stride;
+        double scale = 1.0 / backbone.featureStride();
         return cfg.roiOp().equals("roi_align")
-                ? RoIOperators.roiAlign(roiSize, scale, cfg.roiAlignSamplingRatio(), cfg.roiAlignAligned())
-                : RoIOperators.roiPool(roiSize, scale);
+                ? RoIOperators.roiAlign(backbone.roiSize(), scale, cfg.roiAlignSamplingRatio(), cfg.roiAlignAligned())
+                : RoIOperators.roiPool(backbone.roiSize(), scale);
     }
 
-    private static FasterRCNN assemble(Backbone b, int rpnMid, RoIHead head, Config cfg, List<String> classNames) {
-        RegionProposalNetwork rpn = new RegionProposalNetwork(b.featureChannels(), rpnMid, cfg.ratiosArray(),
-                cfg.anchorScalesArray(), b.featureStride(), new ProposalCreator());
-        return new FasterRCNN(b, rpn, head, LOC_MEAN, LOC_STD, classNames);
+    /**
+     * Loads weights read by {@link ModelWeights#read} into a model built by {@link #create} for {@code cfg}:
+     * checkpoints and detector state dicts strictly (every key, no other); a backbone's pretrained state dict
+     * ({@link ModelWeights.Kind#PRETRAINED_BACKBONE}) renamed by the config's {@link Backbones} entry, after which
+     * every model key under the entry's {@link BackboneSpec#pretrainedPrefixes()} must have been loaded (the RPN and
+     * the new layers keep their initialisation).
+     *
+     * @param model the model
+     * @param cfg its config ({@code backbone})
+     * @param w the weights
+     * @param what the file, for messages
+     * @return the keys that were not loaded (empty for strict loads)
+     * @throws WeightsMismatchException naming missing, unexpected and mis-shaped keys
+     */
+    public static WeightLoader.LoadResult load(FasterRCNN model, Config cfg, ModelWeights.Loaded w, String what) {
+        if (!w.kind().backboneOnly()) return WeightLoader.load(model, w.stateDict(), true);
+        BackboneSpec spec = Backbones.get(cfg.backbone());
+        WeightLoader.LoadResult r = WeightLoader.load(model, spec.toModel(w.stateDict(), what), false);
+        List<String> missing = r.missingKeys().stream()
+                .filter(k -> spec.pretrainedPrefixes().stream().anyMatch(k::startsWith)).toList();
+        if (!missing.isEmpty()) {
+            throw new WeightsMismatchException(what + ": an incomplete pretrained " + spec.name() + " state dict",
+                    missing, List.of(), List.of());
+        }
+        return r;
     }
 }

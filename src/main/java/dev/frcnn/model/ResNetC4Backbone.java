@@ -1,6 +1,5 @@
 package dev.frcnn.model;
 
-import dev.frcnn.ops.RoIAlign;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -85,33 +84,22 @@ public final class ResNetC4Backbone implements Backbone {
     private final Depth depth;
     private final Trunk trunk;
     private final Top top;
-    private final RoIOperator roiOperator;
 
     /**
-     * Builds a randomly initialised backbone.
+     * Builds a randomly initialised backbone. The RoI head in front of layer4 pools {@value #ROI_SIZE}x{@value #ROI_SIZE}
+     * at spatial scale 1/{@value #FEATURE_STRIDE} (the head owns the operator; see {@link Detectors}).
      *
      * @param depth ResNet-50 or ResNet-101
-     * @param roiOperator the pooling in front of layer4; it must produce {@value #ROI_SIZE}x{@value #ROI_SIZE}
-     *     outputs at spatial scale 1/{@value #FEATURE_STRIDE} (see {@link RoIOperators})
      */
-    public ResNetC4Backbone(Depth depth, RoIOperator roiOperator) {
-        if (depth == null || roiOperator == null) throw new IllegalArgumentException("depth and roiOperator are required");
+    public ResNetC4Backbone(Depth depth) {
+        if (depth == null) throw new IllegalArgumentException("depth is required");
         this.depth = depth;
         int[] blocks = depth.blocks;
         this.trunk = new Trunk(blocks);
         this.top = new Top(blocks[3]);
-        this.roiOperator = roiOperator;
         // detectron2 FREEZE_AT = 2: stem (conv1 + bn1) and res2 (layer1) are not trained.
         setRequiresGrad(trunk.conv1, false);
         setRequiresGrad(trunk.layer1, false);
-    }
-
-    /**
-     * As {@link #ResNetC4Backbone(Depth, RoIOperator)} with torchvision RoIAlign 14x14 at 1/16, adaptive sampling
-     * ({@code sampling_ratio} 0) and {@code aligned=false}.
-     */
-    public ResNetC4Backbone(Depth depth) {
-        this(depth, RoIOperators.roiAlign(ROI_SIZE, 1.0 / FEATURE_STRIDE, 0, false));
     }
 
     private static void setRequiresGrad(Module m, boolean on) {
@@ -169,9 +157,6 @@ public final class ResNetC4Backbone implements Backbone {
 
     /** @return 14 */
     @Override public int roiSize() { return ROI_SIZE; }
-
-    /** {@inheritDoc} The operator given at construction. */
-    @Override public RoIOperator roiOperator() { return roiOperator; }
 
     // ---------------------------------------------------------------------------------------------------------
 

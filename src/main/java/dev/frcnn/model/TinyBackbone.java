@@ -1,7 +1,6 @@
 package dev.frcnn.model;
 
 import dev.frcnn.tensor.Autocast;
-import dev.frcnn.ops.RoIPool;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -26,7 +25,7 @@ import static org.bytedeco.pytorch.global.torch.*;
  * A small VGG-style backbone for the demo, trained from scratch on CPU in minutes: five 3x3 conv stages
  * ({@code 32, 64, 128, 128, 128} channels, each conv followed by GroupNorm(8) and ReLU; 2x2 max-pools after
  * the first four, so stride 16 as VGG16), and a classifier of two fully connected layers
- * ({@code 128*7*7 -> 256 -> 256}, ReLU) on RoIPool 7x7 at 1/16.
+ * ({@code 128*7*7 -> 256 -> 256} by default, ReLU) on 7x7 pooled RoIs at 1/16.
  *
  * <p>Why GroupNorm: there are no pretrained weights to start from, batches hold one image (as in the
  * reference), and BatchNorm's statistics would differ between training and evaluation; GroupNorm normalises
@@ -37,16 +36,28 @@ public final class TinyBackbone implements Backbone {
     private static final int[] CHANNELS = {32, 64, 128, 128, 128};
     private static final int FEATURE_STRIDE = 16;
     private static final int ROI_SIZE = 7;
-    private static final int FC_WIDTH = 256;
+    /** Default width of the two fully connected layers. */
+    public static final int DEFAULT_WIDTH = 256;
 
     private final SequentialImpl extractor = new SequentialImpl();
     private final SequentialImpl classifier = new SequentialImpl();
-    private final RoIPool roiPool = new RoIPool(ROI_SIZE, ROI_SIZE, 1.0 / FEATURE_STRIDE);
+    private final int width;
     /** Strong references: JavaCPP frees a module when its Java wrapper is collected, even inside a Sequential. */
     private final List<Module> layers = new ArrayList<>();
 
-    /** A randomly initialised tiny backbone (convs: Kaiming normal, fan-out; linears: Kaiming uniform; biases 0). */
+    /** A randomly initialised tiny backbone with {@value #DEFAULT_WIDTH}-wide fully connected layers. */
     public TinyBackbone() {
+        this(DEFAULT_WIDTH);
+    }
+
+    /**
+     * A randomly initialised tiny backbone (convs: Kaiming normal, fan-out; linears: Kaiming uniform; biases 0).
+     *
+     * @param width width of the two fully connected layers (the representation size)
+     */
+    public TinyBackbone(int width) {
+        if (width < 1) throw new IllegalArgumentException("width must be > 0, got " + width);
+        this.width = width;
         int in = 3;
         List<Conv2dImpl> convs = new ArrayList<>();
         for (int i = 0; i < CHANNELS.length; i++) {
@@ -60,8 +71,8 @@ public final class TinyBackbone implements Backbone {
             if (i < 4) extractor.push_back(keep(new MaxPool2dImpl(new MaxPool2dOptions(new LongPointer(2L, 2L)))));
             in = CHANNELS[i];
         }
-        LinearImpl fc6 = keep(new LinearImpl((long) in * ROI_SIZE * ROI_SIZE, FC_WIDTH));
-        LinearImpl fc7 = keep(new LinearImpl(FC_WIDTH, FC_WIDTH));
+        LinearImpl fc6 = keep(new LinearImpl((long) in * ROI_SIZE * ROI_SIZE, width));
+        LinearImpl fc7 = keep(new LinearImpl(width, width));
         classifier.push_back(fc6);
         classifier.push_back(keep(new ReLUImpl()));
         classifier.push_back(fc7);
@@ -96,9 +107,7 @@ public final class TinyBackbone implements Backbone {
 
     @Override public Tensor classify(Tensor pooled) { return classifier.forward(pooled.flatten(1, -1)); }
 
-    @Override public int classifierOutputWidth() { return FC_WIDTH; }
+    @Override public int classifierOutputWidth() { return width; }
 
     @Override public int roiSize() { return ROI_SIZE; }
-
-    @Override public RoIOperator roiOperator() { return roiPool::forward; }
 }

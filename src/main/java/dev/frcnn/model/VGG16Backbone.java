@@ -1,6 +1,5 @@
 package dev.frcnn.model;
 
-import dev.frcnn.ops.RoIPool;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -42,7 +41,7 @@ public final class VGG16Backbone implements Backbone {
     /** torchvision's VGG-16 "D" configuration; -1 is a 2x2 max-pool. */
     private static final int[] CFG = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512};
     /** Number of leading extractor modules whose parameters are frozen (reference: {@code features[:10]}). */
-    private static final int FROZEN_PREFIX = 10;
+    static final int FROZEN_PREFIX = 10;
 
     private static final int FEATURE_STRIDE = 16;
     private static final int FEATURE_CHANNELS = 512;
@@ -56,7 +55,6 @@ public final class VGG16Backbone implements Backbone {
     private final List<Conv2dImpl> frozenPrefixConvs = new ArrayList<>();
     private final SequentialImpl classifier;
     private final boolean useDrop;
-    private final RoIPool roiPool;
     /**
      * Strong Java references to every layer pushed into the Sequentials: JavaCPP frees a module's native
      * object when its Java wrapper is collected, even while a Sequential still holds it.
@@ -122,7 +120,6 @@ public final class VGG16Backbone implements Backbone {
             convs.get(i).bias().requires_grad_(false);
             frozenPrefixConvs.add(convs.get(i));
         }
-        this.roiPool = new RoIPool(ROI_SIZE, ROI_SIZE, 1.0 / FEATURE_STRIDE);
     }
 
     private <M extends Module> M keep(M m) {
@@ -200,7 +197,4 @@ public final class VGG16Backbone implements Backbone {
 
     /** @return 7 */
     @Override public int roiSize() { return ROI_SIZE; }
-
-    /** {@inheritDoc} torchvision-style RoIPool 7x7 at spatial scale 1/16 ({@link RoIPool}). */
-    @Override public RoIOperator roiOperator() { return roiPool::forward; }
 }

@@ -13,9 +13,9 @@ import static org.bytedeco.pytorch.global.torch.tensor;
 
 /**
  * Mirrors the reference's {@code model/faster_rcnn_vgg16.VGG16RoIHead}: RoI pooling of the feature map
- * (the backbone's {@link RoIOperator}, RoIPool 7x7 at 1/16 for VGG16, or one given by the caller such as
- * RoIAlign), the backbone's classifier ({@link Backbone#classify}: fc6, fc7 for VGG16; layer4 + mean for
- * ResNet-C4), then two linear layers {@code cls_loc} (width to nClass*4, init normal std 0.001) and
+ * (the head owns the {@link RoIOperator}: RoIPool of the backbone's RoI size at 1/stride, 7x7 at 1/16 for
+ * VGG16, or one given by the caller such as RoIAlign), the backbone's classifier ({@link Backbone#classify}: fc6, fc7 for VGG16; layer4 + mean for
+ * ResNet-C4), then two linear layers {@code cls_loc} (width to nClass*4, init normal std 0.001; width = the representation size) and
  * {@code score} (width to nClass, init normal std 0.01), biases 0. The same head serves every backbone.
  *
  * <p>Registered names: {@code classifier} (the backbone's classifier module), {@code cls_loc}, {@code score},
@@ -30,14 +30,15 @@ public final class VGG16RoIHead extends RoIHead {
     private final RoIOperator roi;
 
     /**
-     * The reference's head: the backbone's own RoI op (RoIPool 7x7 at 1/16 for VGG16).
+     * The reference's head: RoIPool of the backbone's RoI size at spatial scale {@code 1 / featureStride}
+     * (7x7 at 1/16 for VGG16).
      *
      * @param nClass number of classes including the background (21 for VOC)
-     * @param backbone supplies the classifier module, its output width and the RoI op
+     * @param backbone supplies the classifier module, its output width, RoI size and stride
      * @throws IllegalArgumentException if {@code nClass < 2}
      */
     public VGG16RoIHead(int nClass, Backbone backbone) {
-        this(nClass, backbone, backbone.roiOperator());
+        this(nClass, backbone, RoIOperators.roiPool(backbone.roiSize(), 1.0 / backbone.featureStride()));
     }
 
     /**

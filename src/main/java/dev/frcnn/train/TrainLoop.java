@@ -129,7 +129,7 @@ public final class TrainLoop {
                     st.epoch + 1, st.iteration, Math.max(st.bestMap, 0));
         } else if (cfg.loadPath() != null) {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
-            WeightLoader.load(model, w.stateDict(), !w.kind().backboneOnly());
+            Detectors.load(model, cfg, w, cfg.loadPath());
         }
         Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
         LossLog losses = new LossLog(opt.outDir(), st.globalStep);
@@ -149,16 +149,19 @@ public final class TrainLoop {
         try {
             for (; st.epoch < cfg.epoch(); st.epoch++) {
                 int[] order = epochOrder(trainable, cfg.seed(), st.epoch);
+                long trainStart = System.nanoTime();
                 if (st.iteration < order.length) {
                     trainEpoch(train, transform, pool, order, model, trainer, sampler, st, losses, last);
                 }
+                long evalStart = System.nanoTime();
                 model.train(false);
                 VocEval.Result r = DetectionEvaluator.run(model, test, preprocessing, Thresholds.EVALUATE,
                         cfg.testNum(), null).evaluate(cfg.use07Metric());
                 model.train(true);
                 st.lastMap = r.map();
                 losses.epoch(st.epoch, r.map(), trainer.lr());
-                opt.log().printf("epoch %d/%d: mAP %.4f, lr %.2e%n", st.epoch + 1, cfg.epoch(), r.map(), trainer.lr());
+                opt.log().printf("epoch %d/%d: mAP %.4f, lr %.2e (train %.1f s, eval %.1f s)%n", st.epoch + 1, cfg.epoch(),
+                        r.map(), trainer.lr(), (evalStart - trainStart) / 1e9, (System.nanoTime() - evalStart) / 1e9);
                 if (r.map() > st.bestMap) {
                     st.bestMap = r.map();
                     st.bestEpoch = st.epoch;

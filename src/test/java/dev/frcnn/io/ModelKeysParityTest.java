@@ -1,6 +1,7 @@
 package dev.frcnn.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.frcnn.model.Backbones;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.javacpp.PointerScope;
@@ -95,7 +96,7 @@ class ModelKeysParityTest {
             Tensor placeholder = zeros(new long[0], new TensorOptions(ScalarType.Float));
             Map<String, Tensor> tv = new LinkedHashMap<>();
             for (Entry e : keys) tv.put(e.key(), placeholder.expand(e.shape()));
-            Map<String, Tensor> ref = StateDicts.vgg16ToReference(tv);
+            Map<String, Tensor> ref = Backbones.get("vgg16").toModel(tv, "vgg16.pth");
             assertThat(new ArrayList<>(ref.keySet())).containsExactlyElementsOf(expected.keySet());
             for (Map.Entry<String, Tensor> e : ref.entrySet()) {
                 assertThat(e.getValue()).as(e.getKey()).isSameAs(tv.get(expected.get(e.getKey())));
@@ -112,7 +113,7 @@ class ModelKeysParityTest {
             Tensor placeholder = zeros(new long[]{1}, new TensorOptions(ScalarType.Float));
             Map<String, Tensor> sd = new LinkedHashMap<>();
             for (Entry e : keys) sd.put(e.key(), placeholder);
-            assertThatThrownBy(() -> StateDicts.vgg16ToReference(sd))
+            assertThatThrownBy(() -> Backbones.get("vgg16").toModel(sd, "resnet.pth"))
                     .isInstanceOf(WeightsMismatchException.class)
                     .hasMessageContaining(keys.get(0).key());
         }

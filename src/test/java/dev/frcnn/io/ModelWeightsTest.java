@@ -1,6 +1,7 @@
 package dev.frcnn.io;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.model.Backbones;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -18,7 +19,10 @@ import static dev.frcnn.io.TorchFileWriter.floatsLE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** {@link ModelWeights#read} tells the weight formats apart and renames backbone-only files to the model's keys. */
+/**
+ * {@link ModelWeights#read} tells the weight formats apart; the {@link Backbones} entry of the configured backbone
+ * renames backbone-only files to the model's keys.
+ */
 class ModelWeightsTest {
     @TempDir
     Path dir;
@@ -44,11 +48,14 @@ class ModelWeightsTest {
             Path f = pth("vgg16.pth", List.of("features.0.weight", "features.28.bias", "classifier.0.weight",
                     "classifier.3.bias", "classifier.6.weight"), null);
             ModelWeights.Loaded w = ModelWeights.read(f);
-            assertThat(w.kind()).isEqualTo(ModelWeights.Kind.TORCHVISION_VGG16);
+            assertThat(w.kind()).isEqualTo(ModelWeights.Kind.PRETRAINED_BACKBONE);
             assertThat(w.kind().backboneOnly()).isTrue();
-            assertThat(w.stateDict().keySet()).containsExactly("extractor.0.weight", "extractor.28.bias",
+            assertThat(w.stateDict().keySet()).containsExactly("features.0.weight", "features.28.bias",
+                    "classifier.0.weight", "classifier.3.bias", "classifier.6.weight");
+            Map<String, Tensor> renamed = Backbones.get("vgg16").toModel(w.stateDict(), f.toString());
+            assertThat(renamed.keySet()).containsExactly("extractor.0.weight", "extractor.28.bias",
                     "head.classifier.0.weight", "head.classifier.2.bias");
-            assertThat(Tensors.toFloatArray(w.stateDict().get("head.classifier.2.bias"))).containsExactly(3f);
+            assertThat(Tensors.toFloatArray(renamed.get("head.classifier.2.bias"))).containsExactly(3f);
             assertThat(w.meta()).isNull();
         }
     }
@@ -59,9 +66,9 @@ class ModelWeightsTest {
             Path f = pth("r50.pth", List.of("conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight",
                     "layer4.0.bn1.weight", "fc.weight", "fc.bias"), null);
             ModelWeights.Loaded w = ModelWeights.read(f);
-            assertThat(w.kind()).isEqualTo(ModelWeights.Kind.TORCHVISION_RESNET);
+            assertThat(w.kind()).isEqualTo(ModelWeights.Kind.PRETRAINED_BACKBONE);
             assertThat(w.kind().backboneOnly()).isTrue();
-            assertThat(w.stateDict().keySet()).containsExactly("extractor.conv1.weight", "extractor.bn1.running_mean",
+            assertThat(Backbones.get("resnet50").toModel(w.stateDict(), f.toString()).keySet()).containsExactly("extractor.conv1.weight", "extractor.bn1.running_mean",
                     "extractor.layer1.0.conv1.weight", "head.classifier.layer4.0.bn1.weight");
         }
     }

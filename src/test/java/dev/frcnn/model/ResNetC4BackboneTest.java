@@ -120,7 +120,7 @@ class ResNetC4BackboneTest {
                 // a torchvision state dict loads through the mapping; only the detector's own layers are missing
                 sd.get("layer4.2.bn3.running_var").fill_(new Scalar(7.0));
                 sd.get("conv1.weight").fill_(new Scalar(0.25));
-                WeightLoader.LoadResult r = WeightLoader.load(model, ResNetKeys.torchvisionToModel(sd), false);
+                WeightLoader.LoadResult r = WeightLoader.load(model, Backbones.get("resnet50").toModel(sd, "resnet.pth"), false);
                 assertThat(r.unexpectedKeys()).isEmpty();
                 assertThat(r.missingKeys()).allMatch(k -> k.startsWith("rpn.") || k.startsWith("head.cls_loc.")
                         || k.startsWith("head.score."));

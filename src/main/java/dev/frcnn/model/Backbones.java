@@ -1,0 +1,100 @@
+package dev.frcnn.model;
+
+import dev.frcnn.io.ResNetKeys;
+import dev.frcnn.io.StateDicts;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.StringSharedModuleDict;
+import org.bytedeco.pytorch.StringTensorDict;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.frcnn.model.BackboneSpec.Normalisation.TORCHVISION;
+import static dev.frcnn.model.BackboneSpec.Normalisation.TORCHVISION_OR_CAFFE;
+
+/**
+ * The catalogue of backbones: the one place where a backbone is named and described ({@link BackboneSpec}).
+ * Adding a backbone is one class implementing {@link Backbone} and one entry here; the config check
+ * ({@code backbone}, {@code caffe_pretrain}, {@code use_drop}, {@code representation_size}), {@link Detectors} and
+ * the loading of pretrained weights ({@code load_path}) all read this table.
+ *
+ * <table>
+ *   <caption>Entries</caption>
+ *   <tr><th>name</th><th>class</th><th>frozen</th><th>normalisation</th><th>head width</th><th>pretrained keys</th></tr>
+ *   <tr><td>{@code vgg16}</td><td>{@link VGG16Backbone}</td><td>10 (conv1_1..conv2_2)</td><td>torchvision or Caffe</td>
+ *       <td>4096 (fc6/fc7)</td><td>torchvision {@code vgg16()} ({@link StateDicts#vgg16KeyToReference})</td></tr>
+ *   <tr><td>{@code squeezenet1_1}</td><td>{@link SqueezeNetBackbone}</td><td>5 (conv1, fire2, fire3)</td>
+ *       <td>torchvision or Caffe</td><td>1024 by default, new layers</td>
+ *       <td>torchvision {@code squeezenet1_1()} ({@link SqueezeNetBackbone#pretrainedKey})</td></tr>
+ *   <tr><td>{@code resnet50}, {@code resnet101}</td><td>{@link ResNetC4Backbone}</td><td>3 (conv1, bn1, layer1)</td>
+ *       <td>torchvision</td><td>2048 (layer4)</td><td>torchvision {@code resnet50()/resnet101()} ({@link ResNetKeys})</td></tr>
+ *   <tr><td>{@code tiny}</td><td>{@link TinyBackbone}</td><td>0</td><td>any</td><td>256 by default</td><td>none</td></tr>
+ * </table>
+ */
+public final class Backbones {
+    private Backbones() {}
+
+    private static final List<String> EXTRACTOR_AND_CLASSIFIER = List.of("extractor.", "head.classifier.");
+
+    private static final Map<String, BackboneSpec> CATALOGUE = new LinkedHashMap<>();
+
+    static {
+        add(new BackboneSpec("vgg16", (drop, width, frozen) -> new VGG16Backbone(drop), VGG16Backbone.FROZEN_PREFIX,
+                TORCHVISION_OR_CAFFE, true, 4096, true, 0, StateDicts::vgg16KeyToReference, EXTRACTOR_AND_CLASSIFIER));
+        add(new BackboneSpec("tiny", (drop, width, frozen) -> new TinyBackbone(width), 0, TORCHVISION_OR_CAFFE, false,
+                TinyBackbone.DEFAULT_WIDTH, false, 0, null, List.of()));
+        for (ResNetC4Backbone.Depth depth : ResNetC4Backbone.Depth.values()) {
+            add(new BackboneSpec(depth.configName(), (drop, width, frozen) -> new ResNetC4Backbone(depth), 3,
+                    TORCHVISION, false, ResNetC4Backbone.OUTPUT_CHANNELS, true, 512, ResNetKeys::torchvisionToModel,
+                    EXTRACTOR_AND_CLASSIFIER));
+        }
+        add(new BackboneSpec("squeezenet1_1", (drop, width, frozen) -> new SqueezeNetBackbone(width, frozen), 5, TORCHVISION_OR_CAFFE, false, 1024, false, 0,
+                SqueezeNetBackbone::pretrainedKey, List.of("extractor.")));
+    }
+
+    private static void add(BackboneSpec spec) {
+        if (CATALOGUE.putIfAbsent(spec.name(), spec) != null) throw new IllegalStateException("duplicate backbone " + spec.name());
+    }
+
+    /** The backbone names, in catalogue order. */
+    public static List<String> names() {
+        return List.copyOf(CATALOGUE.keySet());
+    }
+
+    /**
+     * @param name a {@code backbone} config value
+     * @return its entry
+     * @throws IllegalArgumentException naming the known backbones if there is none
+     */
+    public static BackboneSpec get(String name) {
+        BackboneSpec s = CATALOGUE.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("unknown backbone '" + name + "' (known: " + String.join(", ", names()) + ")");
+        }
+        return s;
+    }
+
+    /**
+     * Builds a backbone and freezes its prefix: the parameters of the first {@link BackboneSpec#frozenPrefix()}
+     * children of its extractor get {@code requires_grad} false.
+     *
+     * @param spec the entry
+     * @param useDrop {@code use_drop}
+     * @param representationSize {@code representation_size} (0 = the entry's default)
+     * @return the backbone, randomly initialised
+     */
+    public static Backbone build(BackboneSpec spec, boolean useDrop, int representationSize) {
+        Backbone b = spec.factory().build(useDrop, spec.representationSize(representationSize), spec.frozenPrefix());
+        freezePrefix(b.extractor(), spec.frozenPrefix());
+        return b;
+    }
+
+    static void freezePrefix(Module extractor, int n) {
+        StringSharedModuleDict children = extractor.named_children();
+        for (long i = 0; i < Math.min(n, children.size()); i++) {
+            StringTensorDict ps = children.get(i).value().named_parameters(true);
+            for (long j = 0; j < ps.size(); j++) ps.get(j).value().requires_grad_(false);
+        }
+    }
+}
