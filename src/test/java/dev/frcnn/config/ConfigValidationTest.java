@@ -45,7 +45,17 @@ class ConfigValidationTest {
             new Check("anchor_scales=[8,0]", "anchor_scales", "anchor_scales=[8,1]"),
             new Check("checkpoint_every=0", "checkpoint_every", "checkpoint_every=1"),
             new Check("roi_op=roi_max", "roi_op", "roi_op=roi_align"),
-            new Check("roi_align_sampling_ratio=65", "roi_align_sampling_ratio", "roi_align_sampling_ratio=64"));
+            new Check("roi_align_sampling_ratio=65", "roi_align_sampling_ratio", "roi_align_sampling_ratio=64"),
+            new Check("representation_size=-1", "representation_size", "representation_size=0"),
+            new Check("representation_size=1024", "representation_size", "representation_size=4096"),
+            new Check("warmup_iters=-1", "warmup_iters", "warmup_iters=0"),
+            new Check("warmup_factor=0", "warmup_factor", "warmup_factor=1"),
+            new Check("warmup_factor=1.5", "warmup_factor", "warmup_factor=0.001"),
+            new Check("clip_grad_norm=-1", "clip_grad_norm", "clip_grad_norm=0"),
+            new Check(List.of("backbone=vgg16", "zero_init_residual=true"), "zero_init_residual",
+                    List.of("backbone=resnet50", "zero_init_residual=true")),
+            new Check("max_image_pixels=0", "max_image_pixels", "max_image_pixels=1"),
+            new Check("precision=fp16", "precision", "precision=bf16"));
 
     @TestFactory
     Stream<DynamicTest> eachCheckRejectsItsKeyAndAcceptsTheBoundary() {
