@@ -101,8 +101,10 @@ final class DemoCommand implements Callable<Integer> {
      */
     static Config demoConfig(Config base, List<String> sets) throws IOException {
         Config chosen = base.withOverrides(sets);
-        Config withBackbone = withResource(base, "configs/demo/" + chosen.backbone() + ".json");
-        return withBackbone == base ? chosen : withBackbone.withOverrides(sets);
+        // The backbone's file applies to the demo config on that backbone (its keys may be valid only there).
+        Config onBackbone = base.withOverrides(List.of("backbone=" + chosen.backbone()));
+        Config withBackbone = withResource(onBackbone, "configs/demo/" + chosen.backbone() + ".json");
+        return withBackbone == onBackbone ? chosen : withBackbone.withOverrides(sets);
     }
 
     /** {@code base} with the JSON object of a project file (or the copy bundled in the jar) applied; base if absent. */
