@@ -134,7 +134,7 @@ public final class ModelBench {
         model.train(true);
         Preprocessing pre = Preprocessing.of(cfg);
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
-                cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()));
+                cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()), cfg.roiNSample());
         Tensor x, bbox, label;
         double scale;
         try (PointerScope s = new PointerScope()) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.model.Backbones;
+import dev.frcnn.model.ResNetC4Backbone;
 import dev.frcnn.tensor.Precision;
 
 import java.io.IOException;
@@ -41,7 +42,14 @@ import java.util.Map;
  * {@code zero_init_residual} (ResNet only: the last conv of every residual branch starts at zero, for training
  * from scratch, {@code docs/resnet.md}; default false), {@code max_image_pixels} (images with more pixels are
  * refused from their header before decoding; default {@value #DEFAULT_MAX_IMAGE_PIXELS}, PIL's
- * decompression-bomb error threshold).
+ * decompression-bomb error threshold), {@code roi_size} (height and width of the pooled RoI features, the
+ * reference's {@code VGG16RoIHead(roi_size=7)}, detectron2's {@code POOLER_RESOLUTION}; 0 = the backbone's own:
+ * 7, or 14 for the ResNets; only the ResNets, whose head is convolutional, accept another value), {@code roi_n_sample}
+ * (RoIs sampled per image for the head's losses, the reference's {@code ProposalTargetCreator(n_sample=128)},
+ * torchvision's {@code box_batch_size_per_image}; default {@value #DEFAULT_ROI_N_SAMPLE}), {@code norm} (ResNets:
+ * {@code frozen_bn}, the default, for ImageNet weights, or {@code group_norm} for training from scratch;
+ * detectron2's {@code RESNETS.NORM}) and {@code freeze_at} (ResNets: detectron2's {@code FREEZE_AT}, 0 = train
+ * every layer, 1 = freeze the stem, k = also layer1..layer(k-1); default 2; {@code docs/resnet.md}).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>Backbones and RoI ops: {@code backbone} is {@code vgg16} (the reference), {@code tiny} (the demo),
@@ -94,7 +102,11 @@ public record Config(
         @JsonProperty("clip_grad_norm") double clipGradNorm,
         @JsonProperty("zero_init_residual") boolean zeroInitResidual,
         @JsonProperty("max_image_pixels") long maxImagePixels,
-        @JsonProperty("precision") String precision) {
+        @JsonProperty("precision") String precision,
+        @JsonProperty("roi_size") int roiSize,
+        @JsonProperty("roi_n_sample") int roiNSample,
+        @JsonProperty("norm") String norm,
+        @JsonProperty("freeze_at") int freezeAt) {
 
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
@@ -103,6 +115,8 @@ public record Config(
      * = 2 * 89,478,485), i.e. an image of at most about 13,400 x 13,400 pixels.
      */
     public static final long DEFAULT_MAX_IMAGE_PIXELS = dev.frcnn.data.ImageReader.DEFAULT_MAX_PIXELS;
+    /** Default {@code roi_n_sample}: the reference's {@code ProposalTargetCreator(n_sample=128)}. */
+    public static final int DEFAULT_ROI_N_SAMPLE = 128;
     /** Largest accepted {@code roi_align_sampling_ratio}. */
     public static final int MAX_SAMPLING_RATIO = 64;
 
@@ -119,7 +133,7 @@ public record Config(
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
                 List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
-                "fp32");
+                "fp32", 0, DEFAULT_ROI_N_SAMPLE, "frozen_bn", ResNetC4Backbone.DEFAULT_FREEZE_AT);
     }
 
     public Config {
@@ -127,6 +141,7 @@ public record Config(
         ratios = ratios == null ? List.of(0.5, 1.0, 2.0) : List.copyOf(ratios);
         anchorScales = anchorScales == null ? List.of(8.0, 16.0, 32.0) : List.copyOf(anchorScales);
         precision = precision == null ? "fp32" : precision;
+        norm = norm == null ? "frozen_bn" : norm;
         List<String> errors = new ArrayList<>();
         if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
         if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
@@ -143,7 +158,7 @@ public record Config(
         if (!Backbones.names().contains(backbone)) {
             errors.add("backbone must be one of " + String.join(", ", Backbones.names()) + ", got " + backbone);
         } else {
-            errors.addAll(Backbones.get(backbone).check(caffePretrain, useDrop, representationSize));
+            errors.addAll(Backbones.get(backbone).check(caffePretrain, useDrop, representationSize, roiSize));
         }
         if (ratios.isEmpty() || ratios.stream().anyMatch(r -> !(r > 0))) errors.add("ratios must be > 0, got " + ratios);
         if (anchorScales.isEmpty() || anchorScales.stream().anyMatch(r -> !(r > 0))) {
@@ -163,6 +178,18 @@ public record Config(
         if (zeroInitResidual && (backbone == null || !backbone.startsWith("resnet"))) {
             errors.add("zero_init_residual applies to the ResNet backbones only, got backbone " + backbone);
         }
+        boolean resnet = backbone != null && backbone.startsWith("resnet");
+        if (!ResNetC4Backbone.Norm.NAMES.contains(norm)) {
+            errors.add("norm must be one of " + String.join(", ", ResNetC4Backbone.Norm.NAMES) + ", got " + norm);
+        } else if (!norm.equals("frozen_bn") && !resnet) {
+            errors.add("norm applies to the ResNet backbones only, got backbone " + backbone);
+        }
+        if (freezeAt < 0 || freezeAt > ResNetC4Backbone.MAX_FREEZE_AT) {
+            errors.add("freeze_at must be in [0, " + ResNetC4Backbone.MAX_FREEZE_AT + "], got " + freezeAt);
+        } else if (freezeAt != ResNetC4Backbone.DEFAULT_FREEZE_AT && !resnet) {
+            errors.add("freeze_at applies to the ResNet backbones only, got backbone " + backbone);
+        }
+        if (roiNSample < 1) errors.add("roi_n_sample must be >= 1, got " + roiNSample);
         if (maxImagePixels < 1) errors.add("max_image_pixels must be >= 1, got " + maxImagePixels);
         if (!Precision.NAMES.contains(precision)) {
             errors.add("precision must be one of " + String.join(", ", Precision.NAMES) + ", got " + precision);

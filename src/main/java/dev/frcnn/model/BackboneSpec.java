@@ -23,6 +23,9 @@ import java.util.Optional;
  * @param dropout whether {@code use_drop} applies (VGG16's fc6/fc7 only)
  * @param defaultRepresentationSize the RoI head width used when {@code representation_size} is 0
  * @param representationSizeFixed whether only the default width is possible (the classifier comes pretrained)
+ * @param defaultRoiSize the pooled RoI size used when {@code roi_size} is 0 (what {@link Backbone#roiSize()} returns)
+ * @param roiSizeFixed whether only the default RoI size is possible (the head flattens the pooled features into a
+ *     fully connected layer of fixed input width)
  * @param rpnMidChannels channels of the RPN's 3x3 conv; 0 = the feature channels (the reference's 512 -> 512)
  * @param pretrainedKeys the detector key of one key of the backbone's pretrained state dict (empty = not used,
  *     e.g. the ImageNet classifier); throws {@link WeightsMismatchException} for a key the file cannot have;
@@ -32,19 +35,30 @@ import java.util.Optional;
  */
 public record BackboneSpec(String name, Factory factory, int frozenPrefix, Normalisation normalisation,
                            boolean dropout, int defaultRepresentationSize, boolean representationSizeFixed,
-                           int rpnMidChannels, PretrainedKeys pretrainedKeys, List<String> pretrainedPrefixes) {
+                           int defaultRoiSize, boolean roiSizeFixed, int rpnMidChannels, PretrainedKeys pretrainedKeys, List<String> pretrainedPrefixes) {
 
     /** Builds the backbone. */
     @FunctionalInterface
     public interface Factory {
         /**
-         * @param useDrop the {@code use_drop} setting (only for backbones with {@code dropout})
-         * @param representationSize the RoI head width (the default when the config says 0)
-         * @param frozenPrefix {@link BackboneSpec#frozenPrefix()}
+         * @param settings the config's settings for the backbone, defaults resolved
          * @return a randomly initialised backbone
          */
-        Backbone build(boolean useDrop, int representationSize, int frozenPrefix);
+        Backbone build(Settings settings);
     }
+
+    /**
+     * The settings a {@link Factory} builds from.
+     *
+     * @param useDrop the {@code use_drop} setting (only for backbones with {@code dropout})
+     * @param representationSize the RoI head width (the default when the config says 0)
+     * @param roiSize the pooled RoI size (the default when the config says 0)
+     * @param frozenPrefix {@link BackboneSpec#frozenPrefix()}
+     * @param norm the {@code norm} setting ({@code frozen_bn}, {@code group_norm}; ResNets only)
+     * @param freezeAt the {@code freeze_at} setting (ResNets only)
+     */
+    public record Settings(boolean useDrop, int representationSize, int roiSize, int frozenPrefix, String norm,
+                           int freezeAt) {}
 
     /** Maps one pretrained key. */
     @FunctionalInterface
@@ -65,6 +79,9 @@ public record BackboneSpec(String name, Factory factory, int frozenPrefix, Norma
         TORCHVISION
     }
 
+    /** Largest accepted {@code roi_size}. */
+    public static final int MAX_ROI_SIZE = 64;
+
     public BackboneSpec {
         pretrainedPrefixes = List.copyOf(pretrainedPrefixes);
     }
@@ -75,9 +92,10 @@ public record BackboneSpec(String name, Factory factory, int frozenPrefix, Norma
      * @param caffePretrain {@code caffe_pretrain}
      * @param useDrop {@code use_drop}
      * @param representationSize {@code representation_size} (0 = the default)
+     * @param roiSize {@code roi_size} (0 = the default)
      * @return messages naming the config keys; empty if the settings fit
      */
-    public List<String> check(boolean caffePretrain, boolean useDrop, int representationSize) {
+    public List<String> check(boolean caffePretrain, boolean useDrop, int representationSize, int roiSize) {
         List<String> errors = new ArrayList<>();
         if (caffePretrain && normalisation == Normalisation.TORCHVISION) {
             errors.add("caffe_pretrain must be false for " + name + " (torchvision weights, torchvision normalisation)");
@@ -88,7 +106,18 @@ public record BackboneSpec(String name, Factory factory, int frozenPrefix, Norma
             errors.add("representation_size of " + name + " is " + defaultRepresentationSize + " (its pretrained "
                     + "classifier), got " + representationSize);
         }
+        if (roiSize < 0 || roiSize > MAX_ROI_SIZE) {
+            errors.add("roi_size must be in [0, " + MAX_ROI_SIZE + "] (0 = the backbone's default), got " + roiSize);
+        } else if (roiSize > 0 && roiSizeFixed && roiSize != defaultRoiSize) {
+            errors.add("roi_size of " + name + " is " + defaultRoiSize + " (its head's fully connected input), got "
+                    + roiSize);
+        }
         return errors;
+    }
+
+    /** The pooled RoI size used for a {@code roi_size} setting (0 = the default). */
+    public int roiSize(int setting) {
+        return setting == 0 ? defaultRoiSize : setting;
     }
 
     /** The width used for a {@code representation_size} setting (0 = the default). */

@@ -27,7 +27,7 @@ import static dev.frcnn.model.BackboneSpec.Normalisation.TORCHVISION_OR_CAFFE;
  *   <tr><td>{@code squeezenet1_1}</td><td>{@link SqueezeNetBackbone}</td><td>5 (conv1, fire2, fire3)</td>
  *       <td>torchvision or Caffe</td><td>1024 by default, new layers</td>
  *       <td>torchvision {@code squeezenet1_1()} ({@link SqueezeNetBackbone#pretrainedKey})</td></tr>
- *   <tr><td>{@code resnet50}, {@code resnet101}</td><td>{@link ResNetC4Backbone}</td><td>3 (conv1, bn1, layer1)</td>
+ *   <tr><td>{@code resnet50}, {@code resnet101}</td><td>{@link ResNetC4Backbone}</td><td>0 (the backbone freezes by {@code freeze_at}: default conv1, bn1, layer1)</td>
  *       <td>torchvision</td><td>2048 (layer4)</td><td>torchvision {@code resnet50()/resnet101()} ({@link ResNetKeys})</td></tr>
  *   <tr><td>{@code tiny}</td><td>{@link TinyBackbone}</td><td>0</td><td>any</td><td>256 by default</td><td>none</td></tr>
  * </table>
@@ -40,16 +40,18 @@ public final class Backbones {
     private static final Map<String, BackboneSpec> CATALOGUE = new LinkedHashMap<>();
 
     static {
-        add(new BackboneSpec("vgg16", (drop, width, frozen) -> new VGG16Backbone(drop), VGG16Backbone.FROZEN_PREFIX,
-                TORCHVISION_OR_CAFFE, true, 4096, true, 0, StateDicts::vgg16KeyToReference, EXTRACTOR_AND_CLASSIFIER));
-        add(new BackboneSpec("tiny", (drop, width, frozen) -> new TinyBackbone(width), 0, TORCHVISION_OR_CAFFE, false,
-                TinyBackbone.DEFAULT_WIDTH, false, 0, null, List.of()));
+        add(new BackboneSpec("vgg16", s -> new VGG16Backbone(s.useDrop()), VGG16Backbone.FROZEN_PREFIX,
+                TORCHVISION_OR_CAFFE, true, 4096, true, VGG16Backbone.ROI_SIZE, true, 0, StateDicts::vgg16KeyToReference, EXTRACTOR_AND_CLASSIFIER));
+        add(new BackboneSpec("tiny", s -> new TinyBackbone(s.representationSize()), 0, TORCHVISION_OR_CAFFE,
+                false, TinyBackbone.DEFAULT_WIDTH, false, TinyBackbone.ROI_SIZE, true, 0, null, List.of()));
         for (ResNetC4Backbone.Depth depth : ResNetC4Backbone.Depth.values()) {
-            add(new BackboneSpec(depth.configName(), (drop, width, frozen) -> new ResNetC4Backbone(depth), 3,
-                    TORCHVISION, false, ResNetC4Backbone.OUTPUT_CHANNELS, true, 512, ResNetKeys::torchvisionToModel,
+            add(new BackboneSpec(depth.configName(), s -> new ResNetC4Backbone(depth, s.roiSize(),
+                    ResNetC4Backbone.Norm.fromName(s.norm()), s.freezeAt()), 0, TORCHVISION, false, ResNetC4Backbone.OUTPUT_CHANNELS, true, ResNetC4Backbone.DEFAULT_ROI_SIZE,
+                    false, 512, ResNetKeys::torchvisionToModel,
                     EXTRACTOR_AND_CLASSIFIER));
         }
-        add(new BackboneSpec("squeezenet1_1", (drop, width, frozen) -> new SqueezeNetBackbone(width, frozen), 5, TORCHVISION_OR_CAFFE, false, 1024, false, 0,
+        add(new BackboneSpec("squeezenet1_1", s -> new SqueezeNetBackbone(s.representationSize(), s.frozenPrefix()), 5,
+                TORCHVISION_OR_CAFFE, false, 1024, false, SqueezeNetBackbone.ROI_SIZE, true, 0,
                 SqueezeNetBackbone::pretrainedKey, List.of("extractor.")));
     }
 
@@ -82,10 +84,15 @@ public final class Backbones {
      * @param spec the entry
      * @param useDrop {@code use_drop}
      * @param representationSize {@code representation_size} (0 = the entry's default)
+     * @param roiSize {@code roi_size} (0 = the entry's default)
+     * @param norm {@code norm} (used by the ResNets)
+     * @param freezeAt {@code freeze_at} (used by the ResNets, which freeze their own stages)
      * @return the backbone, randomly initialised
      */
-    public static Backbone build(BackboneSpec spec, boolean useDrop, int representationSize) {
-        Backbone b = spec.factory().build(useDrop, spec.representationSize(representationSize), spec.frozenPrefix());
+    public static Backbone build(BackboneSpec spec, boolean useDrop, int representationSize, int roiSize, String norm,
+                                 int freezeAt) {
+        Backbone b = spec.factory().build(new BackboneSpec.Settings(useDrop, spec.representationSize(representationSize),
+                spec.roiSize(roiSize), spec.frozenPrefix(), norm, freezeAt));
         freezePrefix(b.extractor(), spec.frozenPrefix());
         return b;
     }

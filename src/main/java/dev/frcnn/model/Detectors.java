@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * Builds a {@link FasterRCNN} from a {@link Config}: the backbone ({@code backbone}, an entry of {@link Backbones}),
- * the RoI head's width ({@code representation_size}), the RoI pooling ({@code roi_op},
+ * the RoI head's width ({@code representation_size}), the RoI pooling ({@code roi_op}, {@code roi_size},
  * {@code roi_align_sampling_ratio}, {@code roi_align_aligned}), anchors and classes it names; and loads weights
  * into it ({@link #load}).
  *
@@ -56,13 +56,14 @@ public final class Detectors {
             default -> throw new IllegalArgumentException("unknown roi_op '" + cfg.roiOp() + "'");
         };
         BackboneSpec spec = Backbones.get(cfg.backbone());
-        List<String> problems = spec.check(cfg.caffePretrain(), cfg.useDrop(), cfg.representationSize());
+        List<String> problems = spec.check(cfg.caffePretrain(), cfg.useDrop(), cfg.representationSize(), cfg.roiSize());
         if (!problems.isEmpty()) throw new IllegalArgumentException(String.join("; ", problems));
         if (spec.name().equals("vgg16") && !align) {
             return new FasterRCNNVGG16(classNames.size(), cfg.ratiosArray(), cfg.anchorScalesArray(), cfg.useDrop(),
                     classNames);
         }
-        Backbone b = Backbones.build(spec, cfg.useDrop(), cfg.representationSize());
+        Backbone b = Backbones.build(spec, cfg.useDrop(), cfg.representationSize(), cfg.roiSize(), cfg.norm(),
+                cfg.freezeAt());
         if (cfg.zeroInitResidual() && b instanceof ResNetC4Backbone resnet) resnet.zeroInitResiduals();
         RoIHead head = new VGG16RoIHead(classNames.size() + 1, b, roiOperator(cfg, b));
         int mid = spec.rpnMidChannels() > 0 ? spec.rpnMidChannels() : b.featureChannels();
@@ -97,11 +98,17 @@ public final class Detectors {
      * @param w the weights
      * @param what the file, for messages
      * @return the keys that were not loaded (empty for strict loads)
-     * @throws WeightsMismatchException naming missing, unexpected and mis-shaped keys
+     * @throws WeightsMismatchException naming missing, unexpected and mis-shaped keys, or for a pretrained backbone
+     *     file with a {@code norm} other than {@code frozen_bn}
      */
     public static WeightLoader.LoadResult load(FasterRCNN model, Config cfg, ModelWeights.Loaded w, String what) {
         if (!w.kind().backboneOnly()) return WeightLoader.load(model, w.stateDict(), true);
         BackboneSpec spec = Backbones.get(cfg.backbone());
+        if (!cfg.norm().equals("frozen_bn")) {
+            throw new WeightsMismatchException(what + ": pretrained " + spec.name() + " weights come with BatchNorm "
+                    + "statistics, which norm " + cfg.norm() + " cannot use (it is for training from scratch; use "
+                    + "norm frozen_bn with pretrained weights)", List.of(), List.of(), List.of());
+        }
         WeightLoader.LoadResult r = WeightLoader.load(model, spec.toModel(w.stateDict(), what), false);
         List<String> missing = r.missingKeys().stream()
                 .filter(k -> spec.pretrainedPrefixes().stream().anyMatch(k::startsWith)).toList();

@@ -4,6 +4,8 @@ import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.GroupNormImpl;
+import org.bytedeco.pytorch.GroupNormOptions;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -24,10 +26,13 @@ import static org.bytedeco.pytorch.global.torch.relu;
  * mean over H and W, giving 2048 features per RoI. The ImageNet {@code fc} is not part of the model.
  *
  * <p>Blocks are torchvision's {@code Bottleneck} in the v1.5 layout (the stride sits in the 3x3 {@code conv2} and
- * in {@code downsample.0}); convolutions have no bias. Every BatchNorm is a {@link FrozenBatchNorm2d} (eps
- * 1e-5): it always uses its running statistics, also after {@code train(true)}, and its affine parameters have
- * {@code requires_grad=false}. As in detectron2 ({@code FREEZE_AT=2}), {@code conv1} and all of {@code layer1}
- * are frozen as well; layer2..layer4 are trained.
+ * in {@code downsample.0}); convolutions have no bias. The normalisation layers ({@code bn1}, {@code bn2},
+ * {@code bn3}, {@code downsample.1}) are a {@link Norm}: by default {@link Norm#FROZEN_BN}, a
+ * {@link FrozenBatchNorm2d} (eps 1e-5) that always uses its running statistics, also after {@code train(true)},
+ * with {@code requires_grad=false} affine parameters; for training from scratch {@link Norm#GROUP_NORM}
+ * (config {@code norm}). As in detectron2 ({@code FREEZE_AT}, config {@code freeze_at}, default 2), {@code conv1}
+ * and all of {@code layer1} are frozen as well by default; layer2..layer4 are trained. The backbone owns this
+ * freezing (its catalogue entry freezes no prefix of its own).
  *
  * <p>Module names are torchvision's. Registered by {@link FasterRCNN} (as {@code extractor}) and the RoI head
  * (as {@code head.classifier}), a torchvision key {@code layer4.*} becomes {@code head.classifier.layer4.*} and
@@ -43,8 +48,8 @@ public final class ResNetC4Backbone implements Backbone {
     public static final int FEATURE_CHANNELS = 1024;
     /** Channels of layer4's output, the width of {@link #classify(Tensor)}. */
     public static final int OUTPUT_CHANNELS = 2048;
-    /** Output size of the RoI pooling in front of layer4. */
-    public static final int ROI_SIZE = 14;
+    /** Default output size of the RoI pooling in front of layer4 (detectron2's R50-C4 {@code POOLER_RESOLUTION}). */
+    public static final int DEFAULT_ROI_SIZE = 14;
     /** Bottleneck expansion (output channels = 4 x width). */
     public static final int EXPANSION = 4;
 
@@ -81,25 +86,119 @@ public final class ResNetC4Backbone implements Backbone {
         }
     }
 
+    /**
+     * The normalisation layer after every convolution (config {@code norm}; detectron2's {@code RESNETS.NORM}).
+     * Module names stay torchvision's ({@code bn1}, ..., {@code downsample.1}) for both.
+     */
+    public enum Norm {
+        /** {@link FrozenBatchNorm2d}: fixed statistics and affine; for ImageNet weights ({@code frozen_bn}). */
+        FROZEN_BN("frozen_bn"),
+        /**
+         * {@code GroupNorm(32, C)} (eps 1e-5, weight 1, bias 0, trained): normalises every image on its own, the
+         * same in training and evaluation, as in Wu and He's "Group Normalization" and He et al.'s "Rethinking
+         * ImageNet Pre-training" for detectors trained from scratch ({@code group_norm}). Parameters {@code weight}
+         * and {@code bias} only, so torchvision's BatchNorm weights do not load into it.
+         */
+        GROUP_NORM("group_norm");
+
+        /** Groups of {@link #GROUP_NORM} (detectron2's and the paper's 32). */
+        public static final int GROUPS = 32;
+        /** The config values, in declaration order. */
+        public static final List<String> NAMES = List.of("frozen_bn", "group_norm");
+
+        private final String configName;
+
+        Norm(String configName) {
+            this.configName = configName;
+        }
+
+        /** The config value. */
+        public String configName() { return configName; }
+
+        /**
+         * @param name {@code frozen_bn} or {@code group_norm}
+         * @return the norm
+         * @throws IllegalArgumentException for any other name
+         */
+        public static Norm fromName(String name) {
+            for (Norm n : values()) if (n.configName.equals(name)) return n;
+            throw new IllegalArgumentException("unknown norm '" + name + "' (" + String.join(", ", NAMES) + ")");
+        }
+
+        Module create(int channels) {
+            return switch (this) {
+                case FROZEN_BN -> new FrozenBatchNorm2d(channels);
+                case GROUP_NORM -> new GroupNormImpl(new GroupNormOptions(GROUPS, channels));
+            };
+        }
+
+        static Tensor apply(Module norm, Tensor x) {
+            if (norm instanceof FrozenBatchNorm2d f) return f.forward(x);
+            return ((GroupNormImpl) norm).forward(x);
+        }
+
+        /** The scale parameter of a layer made by {@link #create}. */
+        static Tensor weight(Module norm) {
+            if (norm instanceof FrozenBatchNorm2d f) return f.weight();
+            return ((GroupNormImpl) norm).weight();
+        }
+    }
+
+    /** Default {@code freeze_at}: detectron2's 2 (stem and layer1 frozen). */
+    public static final int DEFAULT_FREEZE_AT = 2;
+    /** Largest {@code freeze_at}: the stem and layer1..layer3, i.e. the whole extractor. */
+    public static final int MAX_FREEZE_AT = 4;
+
     private final Depth depth;
+    private final Norm norm;
+    private final int roiSize;
     private final Trunk trunk;
     private final Top top;
 
     /**
-     * Builds a randomly initialised backbone. The RoI head in front of layer4 pools {@value #ROI_SIZE}x{@value #ROI_SIZE}
-     * at spatial scale 1/{@value #FEATURE_STRIDE} (the head owns the operator; see {@link Detectors}).
+     * Builds a randomly initialised backbone whose RoI head pools {@value #DEFAULT_ROI_SIZE}x{@value #DEFAULT_ROI_SIZE}
+     * in front of layer4.
      *
      * @param depth ResNet-50 or ResNet-101
      */
     public ResNetC4Backbone(Depth depth) {
+        this(depth, DEFAULT_ROI_SIZE, Norm.FROZEN_BN, DEFAULT_FREEZE_AT);
+    }
+
+    /**
+     * Builds a randomly initialised backbone. The RoI head in front of layer4 pools {@code roiSize x roiSize} at
+     * spatial scale 1/{@value #FEATURE_STRIDE} (the head owns the operator; see {@link Detectors}). layer4 is
+     * convolutional and ends in a mean over H and W, so any size works and the weights do not depend on it; its
+     * first block halves the size ({@code ceil(roiSize / 2)}), and its cost per RoI grows with {@code roiSize^2}
+     * (7 costs about a third of 14; {@code docs/resnet.md}).
+     *
+     * @param depth ResNet-50 or ResNet-101
+     * @param roiSize pooled RoI height and width, {@code >= 1}
+     * @param norm the normalisation layers
+     * @param freezeAt detectron2's {@code FREEZE_AT}: 0 trains everything, 1 freezes the stem ({@code conv1},
+     *     {@code bn1}), k in 2..{@value #MAX_FREEZE_AT} also {@code layer1..layer(k-1)}
+     * @throws IllegalArgumentException if {@code depth} or {@code norm} is null, {@code roiSize < 1} or
+     *     {@code freezeAt} is outside [0, {@value #MAX_FREEZE_AT}]
+     */
+    public ResNetC4Backbone(Depth depth, int roiSize, Norm norm, int freezeAt) {
         if (depth == null) throw new IllegalArgumentException("depth is required");
+        if (norm == null) throw new IllegalArgumentException("norm is required");
+        if (roiSize < 1) throw new IllegalArgumentException("roiSize must be >= 1: " + roiSize);
+        if (freezeAt < 0 || freezeAt > MAX_FREEZE_AT) {
+            throw new IllegalArgumentException("freezeAt must be in [0, " + MAX_FREEZE_AT + "]: " + freezeAt);
+        }
         this.depth = depth;
+        this.norm = norm;
+        this.roiSize = roiSize;
         int[] blocks = depth.blocks;
-        this.trunk = new Trunk(blocks);
-        this.top = new Top(blocks[3]);
-        // detectron2 FREEZE_AT = 2: stem (conv1 + bn1) and res2 (layer1) are not trained.
-        setRequiresGrad(trunk.conv1, false);
-        setRequiresGrad(trunk.layer1, false);
+        this.trunk = new Trunk(blocks, norm);
+        this.top = new Top(blocks[3], norm);
+        // FrozenBatchNorm2d's own parameters never train; freeze_at freezes whole stages on top of that.
+        if (freezeAt >= 1) {
+            setRequiresGrad(trunk.conv1, false);
+            setRequiresGrad(trunk.bn1, false);
+        }
+        for (int k = 1; k < freezeAt; k++) setRequiresGrad(trunk.layer(k), false);
     }
 
     private static void setRequiresGrad(Module m, boolean on) {
@@ -113,17 +212,22 @@ public final class ResNetC4Backbone implements Backbone {
      * projection) and the randomly initialised network passes signals of bounded size. The idea of torchvision's
      * {@code resnet50(zero_init_residual=True)} (which zeroes {@code bn3.weight}; here BatchNorm is frozen, so
      * its weight could not learn back, and the trainable {@code conv3} is zeroed instead) and of Fixup
-     * (Zhang et al., 2019). Only for random initialisation: loading weights afterwards overwrites it.
+     * (Zhang et al., 2019). With {@link Norm#GROUP_NORM}, whose scale trains, {@code bn3.weight} is zeroed instead,
+     * exactly torchvision's {@code zero_init_residual} (zeroing {@code conv3} there would put an all-zero input
+     * into GroupNorm, whose gradient is then scaled by 1/sqrt(eps)). Only for random initialisation: loading
+     * weights afterwards overwrites it.
      */
     public void zeroInitResiduals() {
         try (NoGradGuard g = new NoGradGuard()) {
-            for (int k = 1; k <= 3; k++) {
-                Stage st = trunk.layer(k);
-                for (int i = 0; i < st.size(); i++) st.block(i).conv3.weight().zero_();
+            for (int k = 1; k <= 4; k++) {
+                Stage st = k == 4 ? top.layer4() : trunk.layer(k);
+                for (int i = 0; i < st.size(); i++) st.block(i).zeroInitResidual(norm);
             }
-            for (int i = 0; i < top.layer4().size(); i++) top.layer4().block(i).conv3.weight().zero_();
         }
     }
+
+    /** The normalisation layers' kind. */
+    public Norm norm() { return norm; }
 
     /** The depth this backbone was built with. */
     public Depth depth() { return depth; }
@@ -156,7 +260,7 @@ public final class ResNetC4Backbone implements Backbone {
     @Override public int classifierOutputWidth() { return OUTPUT_CHANNELS; }
 
     /** @return 14 */
-    @Override public int roiSize() { return ROI_SIZE; }
+    @Override public int roiSize() { return roiSize; }
 
     // ---------------------------------------------------------------------------------------------------------
 
@@ -180,7 +284,7 @@ public final class ResNetC4Backbone implements Backbone {
      */
     public static final class Bottleneck extends Module {
         private final Conv2dImpl conv1, conv2, conv3;
-        private final FrozenBatchNorm2d bn1, bn2, bn3;
+        private final Module bn1, bn2, bn3;
         private final Downsample downsample;
 
         /**
@@ -188,16 +292,21 @@ public final class ResNetC4Backbone implements Backbone {
          * @param width bottleneck width (output channels = 4 x width)
          * @param stride stride of conv2 and of the downsample conv (1 or 2)
          * @param withDownsample whether the shortcut is a projection (torchvision: stride != 1 or in != 4*width)
+         * @param norm the normalisation layers
          */
-        public Bottleneck(int in, int width, int stride, boolean withDownsample) {
+        public Bottleneck(int in, int width, int stride, boolean withDownsample, Norm norm) {
             super("Bottleneck");
             conv1 = register_module("conv1", conv(in, width, 1, 1, 0));
-            bn1 = register_module("bn1", new FrozenBatchNorm2d(width));
+            bn1 = register_module("bn1", norm.create(width));
             conv2 = register_module("conv2", conv(width, width, 3, stride, 1));
-            bn2 = register_module("bn2", new FrozenBatchNorm2d(width));
+            bn2 = register_module("bn2", norm.create(width));
             conv3 = register_module("conv3", conv(width, width * EXPANSION, 1, 1, 0));
-            bn3 = register_module("bn3", new FrozenBatchNorm2d(width * EXPANSION));
-            downsample = withDownsample ? register_module("downsample", new Downsample(in, width * EXPANSION, stride)) : null;
+            bn3 = register_module("bn3", norm.create(width * EXPANSION));
+            downsample = withDownsample ? register_module("downsample", new Downsample(in, width * EXPANSION, stride, norm)) : null;
+        }
+
+        void zeroInitResidual(Norm norm) {
+            (norm == Norm.GROUP_NORM ? Norm.weight(bn3) : conv3.weight()).zero_();
         }
 
         /**
@@ -205,28 +314,28 @@ public final class ResNetC4Backbone implements Backbone {
          * @return (N, 4*width, ceil(H/stride), ceil(W/stride)) float32
          */
         public Tensor forward(Tensor x) {
-            Tensor out = relu(bn1.forward(conv1.forward(x)));
-            out = relu(bn2.forward(conv2.forward(out)));
-            out = bn3.forward(conv3.forward(out));
+            Tensor out = relu(Norm.apply(bn1, conv1.forward(x)));
+            out = relu(Norm.apply(bn2, conv2.forward(out)));
+            out = Norm.apply(bn3, conv3.forward(out));
             Tensor identity = downsample == null ? x : downsample.forward(x);
             return relu(out.add(identity));
         }
     }
 
-    /** The projection shortcut: children {@code 0} (1x1 conv, no bias) and {@code 1} (frozen BN). */
+    /** The projection shortcut: children {@code 0} (1x1 conv, no bias) and {@code 1} (the {@link Norm}). */
     public static final class Downsample extends Module {
         private final Conv2dImpl conv;
-        private final FrozenBatchNorm2d bn;
+        private final Module bn;
 
-        /** @param in input channels @param out output channels @param stride conv stride */
-        public Downsample(int in, int out, int stride) {
+        /** @param in input channels @param out output channels @param stride conv stride @param norm the norm */
+        public Downsample(int in, int out, int stride, Norm norm) {
             super("Sequential");
             conv = register_module("0", conv(in, out, 1, stride, 0));
-            bn = register_module("1", new FrozenBatchNorm2d(out));
+            bn = register_module("1", norm.create(out));
         }
 
         /** @param x (N, in, H, W) float32 @return (N, out, ceil(H/stride), ceil(W/stride)) float32 */
-        public Tensor forward(Tensor x) { return bn.forward(conv.forward(x)); }
+        public Tensor forward(Tensor x) { return Norm.apply(bn, conv.forward(x)); }
     }
 
     /** One stage ({@code layerK}): Bottleneck children named {@code 0 .. n-1}; the first carries the stride. */
@@ -238,14 +347,15 @@ public final class ResNetC4Backbone implements Backbone {
          * @param width bottleneck width
          * @param n number of blocks (&gt;= 1)
          * @param stride stride of the first block
+         * @param norm the normalisation layers
          */
-        public Stage(int in, int width, int n, int stride) {
+        public Stage(int in, int width, int n, int stride, Norm norm) {
             super("Sequential");
             for (int i = 0; i < n; i++) {
                 boolean first = i == 0;
                 int blockIn = first ? in : width * EXPANSION;
                 boolean ds = first && (stride != 1 || in != width * EXPANSION);
-                blocks.add(register_module(Integer.toString(i), new Bottleneck(blockIn, width, first ? stride : 1, ds)));
+                blocks.add(register_module(Integer.toString(i), new Bottleneck(blockIn, width, first ? stride : 1, ds, norm)));
             }
         }
 
@@ -265,17 +375,20 @@ public final class ResNetC4Backbone implements Backbone {
     /** The trunk: {@code conv1} (7x7/2, pad 3), {@code bn1}, ReLU, max-pool 3/2 pad 1, {@code layer1..layer3}. */
     public static final class Trunk extends Module {
         private final Conv2dImpl conv1;
-        private final FrozenBatchNorm2d bn1;
+        private final Module bn1;
         private final Stage layer1, layer2, layer3;
 
-        /** @param blocks blocks per stage (at least 3 entries; layer1..layer3 use the first three) */
-        public Trunk(int[] blocks) {
+        /**
+         * @param blocks blocks per stage (at least 3 entries; layer1..layer3 use the first three)
+         * @param norm the normalisation layers
+         */
+        public Trunk(int[] blocks, Norm norm) {
             super("ResNetC4Trunk");
             conv1 = register_module("conv1", conv(3, 64, 7, 2, 3));
-            bn1 = register_module("bn1", new FrozenBatchNorm2d(64));
-            layer1 = register_module("layer1", new Stage(64, 64, blocks[0], 1));
-            layer2 = register_module("layer2", new Stage(256, 128, blocks[1], 2));
-            layer3 = register_module("layer3", new Stage(512, 256, blocks[2], 2));
+            bn1 = register_module("bn1", norm.create(64));
+            layer1 = register_module("layer1", new Stage(64, 64, blocks[0], 1, norm));
+            layer2 = register_module("layer2", new Stage(256, 128, blocks[1], 2, norm));
+            layer3 = register_module("layer3", new Stage(512, 256, blocks[2], 2, norm));
         }
 
         /** Stage {@code k} = 1, 2 or 3 ({@code layer1..layer3}). */
@@ -295,7 +408,7 @@ public final class ResNetC4Backbone implements Backbone {
          * @return (N, 64, ~H/4, ~W/4) float32
          */
         public Tensor stem(Tensor x) {
-            Tensor y = relu(bn1.forward(conv1.forward(x)));
+            Tensor y = relu(Norm.apply(bn1, conv1.forward(x)));
             return max_pool2d(y, new long[]{3, 3}, new long[]{2, 2}, new long[]{1, 1}, new long[]{1, 1}, false);
         }
 
@@ -309,10 +422,10 @@ public final class ResNetC4Backbone implements Backbone {
     public static final class Top extends Module {
         private final Stage layer4;
 
-        /** @param blocks number of layer4 blocks (3 for ResNet-50/101) */
-        public Top(int blocks) {
+        /** @param blocks number of layer4 blocks (3 for ResNet-50/101) @param norm the normalisation layers */
+        public Top(int blocks, Norm norm) {
             super("ResNetC4Top");
-            layer4 = register_module("layer4", new Stage(FEATURE_CHANNELS, 512, blocks, 2));
+            layer4 = register_module("layer4", new Stage(FEATURE_CHANNELS, 512, blocks, 2, norm));
         }
 
         /** The {@code layer4} stage. */

@@ -35,7 +35,8 @@ import static org.bytedeco.pytorch.global.torch.*;
 public final class TinyBackbone implements Backbone {
     private static final int[] CHANNELS = {32, 64, 128, 128, 128};
     private static final int FEATURE_STRIDE = 16;
-    private static final int ROI_SIZE = 7;
+    /** Height and width of the pooled RoI features its fc6 flattens. */
+    public static final int ROI_SIZE = 7;
     /** Default width of the two fully connected layers. */
     public static final int DEFAULT_WIDTH = 256;
 

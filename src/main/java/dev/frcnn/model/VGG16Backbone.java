@@ -46,7 +46,8 @@ public final class VGG16Backbone implements Backbone {
     private static final int FEATURE_STRIDE = 16;
     private static final int FEATURE_CHANNELS = 512;
     private static final int FC_WIDTH = 4096;
-    private static final int ROI_SIZE = 7;
+    /** Height and width of the pooled RoI features its fc6 flattens. */
+    public static final int ROI_SIZE = 7;
 
     private final SequentialImpl extractor;
     /** The extractor's modules in order, as forward functions (same module objects as {@link #extractor}). */

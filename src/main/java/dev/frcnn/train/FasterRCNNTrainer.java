@@ -84,12 +84,25 @@ public final class FasterRCNNTrainer {
      */
     public FasterRCNNTrainer(FasterRCNN fasterRcnn, double rpnSigma, double roiSigma, double lr, double weightDecay,
                              boolean useAdam, Sampler sampler) {
+        this(fasterRcnn, rpnSigma, roiSigma, lr, weightDecay, useAdam, sampler, dev.frcnn.config.Config.DEFAULT_ROI_N_SAMPLE);
+    }
+
+    /**
+     * As {@link #FasterRCNNTrainer(FasterRCNN, double, double, double, double, boolean, Sampler)} with the number of
+     * RoIs sampled per image for the head's losses (config {@code roi_n_sample}).
+     *
+     * @param roiNSample {@code n_sample} of the {@link ProposalTargetCreator} (the reference's 128), {@code >= 1};
+     *     {@code round(0.25 * roiNSample)} of them at most are positives
+     * @throws IllegalArgumentException if {@code roiNSample < 1}
+     */
+    public FasterRCNNTrainer(FasterRCNN fasterRcnn, double rpnSigma, double roiSigma, double lr, double weightDecay,
+                             boolean useAdam, Sampler sampler, int roiNSample) {
         this.fasterRcnn = Objects.requireNonNull(fasterRcnn, "fasterRcnn");
         this.rpnSigma = rpnSigma;
         this.roiSigma = roiSigma;
         this.anchorTargetCreator = new AnchorTargetCreator(256, 0.7, 0.3, 0.5, sampler);
         double[] mean = toDoubles(fasterRcnn.locNormalizeMean()), std = toDoubles(fasterRcnn.locNormalizeStd());
-        this.proposalTargetCreator = new ProposalTargetCreator(128, 0.25, 0.5, 0.5, 0.0, mean, std, sampler);
+        this.proposalTargetCreator = new ProposalTargetCreator(roiNSample, 0.25, 0.5, 0.5, 0.0, mean, std, sampler);
         this.optimizer = makeOptimizer(fasterRcnn, lr, weightDecay, useAdam);
     }
 

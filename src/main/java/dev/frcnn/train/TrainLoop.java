@@ -117,7 +117,7 @@ public final class TrainLoop {
         model.to(opt.device(), false);
         ReseedableSampler sampler = new ReseedableSampler(cfg.seed());
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
-                cfg.weightDecay(), cfg.useAdam(), sampler);
+                cfg.weightDecay(), cfg.useAdam(), sampler, cfg.roiNSample());
         trainer.setClipGradNorm(cfg.clipGradNorm());
         State st = new State();
         st.lr = cfg.lr();

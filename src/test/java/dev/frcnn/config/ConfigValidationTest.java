@@ -55,7 +55,19 @@ class ConfigValidationTest {
             new Check(List.of("backbone=vgg16", "zero_init_residual=true"), "zero_init_residual",
                     List.of("backbone=resnet50", "zero_init_residual=true")),
             new Check("max_image_pixels=0", "max_image_pixels", "max_image_pixels=1"),
-            new Check("precision=fp16", "precision", "precision=bf16"));
+            new Check("precision=fp16", "precision", "precision=bf16"),
+            new Check("roi_size=-1", "roi_size", "roi_size=0"),
+            new Check(List.of("backbone=resnet50", "roi_size=65"), "roi_size", List.of("backbone=resnet50", "roi_size=64")),
+            new Check(List.of("backbone=vgg16", "roi_size=14"), "roi_size", List.of("backbone=vgg16", "roi_size=7")),
+            new Check(List.of("backbone=squeezenet1_1", "roi_size=14"), "roi_size",
+                    List.of("backbone=resnet101", "roi_size=14")),
+            new Check("roi_n_sample=0", "roi_n_sample", "roi_n_sample=1"),
+            new Check(List.of("backbone=resnet50", "norm=batch_norm"), "norm", List.of("backbone=resnet50", "norm=group_norm")),
+            new Check(List.of("backbone=vgg16", "norm=group_norm"), "norm", List.of("backbone=vgg16", "norm=frozen_bn")),
+            new Check(List.of("backbone=resnet50", "freeze_at=-1"), "freeze_at", List.of("backbone=resnet50", "freeze_at=0")),
+            new Check(List.of("backbone=resnet50", "freeze_at=5"), "freeze_at", List.of("backbone=resnet50", "freeze_at=4")),
+            new Check(List.of("backbone=squeezenet1_1", "freeze_at=0"), "freeze_at",
+                    List.of("backbone=squeezenet1_1", "freeze_at=2")));
 
     @TestFactory
     Stream<DynamicTest> eachCheckRejectsItsKeyAndAcceptsTheBoundary() {

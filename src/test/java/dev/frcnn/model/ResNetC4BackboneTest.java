@@ -201,6 +201,86 @@ class ResNetC4BackboneTest {
         }
     }
 
+    /**
+     * {@code freeze_at} k freezes the stem (k >= 1) and layer1..layer(k-1), as detectron2's {@code FREEZE_AT}; with
+     * {@code norm=group_norm} the norms' affine parameters train wherever their stage does.
+     */
+    @Test
+    void freezeAtAndGroupNormDecideWhatTrains() {
+        for (String norm : List.of("frozen_bn", "group_norm")) {
+            for (int k = 0; k <= ResNetC4Backbone.MAX_FREEZE_AT; k++) {
+                try (PointerScope s = new PointerScope()) {
+                    Config cfg = Config.defaults().withOverrides(List.of("backbone=resnet50", "norm=" + norm,
+                            "freeze_at=" + k));
+                    FasterRCNN model = Detectors.create(cfg, List.of("a"));
+                    List<String> frozenStages = new ArrayList<>();
+                    if (k >= 1) frozenStages.addAll(List.of("extractor.conv1.", "extractor.bn1."));
+                    for (int l = 1; l < k; l++) frozenStages.add("extractor.layer" + l + ".");
+                    StringTensorDict p = model.named_parameters(true);
+                    int trained = 0;
+                    for (long i = 0; i < p.size(); i++) {
+                        String key = p.get(i).key().getString();
+                        boolean normParam = key.matches(".*\\.(bn\\d|downsample\\.1)\\.(weight|bias)");
+                        boolean expectFrozen = frozenStages.stream().anyMatch(key::startsWith)
+                                || (normParam && norm.equals("frozen_bn"));
+                        assertThat(p.get(i).value().requires_grad()).as(norm + " freeze_at=" + k + ": " + key)
+                                .isEqualTo(!expectFrozen);
+                        if (!expectFrozen) trained++;
+                    }
+                    assertThat(trained).isPositive();
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code norm=group_norm}: GroupNorm(32) layers under torchvision's names with weight and bias only (no running
+     * statistics), the same output in training and evaluation mode, each group of every image normalised on its
+     * own; {@code zero_init_residual} zeroes {@code bn3.weight} (torchvision's rule) instead of {@code conv3}; and
+     * torchvision's pretrained BatchNorm weights are refused with a message naming the setting.
+     */
+    @Test
+    void groupNormLayersNormaliseEachImageAndRefusePretrainedWeights() {
+        try (PointerScope s = new PointerScope()) {
+            Map<String, Info> frozen = stateInfo(new ResNetC4Backbone(ResNetC4Backbone.Depth.RESNET50).trunk());
+            ResNetC4Backbone b = new ResNetC4Backbone(ResNetC4Backbone.Depth.RESNET50, 14,
+                    ResNetC4Backbone.Norm.GROUP_NORM, 0);
+            Map<String, Info> gn = stateInfo(b.trunk());
+            List<String> expectedKeys = frozen.keySet().stream()
+                    .filter(k -> !k.matches(".*\\.(running_mean|running_var|num_batches_tracked)")).toList();
+            assertThat(new TreeSet<>(gn.keySet())).isEqualTo(new TreeSet<>(expectedKeys));
+            assertThat(b.norm()).isEqualTo(ResNetC4Backbone.Norm.GROUP_NORM);
+
+            Tensor x = randn(2, 3, 64, 96);
+            Tensor evalOut;
+            b.trunk().train(false);
+            try (NoGradGuard g = new NoGradGuard()) {
+                evalOut = b.extract(x);
+            }
+            b.trunk().train(true);
+            try (NoGradGuard g = new NoGradGuard()) {
+                assertThat(Tensors.toFloatArray(b.extract(x))).containsExactly(Tensors.toFloatArray(evalOut));
+                // each image is normalised on its own: the second image alone gives the batch's second output
+                assertThat(Tensors.toFloatArray(b.extract(x.narrow(0, 1, 1))))
+                        .containsExactly(Tensors.toFloatArray(evalOut.narrow(0, 1, 1)), org.assertj.core.data.Offset.offset(1e-4f));
+            }
+
+            b.zeroInitResiduals();
+            StringTensorDict p = b.trunk().named_parameters(true);
+            assertThat(p.get("layer2.1.bn3.weight").abs().sum().item_float()).isZero();
+            assertThat(p.get("layer2.1.conv3.weight").abs().sum().item_float()).isPositive();
+            assertThat(p.get("layer2.1.bn2.weight").abs().sum().item_float()).isPositive();
+
+            Config cfg = Config.defaults().withOverrides(List.of("backbone=resnet50", "norm=group_norm", "freeze_at=0"));
+            FasterRCNN model = Detectors.create(cfg, List.of("a"));
+            dev.frcnn.io.ModelWeights.Loaded pretrained = new dev.frcnn.io.ModelWeights.Loaded(Map.of(), null,
+                    dev.frcnn.io.ModelWeights.Kind.PRETRAINED_BACKBONE, null);
+            assertThatThrownBy(() -> Detectors.load(model, cfg, pretrained, "resnet50.pth"))
+                    .isInstanceOf(dev.frcnn.io.WeightsMismatchException.class)
+                    .hasMessageContaining("resnet50.pth").hasMessageContaining("norm group_norm");
+        }
+    }
+
     @Test
     void trainingModeKeepsRunningStatisticsAndFrozenParametersGetNoGradient() {
         try (PointerScope s = new PointerScope()) {
@@ -316,6 +396,49 @@ class ResNetC4BackboneTest {
                             .as(cases.get(a).sets() + " vs " + cases.get(b).sets() + ": head scores equal").isFalse();
                 }
             }
+        }
+    }
+
+    /**
+     * {@code roi_size} reaches the head: the operator pools {@code roi_size x roi_size}, layer4 halves it and the
+     * mean gives the same 2048 features per RoI. The weights do not depend on it: a 14x14 model's state dict loads
+     * strictly into a 7x7 one, and with the same weights the two give different scores (the pooling differs).
+     */
+    @Test
+    void roiSizeIsWiredIntoTheHeadAndKeepsTheWeights() {
+        try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+            Tensor features = randn(1, ResNetC4Backbone.FEATURE_CHANNELS, 6, 8);
+            Tensor rois = Tensors.fromFloats(new float[]{0f, 0f, 90f, 120f, 10.5f, 20.25f, 60f, 33f}, 2, 4);
+            Tensor idx = zeros(new long[]{2}, new TensorOptions(ScalarType.Long));
+            Tensor xy = Tensors.fromFloats(new float[]{0f, 0f, 0f, 120f, 90f, 0f, 20.25f, 10.5f, 33f, 60f}, 2, 5);
+            List<String> base = List.of("backbone=resnet50", "roi_op=roi_align", "roi_align_aligned=true");
+            FasterRCNN big = Detectors.create(Config.defaults().withOverrides(base), FasterRCNN.VOC_BBOX_LABEL_NAMES);
+            List<String> sets = new ArrayList<>(base);
+            sets.add("roi_size=7");
+            FasterRCNN small = Detectors.create(Config.defaults().withOverrides(sets), FasterRCNN.VOC_BBOX_LABEL_NAMES);
+            big.train(false);
+            small.train(false);
+            assertThat(Tensors.shape(((VGG16RoIHead) big.head()).roiOperator().apply(features, xy)))
+                    .containsExactly(2, ResNetC4Backbone.FEATURE_CHANNELS, 14, 14);
+            RoIOperator op = ((VGG16RoIHead) small.head()).roiOperator();
+            Tensor pooled = op.apply(features, xy);
+            assertThat(Tensors.shape(pooled)).containsExactly(2, ResNetC4Backbone.FEATURE_CHANNELS, 7, 7);
+            assertThat(Tensors.toFloatArray(pooled))
+                    .containsExactly(Tensors.toFloatArray(RoIOperators.roiAlign(7, 1.0 / 16, 0, true).apply(features, xy)));
+            ResNetC4Backbone b = (ResNetC4Backbone) small.backbone();
+            assertThat(b.roiSize()).isEqualTo(7);
+            assertThat(Tensors.shape(b.classify(pooled))).containsExactly(2, ResNetC4Backbone.OUTPUT_CHANNELS);
+
+            Map<String, Tensor> sd = new LinkedHashMap<>();
+            StringTensorDict ps = big.named_parameters(true), bs = big.named_buffers(true);
+            for (long i = 0; i < ps.size(); i++) sd.put(ps.get(i).key().getString(), ps.get(i).value());
+            for (long i = 0; i < bs.size(); i++) sd.put(bs.get(i).key().getString(), bs.get(i).value());
+            assertThat(stateInfo(small).keySet()).containsExactlyElementsOf(stateInfo(big).keySet());
+            WeightLoader.load(small, sd, true);
+            float[] bigScores = Tensors.toFloatArray(big.head().forward(features, rois, idx).roiScores());
+            float[] smallScores = Tensors.toFloatArray(small.head().forward(features, rois, idx).roiScores());
+            assertThat(smallScores).hasSize(2 * 21);
+            assertThat(java.util.Arrays.equals(bigScores, smallScores)).as("7x7 and 14x14 heads give equal scores").isFalse();
         }
     }
 

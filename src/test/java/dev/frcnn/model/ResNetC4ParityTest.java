@@ -40,7 +40,7 @@ class ResNetC4ParityTest {
     static void build() {
         g = Golden.load(FIXTURE);
         int pooled = g.params().get("pooled_size").get(0).asInt();
-        assertThat(pooled).isEqualTo(ResNetC4Backbone.ROI_SIZE);
+        assertThat(pooled).isEqualTo(ResNetC4Backbone.DEFAULT_ROI_SIZE);
         backbone = new ResNetC4Backbone(ResNetC4Backbone.Depth.RESNET50);
         targets = new LinkedHashMap<>();
         collect(backbone.trunk(), targets);

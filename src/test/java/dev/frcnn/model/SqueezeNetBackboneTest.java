@@ -111,7 +111,8 @@ class SqueezeNetBackboneTest {
     @Test
     void frozenPrefixWithoutAutogradGivesTheSameFeaturesAndGradients() {
         manual_seed(11);
-        SqueezeNetBackbone skip = (SqueezeNetBackbone) Backbones.build(Backbones.get("squeezenet1_1"), false, 64);
+        SqueezeNetBackbone skip = (SqueezeNetBackbone) Backbones.build(Backbones.get("squeezenet1_1"), false, 64, 0, "frozen_bn",
+                ResNetC4Backbone.DEFAULT_FREEZE_AT);
         manual_seed(11);
         SqueezeNetBackbone full = new SqueezeNetBackbone(64, 0);
         try (PointerScope s = new PointerScope()) {
