@@ -75,8 +75,10 @@ final class DemoCommand implements Callable<Integer> {
 
         LoadedModel best = LoadedModel.load(r.bestCheckpoint(), cfg, List.of(), LoadedModel.device(device));
         VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels());
-        VocEval.Result ev = DetectionEvaluator.run(best.model(), test, best.preprocessing(), Thresholds.EVALUATE,
-                cfg.testNum(), null).evaluate(cfg.use07Metric());
+        // The best epoch's evaluation is that of the weights in best.ckpt; evaluate again only after a resume.
+        VocEval.Result ev = r.bestEvaluation() != null ? r.bestEvaluation()
+                : DetectionEvaluator.run(best.model(), test, best.preprocessing(), Thresholds.EVALUATE,
+                        cfg.testNum(), null).evaluate(cfg.use07Metric());
         VocEval.writePrCurves(out.resolve("pr_curves"), ev, best.classNames());
         Path shown = out.resolve("detections");
         for (int i = 0; i < Math.min(show, test.size()); i++) {

@@ -60,8 +60,14 @@ public final class TrainLoop {
     public record Options(Path dataDir, Path outDir, boolean resume, String trainSplit, String testSplit,
                           Device device, PrintStream log, boolean progressBar) {}
 
-    /** The outcome of a run. */
-    public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, FasterRCNN model) {}
+    /**
+     * The outcome of a run.
+     *
+     * @param bestEvaluation the test-split evaluation of the best epoch (the weights in {@code bestCheckpoint}),
+     *     or null if that epoch was evaluated by an earlier process (a resumed run)
+     */
+    public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, FasterRCNN model,
+                         VocEval.Result bestEvaluation) {}
 
     private static final List<String> LOSS_NAMES = FasterRCNNTrainer.Losses.NAMES;
 
@@ -146,6 +152,7 @@ public final class TrainLoop {
             t.setDaemon(true);
             return t;
         });
+        VocEval.Result bestEvaluation = null;
         try {
             for (; st.epoch < cfg.epoch(); st.epoch++) {
                 int[] order = epochOrder(trainable, cfg.seed(), st.epoch);
@@ -165,6 +172,7 @@ public final class TrainLoop {
                 if (r.map() > st.bestMap) {
                     st.bestMap = r.map();
                     st.bestEpoch = st.epoch;
+                    bestEvaluation = r;
                     saveCheckpoint(best, model, null, st, false);
                 }
                 if (st.epoch == cfg.lrDecayEpoch() && st.bestEpoch >= 0) {
@@ -181,7 +189,7 @@ public final class TrainLoop {
             pool.shutdownNow();
             losses.close();
         }
-        return new Result(st.bestMap, st.bestEpoch, st.lastMap, best, model);
+        return new Result(st.bestMap, st.bestEpoch, st.lastMap, best, model, bestEvaluation);
     }
 
     private static State nextEpoch(State st) {

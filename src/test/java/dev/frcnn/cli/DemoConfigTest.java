@@ -24,9 +24,13 @@ class DemoConfigTest {
         Config c = DemoCommand.demoConfig(demo(), List.of("backbone=resnet50", "epoch=2"));
         assertThat(c.backbone()).isEqualTo("resnet50");
         assertThat(c.zeroInitResidual()).isTrue();
+        assertThat(c.norm()).isEqualTo("group_norm");
+        assertThat(c.freezeAt()).isZero();
+        assertThat(c.roiSize()).isEqualTo(7);
+        assertThat(c.roiNSample()).isEqualTo(32);
         assertThat(c.warmupIters()).isEqualTo(100);
         assertThat(c.clipGradNorm()).isEqualTo(10.0);
-        assertThat(c.lr()).isEqualTo(0.01);
+        assertThat(c.lr()).isEqualTo(0.03);
         assertThat(c.epoch()).as("--set wins over configs/demo/resnet50.json").isEqualTo(2);
         assertThat(c.minSize()).as("demo.json keys stay").isEqualTo(192);
     }

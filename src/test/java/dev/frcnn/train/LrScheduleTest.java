@@ -145,6 +145,8 @@ class LrScheduleTest {
         TrainLoop.Result r = train(out, DECAY_EPOCH + 1, false);
         assertThat(r.bestMap()).as("mAP on the unreachable 2x2 box").isEqualTo(0.0);
         assertThat(r.bestEpoch()).as("best epoch (the first: no later epoch beats mAP 0)").isZero();
+        assertThat(r.bestEvaluation()).as("the best epoch's evaluation, kept for the demo").isNotNull();
+        assertThat(r.bestEvaluation().map()).isEqualTo(r.bestMap());
         JsonNode best = meta(out.resolve("best.ckpt"));
         assertThat(best.path("epoch").asInt()).isZero();
 
@@ -203,6 +205,7 @@ class LrScheduleTest {
         JsonNode ml = meta(late.resolve("last.ckpt"));
         assertThat(ml.path("lr").asDouble()).isCloseTo(LR * DECAY, within(1e-15));
         TrainLoop.Result rl = train(late, epochs, true);
+        assertThat(rl.bestEvaluation()).as("the best epoch was evaluated before the resume").isNull();
         assertStepLrs(late, 18);
         assertLrs(metaGroupLrs(meta(late.resolve("last.ckpt"))), groupLrs(rl.model(), LR * DECAY), "resumed (late) group lrs");
         assertThat(differing(full.resolve("last.ckpt"), late.resolve("last.ckpt"))).as("resumed after the decay vs uninterrupted").isZero();
