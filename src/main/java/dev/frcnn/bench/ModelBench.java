@@ -123,7 +123,8 @@ public final class ModelBench {
 
     /**
      * Median time of one {@link FasterRCNNTrainer#trainStep} (forward, 4 losses, backward, SGD step) on {@code image}
-     * with three fixed gt boxes.
+     * with three fixed gt boxes, labelled 11, 14 and 6 (modulo the model's number of foreground classes, so that
+     * weights with fewer classes than VOC's 20 work).
      *
      * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env, input_hw,
      *     train_step_ms (median), train_step_ms_min,
@@ -147,7 +148,9 @@ public final class ModelBench {
                     0.10f * h, 0.10f * w, 0.60f * h, 0.45f * w,
                     0.30f * h, 0.50f * w, 0.90f * h, 0.95f * w,
                     0.05f * h, 0.60f * w, 0.35f * h, 0.80f * w}, 1, 3, 4).to(device, p.scalar_type()).retainReference();
-            label = Tensors.fromLongs(new long[]{11, 14, 6}, 1, 3).to(device,
+            // Labels 11, 14, 6 of the 20 VOC classes; wrapped into range for models with fewer classes.
+            int nFg = model.classNames().size();
+            label = Tensors.fromLongs(new long[]{11 % nFg, 14 % nFg, 6 % nFg}, 1, 3).to(device,
                     org.bytedeco.pytorch.global.torch.ScalarType.Long).retainReference();
         }
         LinkedHashMap<String, Object> r = header("train", device, reps, cfg, model);
