@@ -133,7 +133,8 @@ public record Config(
         return new Config(600, 1000, 8, 8, 3.0, 1.0, 0.0005, 0.1, 9, 1e-3, 14, false, false, 10000, null,
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
                 List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
-                "fp32", 0, DEFAULT_ROI_N_SAMPLE, "frozen_bn", ResNetC4Backbone.DEFAULT_FREEZE_AT);
+                "fp32", 0, DEFAULT_ROI_N_SAMPLE, ResNetC4Backbone.Norm.FROZEN_BN.configName(),
+                ResNetC4Backbone.DEFAULT_FREEZE_AT);
     }
 
     public Config {
@@ -141,7 +142,7 @@ public record Config(
         ratios = ratios == null ? List.of(0.5, 1.0, 2.0) : List.copyOf(ratios);
         anchorScales = anchorScales == null ? List.of(8.0, 16.0, 32.0) : List.copyOf(anchorScales);
         precision = precision == null ? "fp32" : precision;
-        norm = norm == null ? "frozen_bn" : norm;
+        norm = norm == null ? ResNetC4Backbone.Norm.FROZEN_BN.configName() : norm;
         List<String> errors = new ArrayList<>();
         if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
         if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
@@ -175,13 +176,13 @@ public record Config(
         if (!(clipGradNorm >= 0) || Double.isInfinite(clipGradNorm)) {
             errors.add("clip_grad_norm must be finite and >= 0 (0 = no clipping), got " + clipGradNorm);
         }
-        if (zeroInitResidual && (backbone == null || !backbone.startsWith("resnet"))) {
+        boolean resnet = backbone != null && backbone.startsWith("resnet");
+        if (zeroInitResidual && !resnet) {
             errors.add("zero_init_residual applies to the ResNet backbones only, got backbone " + backbone);
         }
-        boolean resnet = backbone != null && backbone.startsWith("resnet");
         if (!ResNetC4Backbone.Norm.NAMES.contains(norm)) {
             errors.add("norm must be one of " + String.join(", ", ResNetC4Backbone.Norm.NAMES) + ", got " + norm);
-        } else if (!norm.equals("frozen_bn") && !resnet) {
+        } else if (ResNetC4Backbone.Norm.fromName(norm) != ResNetC4Backbone.Norm.FROZEN_BN && !resnet) {
             errors.add("norm applies to the ResNet backbones only, got backbone " + backbone);
         }
         if (freezeAt < 0 || freezeAt > ResNetC4Backbone.MAX_FREEZE_AT) {

@@ -104,7 +104,7 @@ public final class Detectors {
     public static WeightLoader.LoadResult load(FasterRCNN model, Config cfg, ModelWeights.Loaded w, String what) {
         if (!w.kind().backboneOnly()) return WeightLoader.load(model, w.stateDict(), true);
         BackboneSpec spec = Backbones.get(cfg.backbone());
-        if (!cfg.norm().equals("frozen_bn")) {
+        if (ResNetC4Backbone.Norm.fromName(cfg.norm()) != ResNetC4Backbone.Norm.FROZEN_BN) {
             throw new WeightsMismatchException(what + ": pretrained " + spec.name() + " weights come with BatchNorm "
                     + "statistics, which norm " + cfg.norm() + " cannot use (it is for training from scratch; use "
                     + "norm frozen_bn with pretrained weights)", List.of(), List.of(), List.of());

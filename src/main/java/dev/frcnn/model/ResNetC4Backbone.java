@@ -104,7 +104,7 @@ public final class ResNetC4Backbone implements Backbone {
         /** Groups of {@link #GROUP_NORM} (detectron2's and the paper's 32). */
         public static final int GROUPS = 32;
         /** The config values, in declaration order. */
-        public static final List<String> NAMES = List.of("frozen_bn", "group_norm");
+        public static final List<String> NAMES = java.util.Arrays.stream(values()).map(Norm::configName).toList();
 
         private final String configName;
 
