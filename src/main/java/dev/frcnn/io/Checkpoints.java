@@ -122,8 +122,18 @@ public final class Checkpoints {
                     zip.closeEntry();
                 }
                 for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
-                    zip.putNextEntry(new ZipEntry("blobs/" + b.getKey()));
-                    zip.write(b.getValue());
+                    // STORED like the tensors: the optimizer state (one momentum buffer per parameter, about as
+                    // large as the model) does not compress, and deflating it cost seconds per save.
+                    byte[] v = b.getValue();
+                    CRC32 crc = new CRC32();
+                    crc.update(v);
+                    ZipEntry ze = new ZipEntry("blobs/" + b.getKey());
+                    ze.setMethod(ZipEntry.STORED);
+                    ze.setSize(v.length);
+                    ze.setCompressedSize(v.length);
+                    ze.setCrc(crc.getValue());
+                    zip.putNextEntry(ze);
+                    zip.write(v);
                     zip.closeEntry();
                 }
                 zip.putNextEntry(new ZipEntry("meta.json"));

@@ -54,6 +54,43 @@ class CheckpointsTest {
             assertThat(out.meta().get("format").asInt()).isEqualTo(Checkpoints.FORMAT);
             assertThat(out.blobs()).containsOnlyKeys("optimizer.pt");
             assertThat(out.blobs().get("optimizer.pt")).containsExactly(1, 2, 3);
+            // Tensors and blobs (the optimizer state) are written uncompressed: deflating a model-sized momentum
+            // state cost seconds per checkpoint and saved nothing.
+            try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(f.toFile())) {
+                assertThat(z.getEntry("blobs/optimizer.pt").getMethod()).isEqualTo(ZipEntry.STORED);
+                assertThat(z.getEntry("tensors/0").getMethod()).isEqualTo(ZipEntry.STORED);
+            }
+        }
+    }
+
+    @Test
+    void readsDeflatedBlobsOfEarlierCheckpoints() throws IOException {
+        // Checkpoints written before December 2026 deflated their blobs; they must still resume.
+        try (PointerScope s = new PointerScope()) {
+            Path f = dir.resolve("old.ckpt");
+            LinkedHashMap<String, Tensor> m = new LinkedHashMap<>();
+            m.put("w", ones(3));
+            Checkpoints.save(f, m, null);
+            Path g = dir.resolve("old-deflated.ckpt");
+            byte[] blob = new byte[4096];
+            for (int i = 0; i < blob.length; i++) blob[i] = (byte) (i % 7);
+            try (java.util.zip.ZipFile in = new java.util.zip.ZipFile(f.toFile());
+                 ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(g))) {
+                for (var en = in.entries(); en.hasMoreElements(); ) {
+                    ZipEntry e = en.nextElement();
+                    ZipEntry copy = new ZipEntry(e);
+                    if (copy.getMethod() == ZipEntry.DEFLATED) copy.setCompressedSize(-1);
+                    out.putNextEntry(copy);
+                    in.getInputStream(e).transferTo(out);
+                    out.closeEntry();
+                }
+                out.putNextEntry(new ZipEntry("blobs/optimizer.pt"));
+                out.write(blob);
+                out.closeEntry();
+            }
+            Checkpoints.Loaded out = Checkpoints.load(g);
+            assertThat(out.blobs().get("optimizer.pt")).containsExactly(blob);
+            assertThat(Tensors.toDoubleArray(out.tensors().get("w"))).containsExactly(1, 1, 1);
         }
     }
 
