@@ -4,7 +4,6 @@ import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
@@ -126,10 +125,9 @@ public final class Preprocess {
      *
      * <p>It runs as one pass on the host over the tensors' memory (Java's float64 arithmetic is IEEE without fused
      * multiply-adds, so the result is scipy's, bit for bit), with no intermediate tensors and no copy on the Java
-     * heap: the earlier LibTorch formulation (a float64
-     * copy of the whole image and eight gathered/weighted planes) cost about 70 ms per photograph on the data
-     * loader's thread and competed with the training step for the cores. A CUDA input is copied to the host and
-     * the result back.
+     * heap: the earlier LibTorch formulation (a float64 copy of the whole image and eight gathered/weighted planes)
+     * cost about 70 ms per photograph on the data loader's thread and competed with the training step for the
+     * cores. A CUDA input is copied to the host and the result back.
      *
      * @param chw (C, H, W) float32 (other float dtypes are converted), any device
      * @param outH output height (&gt; 0)
@@ -162,7 +160,7 @@ public final class Preprocess {
                 if (v > hi) hi = v;
                 if (v != v) nan = true;
             }
-            int[] y0 = toInts(ay.i0), y1 = toInts(ay.i1), x0 = toInts(ax.i0), x1 = toInts(ax.i1);
+            int[] y0 = ay.i0, y1 = ay.i1, x0 = ax.i0, x1 = ax.i1;
             double[] wy0 = ay.w0, wy1 = ay.w1, wx0 = ax.w0, wx1 = ax.w1;
             int o = 0;
             for (int k = 0; k < c; k++) {
@@ -187,12 +185,6 @@ public final class Preprocess {
             result.retainReference();
         }
         return Scopes.handOver(result, outer);
-    }
-
-    private static int[] toInts(long[] v) {
-        int[] r = new int[v.length];
-        for (int i = 0; i < v.length; i++) r[i] = Math.toIntExact(v[i]);
-        return r;
     }
 
     /**
@@ -301,10 +293,10 @@ public final class Preprocess {
     }
 
     /** Per-axis sample indices and weights of the zoom (computed on the host in float64). */
-    private record Axis(long[] i0, long[] i1, double[] w0, double[] w1) {
+    private record Axis(int[] i0, int[] i1, double[] w0, double[] w1) {
         static Axis of(long in, long out) {
             int n = Math.toIntExact(out);
-            long[] i0 = new long[n], i1 = new long[n];
+            int[] i0 = new int[n], i1 = new int[n];
             double[] w0 = new double[n], w1 = new double[n];
             double zoom = (double) in / (double) out;
             for (int o = 0; o < n; o++) {
@@ -318,8 +310,8 @@ public final class Preprocess {
                 double t = cc - fl;
                 w0[o] = 1.0 - t;
                 w1[o] = 1.0 - w0[o];
-                i0[o] = mirrorIndex(start, in);
-                i1[o] = mirrorIndex(start + 1, in);
+                i0[o] = Math.toIntExact(mirrorIndex(start, in));
+                i1[o] = Math.toIntExact(mirrorIndex(start + 1, in));
             }
             return new Axis(i0, i1, w0, w1);
         }

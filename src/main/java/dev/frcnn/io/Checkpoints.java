@@ -105,14 +105,7 @@ public final class Checkpoints {
                     long nbytes = t.numel() * t.element_size();
                     ByteBuffer bb = nbytes == 0 ? ByteBuffer.allocate(0)
                             : new BytePointer(t.data_ptr()).capacity(nbytes).asByteBuffer();
-                    CRC32 crc = new CRC32();
-                    crc.update(bb.duplicate());
-                    ZipEntry ze = new ZipEntry(entry);
-                    ze.setMethod(ZipEntry.STORED);
-                    ze.setSize(nbytes);
-                    ze.setCompressedSize(nbytes);
-                    ze.setCrc(crc.getValue());
-                    zip.putNextEntry(ze);
+                    zip.putNextEntry(storedEntry(entry, bb));
                     ByteBuffer src = bb.duplicate();
                     while (src.hasRemaining()) {
                         int n = Math.min(buf.length, src.remaining());
@@ -125,14 +118,7 @@ public final class Checkpoints {
                     // STORED like the tensors: the optimizer state (one momentum buffer per parameter, about as
                     // large as the model) does not compress, and deflating it cost seconds per save.
                     byte[] v = b.getValue();
-                    CRC32 crc = new CRC32();
-                    crc.update(v);
-                    ZipEntry ze = new ZipEntry("blobs/" + b.getKey());
-                    ze.setMethod(ZipEntry.STORED);
-                    ze.setSize(v.length);
-                    ze.setCompressedSize(v.length);
-                    ze.setCrc(crc.getValue());
-                    zip.putNextEntry(ze);
+                    zip.putNextEntry(storedEntry("blobs/" + b.getKey(), ByteBuffer.wrap(v)));
                     zip.write(v);
                     zip.closeEntry();
                 }
@@ -259,6 +245,18 @@ public final class Checkpoints {
             }
         }
         return out.toByteArray();
+    }
+
+    /** An uncompressed (STORED) zip entry for {@code data}'s remaining bytes: size and CRC-32 set up front. */
+    private static ZipEntry storedEntry(String name, ByteBuffer data) {
+        CRC32 crc = new CRC32();
+        crc.update(data.duplicate());
+        ZipEntry ze = new ZipEntry(name);
+        ze.setMethod(ZipEntry.STORED);
+        ze.setSize(data.remaining());
+        ze.setCompressedSize(data.remaining());
+        ze.setCrc(crc.getValue());
+        return ze;
     }
 
     private static String dtypeName(Tensor t, String name) {
