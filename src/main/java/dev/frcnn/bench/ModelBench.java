@@ -9,6 +9,7 @@ import dev.frcnn.model.Thresholds;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.NativeHeap;
+import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
 import org.bytedeco.javacpp.PointerScope;
@@ -43,7 +44,7 @@ public final class ModelBench {
      *
      * @param model the detector (random or loaded weights), already on {@code device}
      * @return keys: what, device, threads, reps, backbone, precision (the one that ran: fp32 or bf16),
-     *     precision_requested, malloc_env, input_hw, infer_ms (median), infer_ms_min,
+     *     precision_requested, malloc_env, primitive_cache_env, input_hw, infer_ms (median), infer_ms_min,
      *     rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
@@ -126,9 +127,8 @@ public final class ModelBench {
      * with three fixed gt boxes, labelled 11, 14 and 6 (modulo the model's number of foreground classes, so that
      * weights with fewer classes than VOC's 20 work).
      *
-     * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env, input_hw,
-     *     train_step_ms (median), train_step_ms_min,
-     *     rss_mb_after_warmup, rss_mb_end
+     * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env,
+     *     primitive_cache_env, input_hw, train_step_ms (median), train_step_ms_min, rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
@@ -207,6 +207,11 @@ public final class ModelBench {
         LinkedHashMap<String, String> malloc = new LinkedHashMap<>();
         for (String k : MALLOC_ENV) malloc.put(k, System.getenv(k));
         r.put("malloc_env", malloc);
+        LinkedHashMap<String, String> cache = new LinkedHashMap<>();
+        for (String k : List.of(PrimitiveCache.VARIABLE, PrimitiveCache.LEGACY_VARIABLE)) {
+            cache.put(k, PrimitiveCache.getenv(k));
+        }
+        r.put("primitive_cache_env", cache);
         return r;
     }
 

@@ -24,6 +24,9 @@ import java.util.List;
  * {@code LauncherSessionListener}), and the library's entry classes ({@code Detectors}, {@code ModelWeights},
  * {@code Checkpoints}, {@code ImageReader}) in their static initialisers. On a warm cache it costs about 20 ms
  * once per JVM (a size check per file); on an empty cache it extracts what the first load would extract anyway.
+ *
+ * <p>It also sizes oneDNN's primitive cache ({@link PrimitiveCache#configure()}), which must happen before
+ * LibTorch's first convolution.
  */
 public final class NativeLibraries {
     private NativeLibraries() {}
@@ -35,7 +38,8 @@ public final class NativeLibraries {
 
     /**
      * Extracts the native directories of {@link #PACKAGES} for this platform (and its extension, e.g.
-     * {@code -gpu}) into the JavaCPP cache, once per JVM; loads no library. Safe to call from several threads.
+     * {@code -gpu}) into the JavaCPP cache and calls {@link PrimitiveCache#configure()}, once per JVM; loads no
+     * library. Safe to call from several threads.
      *
      * @throws UncheckedIOException if the cache directory cannot be written
      */
@@ -43,6 +47,7 @@ public final class NativeLibraries {
         if (extracted) return;
         synchronized (NativeLibraries.class) {
             if (extracted) return;
+            PrimitiveCache.configure();
             String platform = Loader.getPlatform();
             String ext = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
             try {

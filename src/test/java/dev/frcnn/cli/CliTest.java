@@ -8,6 +8,7 @@ import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -180,6 +181,9 @@ class CliTest {
         // The malloc settings in force are reported as given (Surefire sets the ones bin/frcnn exports).
         assertThat(j.get("malloc_env").get("MALLOC_ARENA_MAX").asText()).isEqualTo(System.getenv("MALLOC_ARENA_MAX"));
         assertThat(j.get("malloc_env").get("MALLOC_MMAP_MAX_").asText()).isEqualTo("0");
+        // So is oneDNN's cache capacity, as the bootstrap set it in this JVM.
+        assertThat(j.get("primitive_cache_env").get("ONEDNN_PRIMITIVE_CACHE_CAPACITY").asText())
+                .isEqualTo(PrimitiveCache.getenv(PrimitiveCache.VARIABLE)).isNotEmpty();
     }
 
     @Test
