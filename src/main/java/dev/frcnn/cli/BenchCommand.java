@@ -97,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
         if (json) {
             System.out.println(om.writeValueAsString(result));
         } else {
-            result.forEach((k, v) -> System.out.printf("%-22s %s%n", k, v));
+            result.forEach((k, v) -> System.out.printf("%-22s %s%n", k, v instanceof long[] a ? java.util.Arrays.toString(a) : v));
         }
         return 0;
     }
