@@ -52,6 +52,11 @@ import java.util.Map;
  * every layer, 1 = freeze the stem, k = also layer1..layer(k-1); default 2; {@code docs/resnet.md}).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
+ * <p>{@code num_workers}, as in PyTorch's {@code DataLoader}: 0 reads each training image in the training thread,
+ * between steps; 1 or more read them on that many loader threads (at most 2), up to 4 images ahead. Both give the
+ * same samples in the same order, so the same training. {@code test_num_workers} is accepted and unused:
+ * evaluation reads its images in order, in the evaluating thread.
+ *
  * <p>Backbones and RoI ops: {@code backbone} is {@code vgg16} (the reference), {@code tiny} (the demo),
  * {@code resnet50} or {@code resnet101} (torchvision ResNet in the C4 layout, {@code docs/resnet.md}; these need
  * torchvision normalisation, so {@code caffe_pretrain} must be false, and they have no dropout, so

@@ -147,7 +147,8 @@ public final class TrainLoop {
         }
 
         Transform transform = new Transform(cfg.minSize(), cfg.maxSize(), preprocessing.norm());
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(cfg.numWorkers(), 2)), r -> {
+        // num_workers 0, as in PyTorch's DataLoader: images are read in the training thread, between steps.
+        ExecutorService pool = cfg.numWorkers() == 0 ? null : Executors.newFixedThreadPool(Math.min(cfg.numWorkers(), 2), r -> {
             Thread t = new Thread(r, "frcnn-loader");
             t.setDaemon(true);
             return t;
@@ -186,7 +187,7 @@ public final class TrainLoop {
                 saveCheckpoint(last, model, trainer, nextEpoch(st), true);
             }
         } finally {
-            pool.shutdownNow();
+            if (pool != null) pool.shutdownNow();
             losses.close();
         }
         return new Result(st.bestMap, st.bestEpoch, st.lastMap, best, model, bestEvaluation);
@@ -221,14 +222,15 @@ public final class TrainLoop {
             double[] running = new double[LOSS_NAMES.size()];
             int seen = 0;
             for (int it = st.iteration; it < order.length; it++) {
-                while (next < order.length && ahead.size() < prefetch) {
+                while (pool != null && next < order.length && ahead.size() < prefetch) {
                     int idx = order[next];
                     boolean flip = flip(cfg.seed(), epoch, idx);
                     ahead.add(pool.submit(() -> load(train, transform, idx, flip)));
                     next++;
                 }
                 double[] v;
-                try (Transform.Sample s = take(ahead.poll(), train, order[it]);
+                try (Transform.Sample s = pool == null ? load(train, transform, order[it], flip(cfg.seed(), epoch, order[it]))
+                        : take(ahead.poll(), train, order[it]);
                      PointerScope scope = new PointerScope()) {
                     sampler.reseed(mix(cfg.seed(), st.globalStep));
                     Tensor img = s.img().unsqueeze(0).to(opt.device(), s.img().scalar_type());
