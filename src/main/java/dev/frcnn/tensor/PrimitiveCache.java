@@ -63,15 +63,14 @@ public final class PrimitiveCache {
             if (configured) return;
             configured = true;
             if (CAPACITY <= 0 || SETENV == null || GETENV == null || getenv(LEGACY_VARIABLE) != null) return;
+            int rc;
             try (Arena arena = Arena.ofConfined()) {
-                int rc = (int) SETENV.invokeExact(arena.allocateFrom(VARIABLE),
+                rc = (int) SETENV.invokeExact(arena.allocateFrom(VARIABLE),
                         arena.allocateFrom(Integer.toString(CAPACITY)), 0);
-                if (rc != 0) throw new IllegalStateException("setenv(" + VARIABLE + ") returned " + rc);
-            } catch (IllegalStateException e) {
-                throw e;
             } catch (Throwable t) {
                 throw new IllegalStateException("setenv(" + VARIABLE + ") failed", t);
             }
+            if (rc != 0) throw new IllegalStateException("setenv(" + VARIABLE + ") returned " + rc);
         }
     }
 
