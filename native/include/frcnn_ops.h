@@ -99,7 +99,8 @@ FRCNN_API int32_t frcnn_nms_cuda(const float *boxes, const float *scores, int64_
  *   argmax -1, as in torchvision.
  * output: (n_rois, channels, pooled_h, pooled_w) float32.
  * argmax: (n_rois, channels, pooled_h, pooled_w) int64: h * width + w of the max inside the
- *         (batch, channel) plane, or -1.
+ *         (batch, channel) plane, or -1. May be NULL when it is not wanted (inference): the output is
+ *         the same, and the CPU's channels-last scan does about half the work per cell.
  */
 FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int64_t batch, int64_t channels,
                                              int64_t height, int64_t width,
@@ -144,8 +145,8 @@ FRCNN_API int32_t frcnn_roi_pool_gather_index_cpu(const int64_t *argmax, const f
                                                   int64_t fill_base, int64_t *index,
                                                   char *err, int64_t err_len);
 
-/* Same contract as the CPU forward on the GPU (device pointers); output and argmax equal the CPU's
- * exactly. Invalid rois are detected on the device, so the call synchronises `stream` before it
+/* Same contract as the CPU forward on the GPU (device pointers; argmax may be NULL); output and
+ * argmax equal the CPU's exactly. Invalid rois are detected on the device, so the call synchronises `stream` before it
  * returns. */
 FRCNN_API int32_t frcnn_roi_pool_forward_cuda(const float *input, int64_t batch, int64_t channels,
                                               int64_t height, int64_t width,

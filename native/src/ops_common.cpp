@@ -70,8 +70,9 @@ int32_t frcnn_check_roi_pool_args(const void *input, int64_t batch, int64_t chan
     if (n_rois > 0 && batch == 0)
         return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "roi_pool: %lld rois but batch size 0",
                                (long long)n_rois);
-    if (n_rois > 0 && (rois == nullptr || output == nullptr || argmax == nullptr))
-        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "roi_pool: NULL rois/output/argmax pointer");
+    (void)argmax; /* may be NULL: the output alone is computed */
+    if (n_rois > 0 && (rois == nullptr || output == nullptr))
+        return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "roi_pool: NULL rois/output pointer");
     if (n_rois > 0 && channels > 0 && height > 0 && width > 0 && input == nullptr)
         return frcnn_set_error(err, err_len, FRCNN_ERR_INVALID_ARGUMENT, "roi_pool: NULL input pointer");
     return FRCNN_OK;

@@ -44,6 +44,18 @@ void update_channels(float *__restrict mx, int32_t *__restrict ix, const float *
     }
 }
 
+/* The same rule without the argmax (for a forward whose argmax is not wanted): `max = v > max ? v : max`, which
+ * keeps the value update_channels keeps (NaN never wins). About half its work per cell. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void update_channels_max(float *__restrict mx, const float *__restrict v, int64_t channels) {
+    for (int64_t c = 0; c < channels; ++c) {
+        const float x = v[c];
+        mx[c] = x > mx[c] ? x : mx[c];
+    }
+}
+
 /*
  * Channels-last path: the input is transposed to (batch, height, width, channels) once, then every
  * bin cell updates all channels with one vectorised pass. Same comparisons in the same (h, w) order
@@ -56,7 +68,7 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
     std::vector<float> hwc((size_t)(batch * plane * channels));
     /* all allocations happen here, before any thread starts (a throw inside a thread would terminate) */
     std::vector<float> mx_all((size_t)(threads * bins * channels));
-    std::vector<int32_t> ix_all((size_t)(threads * bins * channels));
+    std::vector<int32_t> ix_all(argmax != nullptr ? (size_t)(threads * bins * channels) : 0);
     auto transpose = [&](int64_t r0, int64_t r1, int) { /* (b, h) rows of the map */
         const int64_t cb = 16; /* channel block: 16 source rows in flight, short strided writes */
         for (int64_t bh = r0; bh < r1; ++bh) {
@@ -75,7 +87,7 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
     frcnn_parallel_ranges(batch * height, threads, transpose);
     auto body = [&](int64_t n0, int64_t n1, int slot) {
         float *mx = mx_all.data() + (size_t)slot * bins * channels;
-        int32_t *ix = ix_all.data() + (size_t)slot * bins * channels;
+        int32_t *ix = argmax != nullptr ? ix_all.data() + (size_t)slot * bins * channels : nullptr;
         for (int64_t n = n0; n < n1; ++n) {
             const Bin *bn = geom + n * bins;
             const float *base = hwc.data() + roi_batch[n] * plane * channels;
@@ -83,8 +95,14 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
                 const Bin bk = bn[k];
                 const bool empty = (bk.he <= bk.hs) || (bk.we <= bk.ws);
                 float *m = mx + k * channels;
-                int32_t *x = ix + k * channels;
                 std::fill(m, m + channels, empty ? 0.0f : -FLT_MAX);
+                if (ix == nullptr) {
+                    for (int64_t h = bk.hs; h < bk.he; ++h)
+                        for (int64_t w = bk.ws; w < bk.we; ++w)
+                            update_channels_max(m, base + (h * width + w) * channels, channels);
+                    continue;
+                }
+                int32_t *x = ix + k * channels;
                 std::fill(x, x + channels, -1);
                 for (int64_t h = bk.hs; h < bk.he; ++h)
                     for (int64_t w = bk.ws; w < bk.we; ++w)
@@ -92,11 +110,10 @@ void forward_channels_last(const float *input, int64_t batch, int64_t channels, 
             }
             for (int64_t c = 0; c < channels; ++c) {
                 float *out = output + (n * channels + c) * bins;
+                for (int64_t k = 0; k < bins; ++k) out[k] = mx[(size_t)(k * channels + c)];
+                if (ix == nullptr) continue;
                 int64_t *am = argmax + (n * channels + c) * bins;
-                for (int64_t k = 0; k < bins; ++k) {
-                    out[k] = mx[(size_t)(k * channels + c)];
-                    am[k] = ix[(size_t)(k * channels + c)];
-                }
+                for (int64_t k = 0; k < bins; ++k) am[k] = ix[(size_t)(k * channels + c)];
             }
         }
     };
@@ -158,7 +175,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int6
             for (int64_t c = c0; c < c1; ++c) {
                 const float *in = input + (b * channels + c) * plane;
                 float *out = output + (n * channels + c) * bins;
-                int64_t *am = argmax + (n * channels + c) * bins;
+                int64_t *am = argmax != nullptr ? argmax + (n * channels + c) * bins : nullptr;
                 for (int64_t k = 0; k < bins; ++k) {
                     const Bin bk = bn[k];
                     const bool empty = (bk.he <= bk.hs) || (bk.we <= bk.ws);
@@ -175,7 +192,7 @@ extern "C" FRCNN_API int32_t frcnn_roi_pool_forward_cpu(const float *input, int6
                         }
                     }
                     out[k] = maxval;
-                    am[k] = maxidx;
+                    if (am != nullptr) am[k] = maxidx;
                 }
             }
         }

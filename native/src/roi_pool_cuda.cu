@@ -40,7 +40,7 @@ __global__ void roi_pool_fwd(const float *input, int64_t batch, int64_t channels
         if (!frcnn_roi_valid(roi, batch)) {
             atomicMin(&status->bad_roi, (unsigned long long)n);
             output[idx] = 0.0f;
-            argmax[idx] = -1;
+            if (argmax != nullptr) argmax[idx] = -1;
             continue;
         }
         const FrcnnRoiGeom g = frcnn_roi_geom(roi, scale, pooled_h, pooled_w);
@@ -61,7 +61,7 @@ __global__ void roi_pool_fwd(const float *input, int64_t batch, int64_t channels
             }
         }
         output[idx] = maxval;
-        argmax[idx] = maxidx;
+        if (argmax != nullptr) argmax[idx] = maxidx;
     }
 }
 

@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 import static org.bytedeco.pytorch.global.torch.arange;
@@ -32,7 +33,8 @@ import static org.bytedeco.pytorch.global.torch.where;
  * {@code frcnn_roi_pool_gather_index_cpu}, on CUDA
  * {@code where(argmax >= 0, input.reshape(-1).index_select(0, flatIndex), nativeOutput)}. Both equal the native
  * output exactly, and the gather's backward ({@code index_add}) is exactly RoIPool's backward (a scatter-add to the
- * argmax, in (roi, channel, ph, pw) order on the CPU). Without grad the native output is returned as is.
+ * argmax, in (roi, channel, ph, pw) order on the CPU). Without grad the native op runs without computing an argmax
+ * (same output, about half the work per bin cell on the CPU) and its output is returned as is.
  *
  * <p>Tensors created here belong to the caller's {@link org.bytedeco.javacpp.PointerScope}, as for any LibTorch op.
  */
@@ -87,8 +89,10 @@ public final class RoIPool {
      * @throws UnsupportedOperationException for CUDA tensors when the native library has no CUDA support or no device
      */
     public Tensor forward(Tensor input, Tensor indicesAndRois) {
+        if (!input.requires_grad() || !GradMode.is_enabled()) {
+            return pool(input, indicesAndRois, pooledH, pooledW, spatialScale, false).output();
+        }
         Pooled p = forwardWithArgmax(input, indicesAndRois);
-        if (!input.requires_grad() || !GradMode.is_enabled()) return p.output();
         long r = indicesAndRois.size(0), c = input.size(1), plane = input.size(2) * input.size(3);
         Tensor argmax = p.argmax();
         if (!input.is_cuda()) {
@@ -138,6 +142,12 @@ public final class RoIPool {
      */
     public static Pooled forwardWithArgmax(Tensor input, Tensor indicesAndRois, int pooledH, int pooledW,
                                            float spatialScale) {
+        return pool(input, indicesAndRois, pooledH, pooledW, spatialScale, true);
+    }
+
+    /** The native forward; without {@code withArgmax} the native op skips the argmax (same output) and it is null. */
+    private static Pooled pool(Tensor input, Tensor indicesAndRois, int pooledH, int pooledW, float spatialScale,
+                               boolean withArgmax) {
         checkInputs(input, indicesAndRois);
         OpSupport.requirePooledSize(pooledH, pooledW);
         boolean cuda = OpSupport.isCuda(input, "input");
@@ -147,15 +157,16 @@ public final class RoIPool {
         Tensor x = input.detach().contiguous();
         Tensor rois = indicesAndRois.detach().contiguous();
         Tensor out = x.new_empty(outShape, new TensorOptions(ScalarType.Float));
-        Tensor argmax = x.new_empty(outShape, new TensorOptions(ScalarType.Long));
+        Tensor argmax = withArgmax ? x.new_empty(outShape, new TensorOptions(ScalarType.Long)) : null;
         if (out.numel() == 0) return new Pooled(out, argmax);
         NativeOps lib = NativeOps.get();
+        MemorySegment argmaxSeg = withArgmax ? OpSupport.seg(argmax) : MemorySegment.NULL;
         if (cuda) {
             lib.roiPoolForwardCuda(OpSupport.seg(x), n, c, h, w, OpSupport.seg(rois), r, spatialScale, pooledH,
-                    pooledW, OpSupport.seg(out), OpSupport.seg(argmax), OpSupport.stream(x));
+                    pooledW, OpSupport.seg(out), argmaxSeg, OpSupport.stream(x));
         } else {
             lib.roiPoolForwardCpu(OpSupport.seg(x), n, c, h, w, OpSupport.seg(rois), r, spatialScale, pooledH,
-                    pooledW, OpSupport.seg(out), OpSupport.seg(argmax));
+                    pooledW, OpSupport.seg(out), argmaxSeg);
         }
         return new Pooled(out, argmax);
     }

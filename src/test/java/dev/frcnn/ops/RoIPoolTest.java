@@ -153,6 +153,40 @@ class RoIPoolTest {
         }
     }
 
+    /**
+     * Without grad the native op runs without an argmax; its output must be the argmax path's, bit for bit, on both
+     * native scans (many rois on a small map take the channels-last scan, a few on a large map the direct one), with
+     * NaN, -inf and ties in the map, empty bins and rois partly outside it.
+     */
+    @Test
+    void forwardWithoutArgmaxEqualsTheArgmaxPathOnBothScans() {
+        try (PointerScope s = new PointerScope()) {
+            java.util.Random rnd = new java.util.Random(11);
+            for (int[] shape : new int[][]{{2, 24, 12, 15, 300}, {1, 16, 60, 80, 1}}) {
+                int n = shape[0], c = shape[1], h = shape[2], w = shape[3], count = shape[4];
+                float[] v = new float[n * c * h * w];
+                for (int i = 0; i < v.length; i++) {
+                    int k = rnd.nextInt(40);
+                    v[i] = k == 0 ? Float.NaN : k == 1 ? Float.NEGATIVE_INFINITY : k < 8 ? 0.5f : rnd.nextFloat() - 0.5f;
+                }
+                Tensor x = Tensors.fromFloats(v, n, c, h, w);
+                float[] rows = new float[count * 5];
+                for (int i = 0; i < count; i++) {
+                    float x1 = rnd.nextFloat() * (w * 16 + 64) - 32, y1 = rnd.nextFloat() * (h * 16 + 64) - 32;
+                    rows[i * 5] = i % n;
+                    rows[i * 5 + 1] = x1;
+                    rows[i * 5 + 2] = y1;
+                    rows[i * 5 + 3] = x1 + rnd.nextFloat() * w * 12;
+                    rows[i * 5 + 4] = y1 + rnd.nextFloat() * h * 12;
+                }
+                Tensor r = rois(rows);
+                float[] withArgmax = Tensors.toFloatArray(POOL.forwardWithArgmax(x, r).output());
+                float[] withoutArgmax = Tensors.toFloatArray(POOL.forward(x, r));
+                assertThat(withoutArgmax).as("shape %s", java.util.Arrays.toString(shape)).containsExactly(withArgmax);
+            }
+        }
+    }
+
     @Test
     void binsOfOnlyNanOrMinusInfinityBehaveAsTorchvisionAlsoThroughAutograd() {
         try (PointerScope s = new PointerScope()) {
