@@ -39,7 +39,7 @@ extern "C" {
 #define FRCNN_ERR_ALLOC 4            /* a temporary allocation failed */
 
 /* ABI version; Java checks it when it loads the library. */
-#define FRCNN_ABI_VERSION 1
+#define FRCNN_ABI_VERSION 2
 FRCNN_API int32_t frcnn_abi_version(void);
 
 /* 1 if the library was compiled with the CUDA kernels, else 0. */
@@ -277,6 +277,20 @@ FRCNN_API int32_t frcnn_roi_align_weights_cuda(const float *rois, int64_t n_rois
                                                const int64_t *roi_offsets, int64_t n_entries,
                                                int64_t *index, float *weight,
                                                void *stream, char *err, int64_t err_len);
+
+/*
+ * One step of SGD with momentum (torch.optim.SGD with dampening 0, not Nesterov) over n float32 values, in one
+ * pass, with the roundings of LibTorch's SGD::step so that the result is bit-identical to it:
+ *   d   = weight_decay != 0 ? fma(param, weight_decay, grad) : grad
+ *   buf = init_buffer ? d : (buf * momentum) + d          (the product rounded first)
+ *   param = fma(buf, -lr, param)
+ * lr, weight_decay and momentum are rounded to float32 first, as LibTorch's float kernels read their Scalars.
+ * param, grad and momentum_buffer: n float32 each (the buffer's old contents are ignored when init_buffer != 0).
+ * Non-finite lr, weight_decay or momentum: FRCNN_ERR_INVALID_ARGUMENT, nothing written.
+ */
+FRCNN_API int32_t frcnn_sgd_step_cpu(float *param, const float *grad, float *momentum_buffer, int64_t n,
+                                     double lr, double weight_decay, double momentum, int32_t init_buffer,
+                                     char *err, int64_t err_len);
 
 #ifdef __cplusplus
 }

@@ -12,10 +12,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.Optimizer;
-import org.bytedeco.pytorch.OptimizerOptions;
 import org.bytedeco.pytorch.OptimizerParamGroup;
-import org.bytedeco.pytorch.SGD;
-import org.bytedeco.pytorch.SGDOptions;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -70,7 +67,7 @@ public final class FasterRCNNTrainer {
     private final ProposalTargetCreator proposalTargetCreator;
     private final double rpnSigma;
     private final double roiSigma;
-    private final Optimizer optimizer;
+    private final TrainOptimizer optimizer;
     private double clipGradNorm;
 
     /**
@@ -116,67 +113,62 @@ public final class FasterRCNNTrainer {
     public FasterRCNN fasterRcnn() { return fasterRcnn; }
 
     /** The optimizer: SGD (or Adam) with one parameter group per trainable parameter, as the reference builds it. */
-    public Optimizer optimizer() { return optimizer; }
+    public TrainOptimizer optimizer() { return optimizer; }
 
     /**
      * The reference's {@code get_optimizer}: one parameter group per trainable parameter, in
      * {@code named_parameters()} order; names containing {@code bias} get lr x2 and no weight decay. (One
-     * group per parameter, exactly as the reference, so optimizer state maps 1:1 to parameter names.)
+     * group per parameter, exactly as the reference, so optimizer state maps 1:1 to parameter names.) SGD is
+     * {@link MomentumSgd} (momentum 0.9, LibTorch's SGD bit for bit in one pass per parameter); Adam is LibTorch's.
      */
-    static Optimizer makeOptimizer(FasterRCNN model, double lr, double weightDecay, boolean useAdam) {
+    static TrainOptimizer makeOptimizer(FasterRCNN model, double lr, double weightDecay, boolean useAdam) {
         StringTensorDict np = model.named_parameters(true);
-        Optimizer opt = null;
+        List<String> names = new ArrayList<>();
+        List<Tensor> params = new ArrayList<>();
         List<double[]> groupSettings = new ArrayList<>();
         for (long i = 0; i < np.size(); i++) {
             String name = np.get(i).key().getString();
             Tensor p = np.get(i).value();
             if (!p.requires_grad()) continue;
             boolean bias = name.contains("bias");
-            double glr = bias ? lr * 2 : lr, gwd = bias ? 0.0 : weightDecay;
-            TensorVector params = new TensorVector(p);
-            if (useAdam) {
-                AdamOptions o = new AdamOptions(glr);
-                o.weight_decay().put(gwd);
-                if (opt == null) opt = new Adam(params, o); else opt.add_param_group(new OptimizerParamGroup(params, o));
-            } else {
-                SGDOptions o = new SGDOptions(glr);
-                o.momentum().put(0.9);
-                o.weight_decay().put(gwd);
-                if (opt == null) opt = new SGD(params, o); else opt.add_param_group(new OptimizerParamGroup(params, o));
-            }
-            groupSettings.add(new double[]{glr, gwd});
+            names.add(name);
+            params.add(p);
+            groupSettings.add(new double[]{bias ? lr * 2 : lr, bias ? 0.0 : weightDecay});
         }
-        if (opt == null) throw new IllegalArgumentException("the model has no trainable parameters");
+        if (params.isEmpty()) throw new IllegalArgumentException("the model has no trainable parameters");
+        if (!useAdam) {
+            double[] lrs = groupSettings.stream().mapToDouble(g -> g[0]).toArray();
+            double[] wds = groupSettings.stream().mapToDouble(g -> g[1]).toArray();
+            return new MomentumSgd(names, params, lrs, wds, 0.9);
+        }
+        Optimizer opt = null;
+        List<TrainOptimizer.Group> groups = new ArrayList<>();
+        for (int g = 0; g < params.size(); g++) {
+            AdamOptions o = new AdamOptions(groupSettings.get(g)[0]);
+            o.weight_decay().put(groupSettings.get(g)[1]);
+            TensorVector ps = new TensorVector(params.get(g));
+            if (opt == null) opt = new Adam(ps, o); else opt.add_param_group(new OptimizerParamGroup(ps, o));
+            groups.add(new TrainOptimizer.Group(names.get(g), groupSettings.get(g)[0], groupSettings.get(g)[1], 0, 0,
+                    false));
+        }
         // Rewrite each group's options after adding it (newer LibTorch merges fields equal to the defaults).
         for (int g = 0; g < groupSettings.size(); g++) {
-            OptimizerOptions oo = opt.param_groups().get(g).options();
-            if (useAdam) {
-                AdamOptions o = new AdamOptions(oo);
-                o.set_lr(groupSettings.get(g)[0]);
-                o.weight_decay().put(groupSettings.get(g)[1]);
-            } else {
-                SGDOptions o = new SGDOptions(oo);
-                o.set_lr(groupSettings.get(g)[0]);
-                o.momentum().put(0.9);
-                o.weight_decay().put(groupSettings.get(g)[1]);
-            }
+            AdamOptions o = new AdamOptions(opt.param_groups().get(g).options());
+            o.set_lr(groupSettings.get(g)[0]);
+            o.weight_decay().put(groupSettings.get(g)[1]);
         }
-        return opt;
+        return new LibTorchOptimizer(opt, groups);
     }
 
     /** Multiplies every group's learning rate by {@code decay}; mirrors {@code FasterRCNN.scale_lr}. */
     public void scaleLr(double decay) {
-        for (long g = 0; g < optimizer.param_groups().size(); g++) {
-            OptimizerOptions o = optimizer.param_groups().get(g).options();
-            o.set_lr(o.get_lr() * decay);
-        }
+        for (int g = 0; g < optimizer.groupCount(); g++) optimizer.setLr(g, optimizer.lr(g) * decay);
     }
 
     /** Every parameter group's learning rate, in group order. */
     public double[] groupLrs() {
-        long n = optimizer.param_groups().size();
-        double[] out = new double[(int) n];
-        for (int g = 0; g < n; g++) out[g] = optimizer.param_groups().get(g).options().get_lr();
+        double[] out = new double[optimizer.groupCount()];
+        for (int g = 0; g < out.length; g++) out[g] = optimizer.lr(g);
         return out;
     }
 
@@ -186,14 +178,14 @@ public final class FasterRCNNTrainer {
      * @throws IllegalArgumentException if the count differs from the number of groups
      */
     public void setGroupLrs(double[] lrs) {
-        long n = optimizer.param_groups().size();
+        int n = optimizer.groupCount();
         if (lrs.length != n) throw new IllegalArgumentException("expected " + n + " learning rates, got " + lrs.length);
-        for (int g = 0; g < n; g++) optimizer.param_groups().get(g).options().set_lr(lrs[g]);
+        for (int g = 0; g < n; g++) optimizer.setLr(g, lrs[g]);
     }
 
     /** The learning rate of the first group (a weight), as the reference logs it. */
     public double lr() {
-        return optimizer.param_groups().get(0).options().get_lr();
+        return optimizer.lr(0);
     }
 
     /**
@@ -202,11 +194,11 @@ public final class FasterRCNNTrainer {
      */
     public void setBaseLr(double lr) {
         StringTensorDict np = fasterRcnn.named_parameters(true);
-        long g = 0;
+        int g = 0;
         for (long i = 0; i < np.size(); i++) {
             if (!np.get(i).value().requires_grad()) continue;
             boolean bias = np.get(i).key().getString().contains("bias");
-            optimizer.param_groups().get(g++).options().set_lr(bias ? 2 * lr : lr);
+            optimizer.setLr(g++, bias ? 2 * lr : lr);
         }
     }
 
@@ -289,7 +281,7 @@ public final class FasterRCNNTrainer {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor[] out = new Tensor[5];
         try (PointerScope scope = new PointerScope()) {
-            optimizer.zero_grad();
+            optimizer.zeroGrad();
             Losses losses = forward(imgs, bboxes, labels, scale);
             double[] v = losses.values();
             for (double x : v) {

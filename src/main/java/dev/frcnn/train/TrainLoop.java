@@ -19,8 +19,6 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.InputArchive;
-import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 
@@ -355,15 +353,7 @@ public final class TrainLoop {
     }
 
     private static byte[] optimizerBytes(FasterRCNNTrainer trainer) throws IOException {
-        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
-        try {
-            OutputArchive oa = new OutputArchive();
-            trainer.optimizer().save(oa);
-            oa.save_to(tmp.toString());
-            return Files.readAllBytes(tmp);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        return trainer.optimizer().saveState();
     }
 
     private void restore(Path file, FasterRCNN model, FasterRCNNTrainer trainer, State st) throws IOException {
@@ -371,15 +361,7 @@ public final class TrainLoop {
         WeightLoader.load(model, c.tensors(), true);
         byte[] optim = c.optimizerState();
         if (optim == null) throw new dev.frcnn.io.WeightsFormatException(file, "no optimizer state to resume from");
-        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
-        try {
-            Files.write(tmp, optim);
-            InputArchive ia = new InputArchive();
-            ia.load_from(tmp.toString());
-            trainer.optimizer().load(ia);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        trainer.optimizer().loadState(optim, file);
         Checkpoint.Meta m = c.meta();
         st.epoch = m.epoch();
         st.iteration = m.iteration();

@@ -9,11 +9,8 @@ import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.OptimizerParamGroup;
-import org.bytedeco.pytorch.SGDOptions;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,19 +62,10 @@ class SgdStepParityTest {
                     cfg.weightDecay(), cfg.useAdam(), Sampler.firstN());
 
             StringTensorDict np = model.named_parameters(true);
-            Map<Long, String> byAddress = new HashMap<>();
-            for (long i = 0; i < np.size(); i++) byAddress.put(np.get(i).value().data_ptr().address(), np.get(i).key().getString());
-            for (long gi = 0; gi < trainer.optimizer().param_groups().size(); gi++) {
-                OptimizerParamGroup pg = trainer.optimizer().param_groups().get(gi);
-                SGDOptions o = new SGDOptions(pg.options());
-                TensorVector ps = pg.params();
-                for (long j = 0; j < ps.size(); j++) {
-                    String name = byAddress.get(ps.get(j).data_ptr().address());
-                    assertThat(name).as("parameter %d of group %d is a model parameter", j, gi).isNotNull();
-                    assertThat(groups).as("%s is in more than one group", name).doesNotContainKey(name);
-                    groups.put(name, new Group(o.get_lr(), o.weight_decay().get(), o.momentum().get(),
-                            o.dampening().get(), o.nesterov().get()));
-                }
+            for (TrainOptimizer.Group o : trainer.optimizer().groups()) {
+                assertThat(np.contains(o.name())).as("group %s is a model parameter", o.name()).isTrue();
+                assertThat(groups).as("%s is in more than one group", o.name()).doesNotContainKey(o.name());
+                groups.put(o.name(), new Group(o.lr(), o.weightDecay(), o.momentum(), o.dampening(), o.nesterov()));
             }
 
             // Snapshots of the parameters the fixture describes (the big fc6 weight included; nothing else).

@@ -40,7 +40,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class NativeOps {
     /** The ABI version this class was written for ({@code FRCNN_ABI_VERSION}). */
-    public static final int ABI_VERSION = 1;
+    public static final int ABI_VERSION = 2;
     /** Return codes of the C ABI. */
     public static final int OK = 0, ERR_INVALID_ARGUMENT = 1, ERR_NO_CUDA = 2, ERR_CUDA = 3, ERR_ALLOC = 4;
     /** System property naming an explicit library path. */
@@ -58,6 +58,7 @@ public final class NativeOps {
     private final MethodHandle abiVersion, builtWithCuda, cudaDeviceCount;
     private final MethodHandle nmsCpu, nmsCuda;
     private final MethodHandle roiFwdCpu, roiFwdCuda, roiBwdCpu, roiBwdCuda, roiGatherCpu;
+    private final MethodHandle sgdStepCpu;
 
     /** The loaded library (loads it on the first call). @throws IllegalStateException if it cannot be loaded */
     public static NativeOps get() {
@@ -99,6 +100,9 @@ public final class NativeOps {
         roiGatherCpu = handle(linker, lookup, "frcnn_roi_pool_gather_index_cpu", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+        sgdStepCpu = handle(linker, lookup, "frcnn_sgd_step_cpu", FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_INT, ADDRESS,
+                JAVA_LONG));
         int v = abiVersion();
         if (v != ABI_VERSION) {
             throw new IllegalStateException("native ops library " + lib + " has ABI version " + v + ", expected "
@@ -232,6 +236,22 @@ public final class NativeOps {
             int rc = (int) roiFwdCuda.invokeExact(input, batch, channels, height, width, rois, nRois, spatialScale,
                     pooledH, pooledW, output, argmax, MemorySegment.ofAddress(stream), err, (long) ERR_LEN);
             check(rc, err, "frcnn_roi_pool_forward_cuda");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code frcnn_sgd_step_cpu}: one SGD-with-momentum step over {@code n} float32 values in one pass, bit-identical
+     * to LibTorch's {@code SGD::step} (dampening 0, not Nesterov); {@code initBuffer} on a parameter's first step.
+     */
+    public void sgdStepCpu(MemorySegment param, MemorySegment grad, MemorySegment momentumBuffer, long n, double lr,
+                           double weightDecay, double momentum, boolean initBuffer) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment err = a.allocate(ERR_LEN);
+            int rc = (int) sgdStepCpu.invokeExact(param, grad, momentumBuffer, n, lr, weightDecay, momentum,
+                    initBuffer ? 1 : 0, err, (long) ERR_LEN);
+            check(rc, err, "frcnn_sgd_step_cpu");
         } catch (Throwable t) {
             throw rethrow(t);
         }
