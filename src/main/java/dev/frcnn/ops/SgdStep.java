@@ -55,7 +55,7 @@ public final class SgdStep {
         String type = Tensors.typeName(param);
         boolean sameType = type.equals(Tensors.typeName(grad)) && type.equals(Tensors.typeName(buffer));
         if (!sameType) {
-            throw new IllegalArgumentException("param " + Tensors.typeName(param) + ", grad " + Tensors.typeName(grad)
+            throw new IllegalArgumentException("param " + type + ", grad " + Tensors.typeName(grad)
                     + " and buffer " + Tensors.typeName(buffer) + " differ in dtype");
         }
         try (NoGradGuard g = new NoGradGuard()) {

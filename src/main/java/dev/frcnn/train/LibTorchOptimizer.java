@@ -1,11 +1,9 @@
 package dev.frcnn.train;
 
-import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Optimizer;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -49,6 +47,11 @@ public final class LibTorchOptimizer implements TrainOptimizer {
     }
 
     @Override
+    public int groupCount() {
+        return groups.size();
+    }
+
+    @Override
     public double lr(int group) {
         return optimizer.param_groups().get(group).options().get_lr();
     }
@@ -60,27 +63,13 @@ public final class LibTorchOptimizer implements TrainOptimizer {
 
     @Override
     public byte[] saveState() throws IOException {
-        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
-        try {
-            OutputArchive oa = new OutputArchive();
-            optimizer.save(oa);
-            oa.save_to(tmp.toString());
-            return Files.readAllBytes(tmp);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        OutputArchive oa = new OutputArchive();
+        optimizer.save(oa);
+        return OptimizerArchives.toBytes(oa);
     }
 
     @Override
     public void loadState(byte[] archive, Path source) throws IOException {
-        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
-        try {
-            Files.write(tmp, archive);
-            InputArchive ia = new InputArchive();
-            ia.load_from(tmp.toString());
-            optimizer.load(ia);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        OptimizerArchives.read(archive, source, optimizer::load);
     }
 }

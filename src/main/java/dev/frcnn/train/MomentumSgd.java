@@ -10,7 +10,6 @@ import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -107,6 +106,11 @@ public final class MomentumSgd implements TrainOptimizer {
     }
 
     @Override
+    public int groupCount() {
+        return params.length;
+    }
+
+    @Override
     public double lr(int group) {
         return lrs[group];
     }
@@ -123,7 +127,6 @@ public final class MomentumSgd implements TrainOptimizer {
 
     @Override
     public byte[] saveState() throws IOException {
-        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
         try (PointerScope s = new PointerScope()) {
             OutputArchive root = new OutputArchive();
             root.write("pytorch_version", new IValue("1.5.0"));
@@ -151,10 +154,7 @@ public final class MomentumSgd implements TrainOptimizer {
                 groups.write("param_groups/" + i, group);
             }
             root.write("param_groups", groups);
-            root.save_to(tmp.toString());
-            return Files.readAllBytes(tmp);
-        } finally {
-            Files.deleteIfExists(tmp);
+            return OptimizerArchives.toBytes(root);
         }
     }
 
@@ -165,73 +165,68 @@ public final class MomentumSgd implements TrainOptimizer {
 
     @Override
     public void loadState(byte[] archive, Path source) throws IOException {
-        Path tmp = Files.createTempFile("frcnn-optim", ".pt");
         Tensor[] loaded = new Tensor[params.length];
         double[] loadedLrs = lrs.clone();
         try (PointerScope s = new PointerScope()) {
-            Files.write(tmp, archive);
-            InputArchive root = new InputArchive();
-            try {
-                root.load_from(tmp.toString());
-            } catch (RuntimeException e) {
-                throw new WeightsFormatException(source, "the optimizer state is not a LibTorch archive: " + e.getMessage());
-            }
-            InputArchive groups = new InputArchive(), state = new InputArchive();
-            if (!root.try_read("param_groups", groups) || !root.try_read("state", state)) {
-                throw new WeightsFormatException(source, "the optimizer state has no param_groups/state (not an SGD archive)");
-            }
-            Tensor size = new Tensor();
-            if (!groups.try_read("param_groups/size", size)) {
-                throw new WeightsFormatException(source, "the optimizer state has no param_groups/size");
-            }
-            if (size.item_long() != params.length) {
-                throw new WeightsFormatException(source, "the optimizer state has " + size.item_long()
-                        + " parameter groups, the model " + params.length);
-            }
-            for (int i = 0; i < params.length; i++) {
-                InputArchive group = new InputArchive();
-                if (!groups.try_read("param_groups/" + i, group)) {
-                    throw new WeightsFormatException(source, "the optimizer state lacks param_groups/" + i);
-                }
-                IValue key = new IValue();
-                if (!group.try_read("params/0", key) || !key.isString()) {
-                    throw new WeightsFormatException(source, "param_groups/" + i + " of the optimizer state has no params/0");
-                }
-                InputArchive options = new InputArchive();
-                if (group.try_read("options", options)) {
-                    IValue lr = new IValue();
-                    if (options.try_read("lr", lr) && lr.isDouble()) loadedLrs[i] = lr.toDouble();
-                    IValue m = new IValue();
-                    if (options.try_read("momentum", m) && m.isDouble() && m.toDouble() != momentum) {
-                        throw new WeightsFormatException(source, "param_groups/" + i + " of the optimizer state has momentum "
-                                + m.toDouble() + ", this run " + momentum);
-                    }
-                }
-                InputArchive one = new InputArchive();
-                if (!state.try_read(key.toStringRef().getString(), one)) continue;   // no step taken yet
-                Tensor buf = new Tensor();
-                if (!one.try_read("momentum_buffer", buf)) {
-                    throw new WeightsFormatException(source, "the optimizer state of " + names[i] + " has no momentum_buffer"
-                            + " (not an SGD archive)");
-                }
-                if (!Arrays.equals(Tensors.shape(buf), Tensors.shape(params[i]))) {
-                    throw new WeightsFormatException(source, "the momentum buffer of " + names[i] + " has shape "
-                            + Tensors.shapeString(buf) + ", the parameter " + Tensors.shapeString(params[i]));
-                }
-                Tensor b = newBuffer(params[i]);
-                b.copy_(buf);
-                loaded[i] = b;
-            }
+            OptimizerArchives.read(archive, source, root -> readState(root, source, loaded, loadedLrs));
         } catch (IOException | RuntimeException e) {
             for (Tensor t : loaded) if (t != null) t.releaseReference();
             throw e;
-        } finally {
-            Files.deleteIfExists(tmp);
         }
         for (int i = 0; i < params.length; i++) {
             if (buffers[i] != null) buffers[i].releaseReference();
             buffers[i] = loaded[i];
         }
         System.arraycopy(loadedLrs, 0, lrs, 0, lrs.length);
+    }
+
+    /** Reads every group's momentum buffer and lr from {@code root} into {@code loaded} and {@code loadedLrs}. */
+    private void readState(InputArchive root, Path source, Tensor[] loaded, double[] loadedLrs) throws IOException {
+        InputArchive groups = new InputArchive(), state = new InputArchive();
+        if (!root.try_read("param_groups", groups) || !root.try_read("state", state)) {
+            throw new WeightsFormatException(source, "the optimizer state has no param_groups/state (not an SGD archive)");
+        }
+        Tensor size = new Tensor();
+        if (!groups.try_read("param_groups/size", size)) {
+            throw new WeightsFormatException(source, "the optimizer state has no param_groups/size");
+        }
+        if (size.item_long() != params.length) {
+            throw new WeightsFormatException(source, "the optimizer state has " + size.item_long()
+                    + " parameter groups, the model " + params.length);
+        }
+        for (int i = 0; i < params.length; i++) {
+            InputArchive group = new InputArchive();
+            if (!groups.try_read("param_groups/" + i, group)) {
+                throw new WeightsFormatException(source, "the optimizer state lacks param_groups/" + i);
+            }
+            IValue key = new IValue();
+            if (!group.try_read("params/0", key) || !key.isString()) {
+                throw new WeightsFormatException(source, "param_groups/" + i + " of the optimizer state has no params/0");
+            }
+            InputArchive options = new InputArchive();
+            if (group.try_read("options", options)) {
+                IValue lr = new IValue();
+                if (options.try_read("lr", lr) && lr.isDouble()) loadedLrs[i] = lr.toDouble();
+                IValue m = new IValue();
+                if (options.try_read("momentum", m) && m.isDouble() && m.toDouble() != momentum) {
+                    throw new WeightsFormatException(source, "param_groups/" + i + " of the optimizer state has momentum "
+                            + m.toDouble() + ", this run " + momentum);
+                }
+            }
+            InputArchive one = new InputArchive();
+            if (!state.try_read(key.toStringRef().getString(), one)) continue;   // no step taken yet
+            Tensor buf = new Tensor();
+            if (!one.try_read("momentum_buffer", buf)) {
+                throw new WeightsFormatException(source, "the optimizer state of " + names[i] + " has no momentum_buffer"
+                        + " (not an SGD archive)");
+            }
+            if (!Arrays.equals(Tensors.shape(buf), Tensors.shape(params[i]))) {
+                throw new WeightsFormatException(source, "the momentum buffer of " + names[i] + " has shape "
+                        + Tensors.shapeString(buf) + ", the parameter " + Tensors.shapeString(params[i]));
+            }
+            Tensor b = newBuffer(params[i]);
+            b.copy_(buf);
+            loaded[i] = b;
+        }
     }
 }

@@ -32,9 +32,7 @@ public interface TrainOptimizer {
     List<Group> groups();
 
     /** Number of groups. */
-    default int groupCount() {
-        return groups().size();
-    }
+    int groupCount();
 
     /** The learning rate of group {@code group}. */
     double lr(int group);
