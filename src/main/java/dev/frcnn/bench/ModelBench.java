@@ -8,6 +8,8 @@ import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.Thresholds;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Autocast;
+import dev.frcnn.tensor.ConvolutionBackward;
+import dev.frcnn.tensor.CpuCacheTopology;
 import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.tensor.Tensors;
@@ -44,8 +46,8 @@ public final class ModelBench {
      *
      * @param model the detector (random or loaded weights), already on {@code device}
      * @return keys: what, device, threads, reps, backbone, precision (the one that ran: fp32 or bf16),
-     *     precision_requested, malloc_env, primitive_cache_env, input_hw, infer_ms (median), infer_ms_min,
-     *     rss_mb_after_warmup, rss_mb_end
+     *     precision_requested, malloc_env, primitive_cache_env, cpu_caches, conv_backward, input_hw, infer_ms (median),
+     *     infer_ms_min, rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
@@ -128,7 +130,7 @@ public final class ModelBench {
      * weights with fewer classes than VOC's 20 work).
      *
      * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env,
-     *     primitive_cache_env, input_hw, train_step_ms (median), train_step_ms_min, rss_mb_after_warmup, rss_mb_end
+     *     primitive_cache_env, cpu_caches, conv_backward, input_hw, train_step_ms (median), train_step_ms_min, rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
@@ -212,6 +214,8 @@ public final class ModelBench {
             cache.put(k, PrimitiveCache.getenv(k));
         }
         r.put("primitive_cache_env", cache);
+        r.put("cpu_caches", CpuCacheTopology.probe().describe());
+        r.put("conv_backward", ConvolutionBackward.decision().mode().name().toLowerCase(java.util.Locale.ROOT));
         return r;
     }
 

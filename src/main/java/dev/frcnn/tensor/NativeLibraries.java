@@ -26,7 +26,8 @@ import java.util.List;
  * once per JVM (a size check per file); on an empty cache it extracts what the first load would extract anyway.
  *
  * <p>It also sizes oneDNN's primitive cache ({@link PrimitiveCache#configure()}), which must happen before
- * LibTorch's first convolution.
+ * LibTorch's first convolution, and then decides which kernels compute convolution gradients on this CPU
+ * ({@link ConvolutionBackward#configure()}: oneDNN's crash on CPUs that report no caches).
  */
 public final class NativeLibraries {
     private NativeLibraries() {}
@@ -38,8 +39,9 @@ public final class NativeLibraries {
 
     /**
      * Extracts the native directories of {@link #PACKAGES} for this platform (and its extension, e.g.
-     * {@code -gpu}) into the JavaCPP cache and calls {@link PrimitiveCache#configure()}, once per JVM; loads no
-     * library. Safe to call from several threads.
+     * {@code -gpu}) into the JavaCPP cache, calls {@link PrimitiveCache#configure()} before and
+     * {@link ConvolutionBackward#configure()} after, once per JVM; loads no library except on CPUs that report no
+     * caches (there it loads LibTorch to switch NNPACK off). Safe to call from several threads.
      *
      * @throws UncheckedIOException if the cache directory cannot be written
      */
@@ -60,6 +62,7 @@ public final class NativeLibraries {
                         + "(org.bytedeco.javacpp.cachedir): " + e.getMessage(), e);
             }
             extracted = true;
+            ConvolutionBackward.configure();
         }
     }
 }

@@ -6,6 +6,7 @@ import dev.frcnn.model.RoIHead;
 import dev.frcnn.model.utils.AnchorTargetCreator;
 import dev.frcnn.model.utils.ProposalTargetCreator;
 import dev.frcnn.tensor.Autocast;
+import dev.frcnn.tensor.ConvolutionBackward;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.NativeHeap;
 import org.bytedeco.javacpp.PointerScope;
@@ -287,7 +288,7 @@ public final class FasterRCNNTrainer {
             for (double x : v) {
                 if (!Double.isFinite(x)) throw new NonFiniteLossException(v);
             }
-            losses.totalLoss().backward();
+            ConvolutionBackward.backward(losses.totalLoss());
             if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
             optimizer.step();
             Tensor[] in = {losses.rpnLocLoss(), losses.rpnClsLoss(), losses.roiLocLoss(), losses.roiClsLoss(), losses.totalLoss()};

@@ -1,5 +1,6 @@
 package dev.frcnn.model;
 
+import dev.frcnn.tensor.ConvolutionBackward;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.config.Config;
 import dev.frcnn.io.ResNetKeys;
@@ -313,7 +314,7 @@ class ResNetC4BackboneTest {
                     .containsExactly(Tensors.toFloatArray(before));
             assertThat(trunkBuffers.get("bn1.num_batches_tracked").item_long()).isZero();
 
-            trainOut.mean().backward();
+            ConvolutionBackward.backward(trainOut.mean());
             StringTensorDict p = b.trunk().named_parameters(true);
             for (long i = 0; i < p.size(); i++) {
                 String k = p.get(i).key().getString();
@@ -347,7 +348,7 @@ class ResNetC4BackboneTest {
                 RoIHead.Output o = model.head().forward(features, rois, idx);
                 assertThat(Tensors.shape(o.roiClsLocs())).containsExactly(2, 21 * 4);
                 assertThat(Tensors.shape(o.roiScores())).containsExactly(2, 21);
-                o.roiScores().sum().add(o.roiClsLocs().sum()).backward();
+                ConvolutionBackward.backward(o.roiScores().sum().add(o.roiClsLocs().sum()));
                 assertThat(features.grad().abs().sum().item_float()).as(op + " gradient reaches the features")
                         .isPositive();
             }
