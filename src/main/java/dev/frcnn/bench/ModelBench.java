@@ -130,7 +130,8 @@ public final class ModelBench {
      * weights with fewer classes than VOC's 20 work).
      *
      * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env,
-     *     primitive_cache_env, cpu_caches, conv_backward, input_hw, train_step_ms (median), train_step_ms_min, rss_mb_after_warmup, rss_mb_end
+     *     primitive_cache_env, cpu_caches, conv_backward, input_hw, train_step_ms (median), train_step_ms_min,
+     *     rss_mb_after_warmup, rss_mb_end
      */
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {

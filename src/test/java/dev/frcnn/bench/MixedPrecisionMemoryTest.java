@@ -3,10 +3,8 @@ package dev.frcnn.bench;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.tensor.Bf16Support;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.pytorch.Device;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -14,24 +12,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 /**
  * {@code precision = bf16} keeps resident memory flat as float32 does ({@link MemoryFlatnessTest}): 200
  * {@code predict} calls and 1,000 training steps after warm-up grow the RSS by less than 5%. Same small model and
  * image as {@link MemoryFlatnessTest}; the bf16 path adds the autocast regions, the per-forward weight casts and
- * the float32 boundaries. Skipped where the CPU has no native bfloat16 (bf16 then runs float32).
+ * the float32 boundaries. Where the CPU has no native bfloat16, bf16 runs float32 and the same bound applies.
  * Run with {@code mvn test -Pslow}.
  */
 @Tag("slow")
 class MixedPrecisionMemoryTest {
     private static final Config CFG = Config.defaults().withOverrides(
             List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]", "precision=bf16"));
-
-    @BeforeAll
-    static void needsNativeBf16() {
-        assumeThat(Bf16Support.cpu().nativeBf16()).as("native bfloat16 on this CPU").isTrue();
-    }
 
     private static FasterRCNN model() {
         org.bytedeco.pytorch.global.torch.manual_seed(0);
