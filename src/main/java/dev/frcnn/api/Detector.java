@@ -132,12 +132,15 @@ public final class Detector implements AutoCloseable {
      *     orientation ignored)
      * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON)
      * @throws dev.frcnn.data.ImageTooLargeException if the header declares more pixels than the limit
-     * @throws dev.frcnn.data.DataException if the file is missing, unreadable or not a decodable image
+     * @throws dev.frcnn.data.DataException if the file is missing, unreadable or not a decodable image, or truncated
+     *     (a JPEG without its end marker, a PNG without IEND) and the config's {@code truncated_images} is not
+     *     {@code load} (with {@code load}, the default, it is decoded with one logged warning)
      * @throws IllegalStateException if the detector is closed
      */
     public List<Detection> detect(Path image) {
         Objects.requireNonNull(image, "image");
-        return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels()));
+        return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels(),
+                loaded.config().truncatedImagesMode()));
     }
 
     /**
@@ -145,12 +148,14 @@ public final class Detector implements AutoCloseable {
      *
      * @param encodedImage the bytes of a JPEG, PNG, BMP, ... file
      * @return detections in the image's pixels
-     * @throws dev.frcnn.data.DataException if the bytes are empty or not a decodable image
+     * @throws dev.frcnn.data.DataException if the bytes are empty or not a decodable image, or truncated and
+     *     {@code truncated_images} is not {@code load}
      * @throws IllegalStateException if the detector is closed
      */
     public List<Detection> detect(byte[] encodedImage) {
         Objects.requireNonNull(encodedImage, "encodedImage");
-        return run(() -> ImageReader.readRgbChw(encodedImage, loaded.config().maxImagePixels()));
+        return run(() -> ImageReader.readRgbChw(encodedImage, loaded.config().maxImagePixels(),
+                loaded.config().truncatedImagesMode()));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
@@ -44,6 +45,9 @@ final class EvalCommand implements Callable<Integer> {
         Config base = config != null ? Config.load(config) : Config.defaults();
         LoadedModel m = LoadedModel.load(weights, base, sets, LoadedModel.device(device));
         VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());
+        DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode());
+        for (String w : checked.warnings()) System.err.println("frcnn: warning: " + w);
+        ds = checked.datasets().get(0);
         VocEval.Result r = DetectionEvaluator.run(m.model(), ds, m.preprocessing(), Thresholds.EVALUATE,
                 m.config().testNum(), null).evaluate(m.config().use07Metric());
         print(r, m.classNames());

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.data.TruncatedImages;
 import dev.frcnn.model.Backbones;
 import dev.frcnn.model.ResNetC4Backbone;
 import dev.frcnn.tensor.Precision;
@@ -49,7 +50,10 @@ import java.util.Map;
  * torchvision's {@code box_batch_size_per_image}; default {@value #DEFAULT_ROI_N_SAMPLE}), {@code norm} (ResNets:
  * {@code frozen_bn}, the default, for ImageNet weights, or {@code group_norm} for training from scratch;
  * detectron2's {@code RESNETS.NORM}) and {@code freeze_at} (ResNets: detectron2's {@code FREEZE_AT}, 0 = train
- * every layer, 1 = freeze the stem, k = also layer1..layer(k-1); default 2; {@code docs/resnet.md}).
+ * every layer, 1 = freeze the stem, k = also layer1..layer(k-1); default 2; {@code docs/resnet.md}) and
+ * {@code truncated_images} ({@code load}, the default, {@code skip} or {@code error}: what training, evaluation and
+ * detection do with a JPEG without its end marker or a PNG without {@code IEND}, {@link TruncatedImages};
+ * {@code docs/preprocessing.md}).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>{@code num_workers}, as in PyTorch's {@code DataLoader}: 0 reads each training image in the training thread,
@@ -111,7 +115,8 @@ public record Config(
         @JsonProperty("roi_size") int roiSize,
         @JsonProperty("roi_n_sample") int roiNSample,
         @JsonProperty("norm") String norm,
-        @JsonProperty("freeze_at") int freezeAt) {
+        @JsonProperty("freeze_at") int freezeAt,
+        @JsonProperty("truncated_images") String truncatedImages) {
 
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
@@ -139,7 +144,7 @@ public record Config(
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
                 List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
                 "fp32", 0, DEFAULT_ROI_N_SAMPLE, ResNetC4Backbone.Norm.FROZEN_BN.configName(),
-                ResNetC4Backbone.DEFAULT_FREEZE_AT);
+                ResNetC4Backbone.DEFAULT_FREEZE_AT, TruncatedImages.LOAD.configName());
     }
 
     public Config {
@@ -148,6 +153,7 @@ public record Config(
         anchorScales = anchorScales == null ? List.of(8.0, 16.0, 32.0) : List.copyOf(anchorScales);
         precision = precision == null ? "fp32" : precision;
         norm = norm == null ? ResNetC4Backbone.Norm.FROZEN_BN.configName() : norm;
+        truncatedImages = truncatedImages == null ? TruncatedImages.LOAD.configName() : truncatedImages;
         List<String> errors = new ArrayList<>();
         if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
         if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
@@ -199,6 +205,10 @@ public record Config(
         if (maxImagePixels < 1) errors.add("max_image_pixels must be >= 1, got " + maxImagePixels);
         if (!Precision.NAMES.contains(precision)) {
             errors.add("precision must be one of " + String.join(", ", Precision.NAMES) + ", got " + precision);
+        }
+        if (!TruncatedImages.NAMES.contains(truncatedImages)) {
+            errors.add("truncated_images must be one of " + String.join(", ", TruncatedImages.NAMES) + ", got "
+                    + truncatedImages);
         }
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
     }
@@ -281,6 +291,11 @@ public record Config(
             }
             throw new ConfigException("bad config value: " + e.getOriginalMessage());
         }
+    }
+
+    /** {@link #truncatedImages()} as a {@link TruncatedImages}. */
+    public TruncatedImages truncatedImagesMode() {
+        return TruncatedImages.fromName(truncatedImages);
     }
 
     /** {@link #precision()} as a {@link Precision}. */

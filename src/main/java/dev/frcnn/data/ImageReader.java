@@ -21,6 +21,9 @@ import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2RGB;
 import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
 import static org.bytedeco.pytorch.global.torch.from_blob;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * Decodes image files into LibTorch tensors, mirroring the reference's {@code data/util.read_image(path,
  * dtype=np.float32, color=True)}.
@@ -29,10 +32,18 @@ import static org.bytedeco.pytorch.global.torch.from_blob;
  * then BGR to RGB). Like PIL's {@code convert('RGB')} in the reference, the EXIF orientation tag is
  * ignored and gray or palette images become three equal channels. For baseline JPEGs OpenCV's libjpeg
  * gives the same pixels as PIL's (measured on the fixture image: max difference 0).
+ *
+ * <p>Truncated files (a JPEG without its end marker, a PNG without {@code IEND}: {@link ImageEnd}) are handled by a
+ * {@link TruncatedImages} policy: {@link TruncatedImages#LOAD} (the default of the overloads without one) completes
+ * the bytes in memory and decodes what is there, logging one warning naming the file; the other two refuse the file
+ * ({@link DataException}). OpenCV's libjpeg prints its own line ("Corrupt JPEG data: premature end of data
+ * segment") on stderr when it decodes such a file.
  */
 @SuppressWarnings("try") // PointerScope blocks free temporaries; the scope variable is unused by design
 public final class ImageReader {
     private ImageReader() {}
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImageReader.class);
 
     static {
         dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
@@ -50,6 +61,11 @@ public final class ImageReader {
         return readRgbChw(path, DEFAULT_MAX_PIXELS);
     }
 
+    /** As {@link #readRgbChw(Path, long, TruncatedImages)} with {@link TruncatedImages#LOAD}. */
+    public static Tensor readRgbChw(Path path, long maxPixels) {
+        return readRgbChw(path, maxPixels, TruncatedImages.LOAD);
+    }
+
     /**
      * Reads an image file as a float32 CPU tensor of shape (3, H, W), channels in RGB order, values
      * 0..255 (integers stored as floats), like {@code read_image(path)}.
@@ -59,19 +75,35 @@ public final class ImageReader {
      * <p>Before decoding, the format and size are read from the header ({@link ImageHeader}); an image of more
      * than {@code maxPixels} pixels is refused without decoding it (decompression-bomb guard).
      *
+     * <p>A truncated file (see the class comment) is decoded with {@link TruncatedImages#LOAD}, with one logged
+     * warning naming it, and refused otherwise.
+     *
      * @param path an image file in one of {@link ImageHeader#FORMATS}
      * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @param truncated what to do with a truncated file ({@code truncated_images})
      * @return (3, H, W) float32 RGB, 0..255
      * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
      * @throws DataException if the file is missing, not a regular file, unreadable, empty, not in a supported
-     *     format, or not a decodable image; the message names the file and the problem
+     *     format, not a decodable image, or truncated and {@code truncated} is not {@code LOAD}; the message names
+     *     the file and the problem
      * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
-    public static Tensor readRgbChw(Path path, long maxPixels) {
+    public static Tensor readRgbChw(Path path, long maxPixels, TruncatedImages truncated) {
         checkLimit(maxPixels);
         byte[] bytes = readBytes(path);
         checkHeader(path, bytes, maxPixels);
-        return decode(bytes, path, null);
+        return decode(whole(bytes, path, null, truncated, true), path, null);
+    }
+
+    /**
+     * As {@link #readRgbChw(Path, long)} without the warning, for {@link VocDataset}, whose images were checked (and
+     * warned about) once by {@link DatasetCheck}.
+     */
+    static Tensor readRgbChwChecked(Path path, long maxPixels) {
+        checkLimit(maxPixels);
+        byte[] bytes = readBytes(path);
+        checkHeader(path, bytes, maxPixels);
+        return decode(whole(bytes, path, null, TruncatedImages.LOAD, false), path, null);
     }
 
     /** As {@link #readRgbChw(byte[], long)} with {@link #DEFAULT_MAX_PIXELS}. */
@@ -79,24 +111,64 @@ public final class ImageReader {
         return readRgbChw(encoded, DEFAULT_MAX_PIXELS);
     }
 
+    /** As {@link #readRgbChw(byte[], long, TruncatedImages)} with {@link TruncatedImages#LOAD}. */
+    public static Tensor readRgbChw(byte[] encoded, long maxPixels) {
+        return readRgbChw(encoded, maxPixels, TruncatedImages.LOAD);
+    }
+
     /**
-     * Decodes an encoded image (the bytes of a JPEG, PNG, BMP, ... file) as {@link #readRgbChw(Path, long)} does,
-     * with the same header check before decoding.
+     * Decodes an encoded image (the bytes of a JPEG, PNG, BMP, ... file) as {@link #readRgbChw(Path, long,
+     * TruncatedImages)} does, with the same header check before decoding and the same handling of truncated bytes.
      *
-     * @param encoded the file's bytes
+     * @param encoded the file's bytes (not modified)
      * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @param truncated what to do with truncated bytes ({@code truncated_images})
      * @return (3, H, W) float32 RGB, 0..255, owned by the caller
      * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
-     * @throws DataException if the bytes are empty, not in a supported format or not a decodable image; the
-     *     message says so and gives the byte count
+     * @throws DataException if the bytes are empty, not in a supported format, not a decodable image, or truncated
+     *     and {@code truncated} is not {@code LOAD}; the message says so and gives the byte count
      * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
-    public static Tensor readRgbChw(byte[] encoded, long maxPixels) {
+    public static Tensor readRgbChw(byte[] encoded, long maxPixels, TruncatedImages truncated) {
         checkLimit(maxPixels);
         String what = "encoded image (" + (encoded == null ? 0 : encoded.length) + " bytes)";
         if (encoded == null || encoded.length == 0) throw new DataException(null, what + ": empty");
         checkHeader(null, encoded, maxPixels);
-        return decode(encoded, null, what);
+        return decode(whole(encoded, null, what, truncated, true), null, what);
+    }
+
+    /**
+     * The bytes to decode: {@code bytes} itself when complete; completed ({@link ImageEnd#completed}) when truncated
+     * and the policy is {@code LOAD} (warning once if {@code warn}); else a {@link DataException}.
+     */
+    private static byte[] whole(byte[] bytes, Path path, String what, TruncatedImages truncated, boolean warn) {
+        String missing = ImageEnd.missingEnd(bytes);
+        if (missing == null) return bytes;
+        if (truncated != TruncatedImages.LOAD) {
+            throw new DataException(path, prefix(what) + missing + ": the file is truncated (truncated_images: "
+                    + truncated.configName() + "; 'load' decodes what is there)");
+        }
+        if (warn) {
+            LOG.warn("{}{}: the file is truncated; decoding what is there (truncated_images: load)",
+                    path == null ? prefix(what) : path + ": ", missing);
+        }
+        return ImageEnd.completed(bytes);
+    }
+
+    /**
+     * Whether bytes decode at all (OpenCV), without making a tensor: the up-front check's trial of a truncated file
+     * before {@code load} relies on it.
+     *
+     * @return {@code {height, width}} of the decoded image, or null if OpenCV cannot decode the bytes
+     */
+    static int[] trialDecode(byte[] bytes) {
+        try (PointerScope scope = new PointerScope()) {
+            Mat bgr = imdecode(new Mat(bytes), IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
+            if (bgr == null || bgr.isNull() || bgr.empty()) return null;
+            return new int[] {bgr.rows(), bgr.cols()};
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /**
@@ -181,7 +253,8 @@ public final class ImageReader {
         return what == null ? "" : what + ": ";
     }
 
-    private static byte[] readBytes(Path path) {
+    /** The bytes of an image file; a {@link DataException} naming the file if it is missing, a directory, unreadable or empty. */
+    static byte[] readBytes(Path path) {
         if (Files.isDirectory(path)) throw new DataException(path, "is a directory, not an image file");
         byte[] bytes;
         try {

@@ -13,11 +13,16 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A PASCAL VOC detection dataset, a port of the reference's {@code data/voc_dataset.VOCBboxDataset}.
@@ -36,6 +41,22 @@ import java.util.Map;
  * (some VOC-format exports write {@code 12.0}); an image without (kept) objects yields R = 0; empty or
  * inverted boxes ({@code ymax <= ymin} or {@code xmax <= xmin} after the minus 1) are rejected; blank
  * lines in the split file are skipped. Every problem is a {@link DataException} naming the file.
+ *
+ * <p>Boxes outside the image (the reference takes them as they are): after the minus 1, a box is clipped to the
+ * image's valid 0-based range, {@code y in [0, H - 1]}, {@code x in [0, W - 1]} (VOC's 1-based {@code [1, H]} and
+ * {@code [1, W]}); a box that is empty after clipping (it lay wholly outside, or on the border line outside) is
+ * dropped. The size is the image file's, from its header ({@link ImageHeader}), whatever the annotation's
+ * {@code <size>} says; only when the image cannot be read is {@code <size>} used (and without either the boxes are
+ * kept as they are: {@link #get} then fails on the image anyway). {@link Annotation#fixes()} counts what was changed;
+ * {@link DatasetCheck} reports it as one warning line per split.
+ *
+ * <p>Ids listed more than once in the split file are kept, each occurrence an example, as the reference's
+ * {@code VOCBboxDataset} (it reads the list as it is: the image trains twice per epoch and counts twice in the
+ * evaluation); {@link #duplicateIds()} lists them and {@link DatasetCheck} warns once.
+ *
+ * <p>Truncated images: {@link #get} decodes them as {@link TruncatedImages#LOAD} does, without a warning; the
+ * warning, and leaving them out ({@code skip}) or refusing them ({@code error}), are {@link DatasetCheck}'s, which
+ * training and evaluation run first.
  */
 public final class VocDataset {
     /** The 20 VOC class names in the reference's order ({@code VOC_BBOX_LABEL_NAMES}); label i is name i. */
@@ -64,6 +85,8 @@ public final class VocDataset {
     private final Map<String, Integer> labelIndex = new HashMap<>();
     private final List<String> ids;
     private final long maxImagePixels;
+    /** Image headers by id: filled by {@link DatasetCheck} or on first use; shared by {@link #withoutIds} copies. */
+    private final Map<String, ImageHeader> headers;
 
     /**
      * One image with its boxes. The tensors are CPU tensors owned by the caller's {@code PointerScope}.
@@ -83,11 +106,39 @@ public final class VocDataset {
      * @param bbox (R, 4) flattened row-major: (ymin, xmin, ymax, xmax), 0-based pixels
      * @param label (R,) class indices
      * @param difficult (R,) difficult flags
+     * @param fixes what was clipped or dropped to fit the boxes into the image ({@link BoxFixes#NONE} if nothing)
      */
-    public record Annotation(String id, float[] bbox, int[] label, boolean[] difficult) {
+    public record Annotation(String id, float[] bbox, int[] label, boolean[] difficult, BoxFixes fixes) {
+        /** An annotation whose boxes needed no fix. */
+        public Annotation(String id, float[] bbox, int[] label, boolean[] difficult) {
+            this(id, bbox, label, difficult, BoxFixes.NONE);
+        }
+
         /** Number of objects R. */
         public int size() {
             return label.length;
+        }
+    }
+
+    /**
+     * What {@link #annotation} changed in one file to fit its boxes into the image.
+     *
+     * @param clipped kept objects whose box extended beyond the image and was clipped (the dropped ones included)
+     * @param dropped of those, boxes empty after clipping, dropped
+     * @param firstObject 1-based index in the file of the first clipped object's {@code <object>}, or 0
+     * @param declaredWidth the width of the XML's {@code <size>}, or 0 without a usable one
+     * @param declaredHeight its height, or 0
+     * @param imageWidth the width the boxes were clipped to (the image header's), or 0 if not known
+     * @param imageHeight the height they were clipped to, or 0
+     */
+    public record BoxFixes(int clipped, int dropped, int firstObject, long declaredWidth, long declaredHeight,
+                           long imageWidth, long imageHeight) {
+        /** Nothing changed, no size known. */
+        public static final BoxFixes NONE = new BoxFixes(0, 0, 0, 0, 0, 0, 0);
+
+        /** Whether the XML's {@code <size>} is given and differs from the image's size (the image's is used). */
+        public boolean sizeMismatch() {
+            return declaredWidth > 0 && imageWidth > 0 && (declaredWidth != imageWidth || declaredHeight != imageHeight);
         }
     }
 
@@ -140,6 +191,75 @@ public final class VocDataset {
             }
         }
         this.ids = readIds(dataDir.resolve("ImageSets").resolve("Main").resolve(split + ".txt"));
+        this.headers = new ConcurrentHashMap<>();
+    }
+
+    private VocDataset(VocDataset from, List<String> ids) {
+        this.dataDir = from.dataDir;
+        this.split = from.split;
+        this.useDifficult = from.useDifficult;
+        this.labelNames = from.labelNames;
+        this.labelIndex.putAll(from.labelIndex);
+        this.maxImagePixels = from.maxImagePixels;
+        this.ids = ids;
+        this.headers = from.headers;
+    }
+
+    /**
+     * This split without the given ids (every occurrence), e.g. the truncated images that {@code truncated_images:
+     * skip} leaves out.
+     *
+     * @param drop ids to leave out (ids not in the split are ignored)
+     * @return a dataset over the remaining ids, in split-file order
+     * @throws DataException if no id remains (names the split file)
+     */
+    public VocDataset withoutIds(Collection<String> drop) {
+        Set<String> d = new HashSet<>(drop);
+        List<String> kept = ids.stream().filter(id -> !d.contains(id)).toList();
+        if (kept.isEmpty()) throw new DataException(splitFile(), "no image of the split is left to use");
+        return new VocDataset(this, kept);
+    }
+
+    /** The split file, {@code ImageSets/Main/<split>.txt}. */
+    public Path splitFile() {
+        return dataDir.resolve("ImageSets").resolve("Main").resolve(split + ".txt");
+    }
+
+    /**
+     * Ids the split file lists more than once, in order of first appearance, with how often each is listed. They
+     * are kept (see the class comment).
+     *
+     * @return id to count (&gt;= 2); empty if every id is listed once
+     */
+    public Map<String, Integer> duplicateIds() {
+        Map<String, Integer> count = new LinkedHashMap<>();
+        for (String id : ids) count.merge(id, 1, Integer::sum);
+        count.values().removeIf(c -> c < 2);
+        return Collections.unmodifiableMap(count);
+    }
+
+    /** The pixel limit images are checked against ({@code max_image_pixels}). */
+    public long maxImagePixels() {
+        return maxImagePixels;
+    }
+
+    /** Records image {@code id}'s header, read by {@link DatasetCheck}, so that {@link #annotation} needs no read. */
+    void rememberHeader(String id, ImageHeader header) {
+        headers.put(id, header);
+    }
+
+    /** Image {@code i}'s header: remembered, or read from the file; null if the file cannot be read or parsed. */
+    private ImageHeader header(int i) {
+        String id = ids.get(i);
+        ImageHeader h = headers.get(id);
+        if (h != null) return h;
+        try {
+            h = ImageHeader.parse(Files.readAllBytes(imagePath(i)));
+        } catch (IOException | ImageHeader.MalformedHeaderException | RuntimeException e) {
+            return null;
+        }
+        headers.put(id, h);
+        return h;
     }
 
     private static List<String> readIds(Path file) {
@@ -212,7 +332,7 @@ public final class VocDataset {
      */
     public VocExample get(int i) {
         Annotation a = annotation(i);
-        Tensor image = ImageReader.readRgbChw(imagePath(i), maxImagePixels);
+        Tensor image = ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels);
         int r = a.size();
         long[] label = new long[r], diff = new long[r];
         for (int k = 0; k < r; k++) {
@@ -224,7 +344,8 @@ public final class VocDataset {
     }
 
     /**
-     * Reads image {@code i}'s annotation only.
+     * Reads image {@code i}'s annotation (no image decoding; the image's header gives the size its boxes are clipped
+     * to, see the class comment).
      *
      * @param i index in {@code [0, size())}
      * @throws DataException for a missing, unreadable or malformed XML file, a missing {@code <name>} or
@@ -254,6 +375,7 @@ public final class VocDataset {
         List<float[]> boxes = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
         List<Boolean> diffs = new ArrayList<>();
+        List<Integer> objectIndex = new ArrayList<>();
         for (int k = 0; k < objects.size(); k++) {
             JsonNode o = objects.get(k);
             String where = "object " + (k + 1);
@@ -281,7 +403,36 @@ public final class VocDataset {
             boxes.add(box);
             labels.add(label);
             diffs.add(difficult);
+            objectIndex.add(k + 1);
         }
+        long[] declared = declaredSize(root.get("size"));
+        ImageHeader header = boxes.isEmpty() && declared == null ? null : header(i);
+        long w = header != null ? header.width() : declared != null ? declared[0] : 0;
+        long h = header != null ? header.height() : declared != null ? declared[1] : 0;
+        int clipped = 0, dropped = 0, first = 0;
+        if (w > 0 && h > 0) {
+            float maxY = h - 1, maxX = w - 1;
+            for (int k = boxes.size() - 1; k >= 0; k--) {
+                float[] b = boxes.get(k);
+                if (b[0] >= 0 && b[1] >= 0 && b[2] <= maxY && b[3] <= maxX) continue;
+                clipped++;
+                first = objectIndex.get(k);
+                b[0] = Math.clamp(b[0], 0f, maxY);
+                b[1] = Math.clamp(b[1], 0f, maxX);
+                b[2] = Math.clamp(b[2], 0f, maxY);
+                b[3] = Math.clamp(b[3], 0f, maxX);
+                if (!(b[2] > b[0]) || !(b[3] > b[1])) {
+                    dropped++;
+                    boxes.remove(k);
+                    labels.remove(k);
+                    diffs.remove(k);
+                }
+            }
+        }
+        BoxFixes fixes = clipped == 0 && declared == null && header == null ? BoxFixes.NONE
+                : new BoxFixes(clipped, dropped, first, declared == null ? 0 : declared[0],
+                        declared == null ? 0 : declared[1], header == null ? 0 : header.width(),
+                        header == null ? 0 : header.height());
         int r = boxes.size();
         float[] bbox = new float[4 * r];
         int[] label = new int[r];
@@ -291,7 +442,21 @@ public final class VocDataset {
             label[k] = labels.get(k);
             difficult[k] = diffs.get(k);
         }
-        return new Annotation(id, bbox, label, difficult);
+        return new Annotation(id, bbox, label, difficult, fixes);
+    }
+
+    /** {@code <size><width>, <height>} as positive integers, or null if absent or not usable (ignored then). */
+    private static long[] declaredSize(JsonNode size) {
+        if (size == null || !size.isObject()) return null;
+        JsonNode w = size.get("width"), h = size.get("height");
+        if (w == null || h == null || !w.isValueNode() || !h.isValueNode()) return null;
+        try {
+            double dw = Double.parseDouble(w.asText().strip()), dh = Double.parseDouble(h.asText().strip());
+            if (!(dw >= 1 && dh >= 1 && dw < 1e9 && dh < 1e9)) return null;
+            return new long[] {(long) dw, (long) dh};
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     private static boolean parseDifficult(Path file, String where, JsonNode n) {

@@ -1,6 +1,7 @@
 package dev.frcnn.train;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
 import dev.frcnn.data.VocDataset;
@@ -102,12 +103,21 @@ public final class TrainLoop {
      * Trains, evaluating after each epoch.
      *
      * @throws IOException if the run directory cannot be written or a checkpoint read
-     * @throws dev.frcnn.data.DataException for a broken dataset (names the file)
+     * @throws dev.frcnn.data.DataException for a broken dataset (names the file); problems found by the up-front
+     *     check of both splits ({@link DatasetCheck}: missing, unreadable or truncated images, bad annotations) come
+     *     all together, as a {@link dev.frcnn.data.DatasetProblemsException}, before the run directory is touched
      */
     public Result run() throws IOException {
-        Files.createDirectories(opt.outDir());
         VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels());
         VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels());
+        // Every listed image and annotation of both splits, before anything is created or trained.
+        DatasetCheck.Result checked = DatasetCheck.run(List.of(train, test), cfg.truncatedImagesMode());
+        for (String w : checked.warnings()) opt.log().println("frcnn: warning: " + w);
+        opt.log().printf("checked %d images of '%s' and '%s' in %.2f s%n", checked.images(), opt.trainSplit(),
+                opt.testSplit(), checked.seconds());
+        train = checked.datasets().get(0);
+        test = checked.datasets().get(1);
+        Files.createDirectories(opt.outDir());
         List<Integer> trainable = new ArrayList<>();
         for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
         int skipped = train.size() - trainable.size();

@@ -67,7 +67,9 @@ class ConfigValidationTest {
             new Check(List.of("backbone=resnet50", "freeze_at=-1"), "freeze_at", List.of("backbone=resnet50", "freeze_at=0")),
             new Check(List.of("backbone=resnet50", "freeze_at=5"), "freeze_at", List.of("backbone=resnet50", "freeze_at=4")),
             new Check(List.of("backbone=squeezenet1_1", "freeze_at=0"), "freeze_at",
-                    List.of("backbone=squeezenet1_1", "freeze_at=2")));
+                    List.of("backbone=squeezenet1_1", "freeze_at=2")),
+            new Check("truncated_images=ignore", "truncated_images", "truncated_images=skip"),
+            new Check("truncated_images=LOAD", "truncated_images", "truncated_images=error"));
 
     @TestFactory
     Stream<DynamicTest> eachCheckRejectsItsKeyAndAcceptsTheBoundary() {
@@ -78,6 +80,14 @@ class ConfigValidationTest {
                     .satisfies(e -> assertThat(e.getMessage().split("; [a-z_/]+ (must|applies)")).as("errors reported").hasSize(1));
             assertThatCode(() -> Config.defaults().withOverrides(c.good())).as(String.join(" ", c.good())).doesNotThrowAnyException();
         }));
+    }
+
+    @Test
+    void truncatedImagesDefaultsToLoad() {
+        assertThat(Config.defaults().truncatedImages()).isEqualTo("load");
+        assertThat(Config.defaults().truncatedImagesMode()).isEqualTo(dev.frcnn.data.TruncatedImages.LOAD);
+        assertThat(Config.defaults().withOverrides(List.of("truncated_images=skip")).truncatedImagesMode())
+                .isEqualTo(dev.frcnn.data.TruncatedImages.SKIP);
     }
 
     @Test

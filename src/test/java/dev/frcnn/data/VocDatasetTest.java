@@ -238,4 +238,53 @@ class VocDatasetTest {
             assertThat(Tensors.shape(e.difficult())).containsExactly(0);
         }
     }
+
+    /**
+     * Boxes beyond the 40 x 30 image are clipped to VOC's 1-based [1, 40] x [1, 30] (0-based [0, 39] x [0, 29]); a box
+     * wholly outside is empty after clipping and dropped. The reference (and this class before) kept them as given.
+     */
+    @Test
+    void boxesBeyondTheImageAreClippedAndEmptyOnesDropped() throws Exception {
+        writeSplit("clip", "clip1");
+        writeImage("clip1", 1, 2, 3);
+        writeXml("clip1", annotation("clip1.jpg",
+                object("dog", 0, "5", "3", "20", "25"),          // inside: unchanged
+                object("cat", 0, "-4", "0", "45", "31"),         // beyond every side: clipped
+                object("person", 0, "41", "2", "60", "9"),       // wholly right of the image: dropped
+                object("bird", 0, "30", "10", "40.5", "30")));   // just beyond the last column: clipped
+        VocDataset ds = new VocDataset(voc, "clip", false);
+        VocDataset.Annotation a = ds.annotation(0);
+        assertThat(a.label()).containsExactly(11, 7, 2);
+        assertThat(a.bbox()).containsExactly(2, 4, 24, 19, 0, 0, 29, 39, 9, 29, 29, 39);
+        assertThat(a.fixes().clipped()).isEqualTo(3);
+        assertThat(a.fixes().dropped()).isEqualTo(1);
+        assertThat(a.fixes().firstObject()).isEqualTo(2);
+        try (PointerScope s = new PointerScope()) {
+            assertThat(Tensors.toFloatArray(ds.get(0).bbox())).containsExactly(2, 4, 24, 19, 0, 0, 29, 39, 9, 29, 29, 39);
+        }
+    }
+
+    /** The image's own size wins over an annotation's {@code <size>} that disagrees with it. */
+    @Test
+    void theImageSizeWinsOverTheXmlSize() throws Exception {
+        writeSplit("size", "size1");
+        writeImage("size1", 1, 2, 3);   // 40 x 30
+        writeXml("size1", annotation("size1.jpg", object("dog", 0, "5", "3", "100", "80"))
+                .replace("<width>40</width><height>30</height>", "<width>400</width><height>300</height>"));
+        VocDataset.Annotation a = new VocDataset(voc, "size", false).annotation(0);
+        assertThat(a.bbox()).containsExactly(2, 4, 29, 39);
+        assertThat(a.fixes().sizeMismatch()).isTrue();
+        assertThat(a.fixes().declaredWidth()).isEqualTo(400);
+        assertThat(a.fixes().imageWidth()).isEqualTo(40);
+    }
+
+    /** Ids listed twice are kept, as the reference keeps them, and listed by {@link VocDataset#duplicateIds()}. */
+    @Test
+    void duplicateIdsAreKeptAndListed() throws Exception {
+        writeSplit("dup", "000001", "000002", "000001", "000001");
+        VocDataset ds = new VocDataset(voc, "dup", false);
+        assertThat(ds.ids()).containsExactly("000001", "000002", "000001", "000001");
+        assertThat(ds.duplicateIds()).containsExactly(java.util.Map.entry("000001", 3));
+        assertThat(new VocDataset(voc, "trainval", false).duplicateIds()).isEmpty();
+    }
 }
