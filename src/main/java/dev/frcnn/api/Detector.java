@@ -2,6 +2,7 @@ package dev.frcnn.api;
 
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.Thresholds;
@@ -130,14 +131,21 @@ public final class Detector implements AutoCloseable {
      *
      * @param image a JPEG, PNG, BMP, ... file (decoded as the reference's {@code read_image}: RGB, EXIF
      *     orientation ignored)
-     * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON)
+     * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON);
+     *     empty for an image in which the model finds nothing, tiny images included (a 1 x 1 image has no proposal)
      * @throws dev.frcnn.data.ImageTooLargeException if the header declares more pixels than the limit
+     * @throws ImageTooSmallException if the preprocessing would resize it to a side below the backbone's smallest
+     *     input (e.g. 1 x 20000 at max_size 1000 gives a 0-pixel side); the message names the file and both sizes
      * @throws dev.frcnn.data.DataException if the file is missing, unreadable or not a decodable image
      * @throws IllegalStateException if the detector is closed
      */
     public List<Detection> detect(Path image) {
         Objects.requireNonNull(image, "image");
-        return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels()));
+        try {
+            return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels()));
+        } catch (ImageTooSmallException e) {
+            throw e.withFile(image);
+        }
     }
 
     /**

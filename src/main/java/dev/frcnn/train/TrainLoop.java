@@ -73,6 +73,8 @@ public final class TrainLoop {
     private final Options opt;
     private final List<String> classNames;
     private final Preprocessing preprocessing;
+    /** The backbone's smallest input side ({@link dev.frcnn.model.BackboneSpec#minInputSide()}). */
+    private final int minInputSide;
     private final WarmupLinear warmup;
 
     /**
@@ -84,6 +86,7 @@ public final class TrainLoop {
         this.opt = opt;
         this.classNames = VocDataset.classNames(cfg);
         this.preprocessing = Preprocessing.of(cfg);
+        this.minInputSide = dev.frcnn.model.Backbones.get(cfg.backbone()).minInputSide();
         this.warmup = new WarmupLinear(cfg.warmupIters(), cfg.warmupFactor());
     }
 
@@ -283,9 +286,11 @@ public final class TrainLoop {
         }
     }
 
-    private static Transform.Sample load(VocDataset train, Transform transform, int idx, boolean flip) {
+    private Transform.Sample load(VocDataset train, Transform transform, int idx, boolean flip) {
         try (PointerScope s = new PointerScope()) {
             VocDataset.VocExample ex = train.get(idx);
+            // an image resized below the backbone's smallest input is refused naming its file (not LibTorch's shape error)
+            preprocessing.checkResizable(train.imagePath(idx), ex.image().size(1), ex.image().size(2), minInputSide);
             return transform.apply(ex.image(), ex.bbox(), ex.label(), flip);
         }
     }
