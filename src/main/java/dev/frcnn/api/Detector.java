@@ -39,7 +39,8 @@ import java.util.function.Supplier;
  * {@link #load(Path, DetectorOptions)} takes every file {@code bin/frcnn --weights} takes: our {@code .ckpt}
  * checkpoints (they carry their config and class names), the reference's trained {@code .pth} checkpoints and plain
  * Faster R-CNN state dicts (described by {@link DetectorOptions#config()}, default the reference's VGG16 with the
- * 20 VOC classes), and torchvision backbone-only state dicts.
+ * 20 VOC classes). A backbone's ImageNet state dict (torchvision VGG16, ResNet, SqueezeNet) has no RPN or RoI head:
+ * it is refused with a {@link dev.frcnn.io.WeightsFormatException} saying so (train a detector from it first).
  *
  * <h2>Concurrency</h2>
  * A detector is thread-safe, and {@code detect} calls from several threads run in parallel: the model is loaded
@@ -111,8 +112,9 @@ public final class Detector implements AutoCloseable {
      * @param options device, thresholds, sizes, threads, config for {@code .pth} files
      * @return the detector; close it to free its native memory
      * @throws java.nio.file.NoSuchFileException if the file does not exist
-     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, or (as
-     *     {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the model
+     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, holds a backbone's
+     *     pretrained weights only, or (as {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the
+     *     model
      * @throws dev.frcnn.config.ConfigException for a bad config override
      * @throws IllegalArgumentException for {@code cuda} where no CUDA device is available
      * @throws IOException on read errors

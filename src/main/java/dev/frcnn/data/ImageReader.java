@@ -177,6 +177,47 @@ public final class ImageReader {
         return h;
     }
 
+    /** Bytes read first by {@link #readHeader}: enough for every format's header but JPEGs with large APP segments. */
+    private static final int HEADER_PREFIX = 64 * 1024;
+
+    /**
+     * Reads an image file's header only (its first 64 KiB; the whole file only if the header lies beyond them, e.g.
+     * a JPEG with large metadata segments) and checks the pixel limit, without decoding: the cheap check that
+     * {@code bin/frcnn detect} runs on every input before it loads the weights.
+     *
+     * @param path an image file
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @return the header
+     * @throws ImageTooLargeException if it declares more than {@code maxPixels} pixels
+     * @throws DataException if the file is missing, not a regular file, unreadable, empty or its header is not one of
+     *     {@link ImageHeader#FORMATS}; the message names the file
+     */
+    public static ImageHeader readHeader(Path path, long maxPixels) {
+        checkLimit(maxPixels);
+        if (Files.isDirectory(path)) throw new DataException(path, "is a directory, not an image file");
+        byte[] prefix;
+        long size;
+        try (java.io.InputStream in = Files.newInputStream(path)) {
+            size = Files.size(path);
+            prefix = in.readNBytes(HEADER_PREFIX);
+        } catch (NoSuchFileException e) {
+            throw new DataException(path, "image file not found", e);
+        } catch (AccessDeniedException e) {
+            throw new DataException(path, "image file not readable (access denied)", e);
+        } catch (IOException e) {
+            throw new DataException(path, "cannot read image file: " + e, e);
+        }
+        if (prefix.length == 0) throw new DataException(path, "image file is empty");
+        if (size > prefix.length) {
+            try {
+                ImageHeader.parse(prefix);
+            } catch (ImageHeader.MalformedHeaderException e) {
+                return checkHeader(path, readBytes(path), maxPixels); // the header may lie beyond the prefix
+            }
+        }
+        return checkHeader(path, prefix, maxPixels);
+    }
+
     private static String prefix(String what) {
         return what == null ? "" : what + ": ";
     }

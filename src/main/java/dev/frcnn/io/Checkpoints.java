@@ -140,6 +140,51 @@ public final class Checkpoints {
     }
 
     /**
+     * Reads only a checkpoint's {@code meta.json} (its config, class names, tensor table), no tensor: cheap, so that
+     * callers can check their inputs against the checkpoint's config before loading its weights.
+     *
+     * @param file a checkpoint
+     * @return the metadata ({@link Checkpoint.Meta#fromJson} types it)
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws WeightsFormatException if it is not a checkpoint or its meta.json is unreadable or of another format
+     * @throws IOException if the file cannot be read
+     */
+    public static ObjectNode readMeta(Path file) throws IOException {
+        try (ZipFile zf = open(file)) {
+            return meta(zf, file);
+        }
+    }
+
+    private static ZipFile open(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString());
+        try {
+            return new ZipFile(file.toFile());
+        } catch (ZipException | EOFException e) {
+            throw new WeightsFormatException(file, "not a checkpoint (not a zip file: " + e.getMessage() + ")");
+        }
+    }
+
+    private static ObjectNode meta(ZipFile zf, Path file) throws IOException {
+        ZipEntry metaEntry = zf.getEntry("meta.json");
+        if (metaEntry == null) throw new WeightsFormatException(file, "not a checkpoint (no meta.json)");
+        JsonNode metaNode;
+        try {
+            metaNode = JSON.readTree(readBounded(zf, metaEntry, file));
+        } catch (WeightsFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new WeightsFormatException(file, "unreadable meta.json: " + e.getMessage());
+        }
+        if (!(metaNode instanceof ObjectNode meta) || !meta.path("tensors").isArray()) {
+            throw new WeightsFormatException(file, "meta.json has no tensor table");
+        }
+        if (meta.path("format").asInt(-1) != FORMAT) {
+            throw new WeightsFormatException(file, "unsupported checkpoint format " + meta.path("format"));
+        }
+        return meta;
+    }
+
+    /**
      * Reads a checkpoint written by {@link #save}. Sizes declared in meta.json are checked against the zip
      * entries before any tensor is allocated.
      *
@@ -148,31 +193,10 @@ public final class Checkpoints {
      * @throws IOException if the file cannot be read
      */
     public static Loaded load(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString());
-        ZipFile zf;
-        try {
-            zf = new ZipFile(file.toFile());
-        } catch (ZipException | EOFException e) {
-            throw new WeightsFormatException(file, "not a checkpoint (not a zip file: " + e.getMessage() + ")");
-        }
+        ZipFile zf = open(file);
         long fileSize = Files.size(file);
         try (zf) {
-            ZipEntry metaEntry = zf.getEntry("meta.json");
-            if (metaEntry == null) throw new WeightsFormatException(file, "not a checkpoint (no meta.json)");
-            JsonNode metaNode;
-            try {
-                metaNode = JSON.readTree(readBounded(zf, metaEntry, file));
-            } catch (WeightsFormatException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new WeightsFormatException(file, "unreadable meta.json: " + e.getMessage());
-            }
-            if (!(metaNode instanceof ObjectNode meta) || !meta.path("tensors").isArray()) {
-                throw new WeightsFormatException(file, "meta.json has no tensor table");
-            }
-            if (meta.path("format").asInt(-1) != FORMAT) {
-                throw new WeightsFormatException(file, "unsupported checkpoint format " + meta.path("format"));
-            }
+            ObjectNode meta = meta(zf, file);
             LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
             for (JsonNode row : meta.get("tensors")) {
                 String name = row.path("name").asText();
