@@ -29,6 +29,9 @@ import static org.bytedeco.pytorch.global.torch.from_blob;
  * then BGR to RGB). Like PIL's {@code convert('RGB')} in the reference, the EXIF orientation tag is
  * ignored and gray or palette images become three equal channels. For baseline JPEGs OpenCV's libjpeg
  * gives the same pixels as PIL's (measured on the fixture image: max difference 0).
+ *
+ * <p>A PNG's chunk CRCs are checked first ({@link PngChunks}): a damaged critical chunk is a {@link DataException}
+ * naming the chunk, a damaged ancillary chunk is dropped (libpng's rule), and libpng prints nothing to stderr.
  */
 @SuppressWarnings("try") // PointerScope blocks free temporaries; the scope variable is unused by design
 public final class ImageReader {
@@ -128,21 +131,53 @@ public final class ImageReader {
         if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
     }
 
+    /**
+     * Reads an image file as OpenCV decodes it for drawing: 8-bit BGR, after the same checks as
+     * {@link #readRgbChw(Path, long)} (header, pixel limit, PNG chunk CRCs), so a damaged file is reported once, by
+     * us, and libpng prints nothing.
+     *
+     * @param path an image file
+     * @param maxPixels the largest accepted {@code width * height}
+     * @return (H, W) 3-channel 8-bit BGR; the caller closes it
+     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
+     * @throws DataException if the file is missing, unreadable or not a decodable image (naming the file)
+     */
+    public static Mat readBgr(Path path, long maxPixels) {
+        checkLimit(maxPixels);
+        byte[] bytes = readBytes(path);
+        checkHeader(path, bytes, maxPixels);
+        PointerScope outer = PointerScope.getInnerScope();
+        Mat out;
+        try (PointerScope scope = new PointerScope()) {
+            out = decodeBgr(bytes, path, null);
+            out.retainReference();
+        }
+        return Scopes.handOver(out, outer);
+    }
+
+    /** imdecode as BGR (in the caller's scope) after the PNG chunk check ({@link PngChunks}). */
+    private static Mat decodeBgr(byte[] bytes, Path path, String what) {
+        boolean png = bytes.length >= 8 && (bytes[0] & 0xFF) == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G';
+        byte[] checked = png ? PngChunks.verified(path, bytes, what) : bytes;
+        Mat buf = new Mat(checked);
+        Mat bgr;
+        try {
+            bgr = imdecode(buf, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
+        } catch (RuntimeException e) {
+            throw new DataException(path, prefix(what) + "not a decodable image (" + e.getMessage() + ")", e);
+        }
+        if (bgr == null || bgr.isNull() || bgr.empty() || bgr.channels() != 3 || bgr.depth() != CV_8U) {
+            throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
+                    + bytes.length + " bytes)");
+        }
+        return bgr;
+    }
+
     private static Tensor decode(byte[] bytes, Path path, String what) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;
         try (PointerScope scope = new PointerScope()) {
-            Mat buf = new Mat(bytes);
-            Mat bgr;
-            try {
-                bgr = imdecode(buf, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
-            } catch (RuntimeException e) {
-                throw new DataException(path, prefix(what) + "not a decodable image (" + e.getMessage() + ")", e);
-            }
-            if (bgr == null || bgr.isNull() || bgr.empty() || bgr.channels() != 3 || bgr.depth() != CV_8U) {
-                throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
-                        + bytes.length + " bytes)");
-            }
+            Mat bgr = decodeBgr(bytes, path, what);
             Mat rgb = new Mat();
             cvtColor(bgr, rgb, COLOR_BGR2RGB);
             if (!rgb.isContinuous()) rgb = rgb.clone();

@@ -64,7 +64,8 @@ public final class Checkpoints {
      *
      * @param tensors name to tensor, written in iteration order; dtypes float32, float64, int64, int32, uint8, bool
      * @param meta metadata (must not contain the key {@code tensors} or {@code format}); may be null
-     * @throws IOException when the file cannot be written (the previous file, if any, is left intact)
+     * @throws IOException when the file cannot be written (the previous file, if any, is left intact); the message
+     *     names the file ({@link WriteFailures#naming}), a full disk included
      */
     public static void save(Path file, Map<String, Tensor> tensors, ObjectNode meta) throws IOException {
         save(file, tensors, meta, Map.of());
@@ -88,54 +89,61 @@ public final class Checkpoints {
         ArrayNode table = m.putArray("tensors");
         Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
         try {
-            try (OutputStream fos = Files.newOutputStream(tmp);
-                 ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fos, 1 << 20))) {
-                int i = 0;
-                byte[] buf = new byte[1 << 20];
-                for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-                    Tensor t = e.getValue().detach().cpu().contiguous();
-                    String dtype = dtypeName(t, e.getKey());
-                    String entry = "tensors/" + i++;
-                    ObjectNode row = table.addObject();
-                    row.put("name", e.getKey());
-                    row.put("dtype", dtype);
-                    ArrayNode shape = row.putArray("shape");
-                    for (long s : Tensors.shape(t)) shape.add(s);
-                    row.put("entry", entry);
-                    long nbytes = t.numel() * t.element_size();
-                    ByteBuffer bb = nbytes == 0 ? ByteBuffer.allocate(0)
-                            : new BytePointer(t.data_ptr()).capacity(nbytes).asByteBuffer();
-                    zip.putNextEntry(storedEntry(entry, bb));
-                    ByteBuffer src = bb.duplicate();
-                    while (src.hasRemaining()) {
-                        int n = Math.min(buf.length, src.remaining());
-                        src.get(buf, 0, n);
-                        zip.write(buf, 0, n);
-                    }
-                    zip.closeEntry();
-                }
-                for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
-                    // STORED like the tensors: the optimizer state (one momentum buffer per parameter, about as
-                    // large as the model) does not compress, and deflating it cost seconds per save.
-                    byte[] v = b.getValue();
-                    zip.putNextEntry(storedEntry("blobs/" + b.getKey(), ByteBuffer.wrap(v)));
-                    zip.write(v);
-                    zip.closeEntry();
-                }
-                zip.putNextEntry(new ZipEntry("meta.json"));
-                zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
-                zip.closeEntry();
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
+            write(tmp, abs, tensors, blobs, m, table);
+        } catch (IOException e) {
+            throw WriteFailures.naming(file, e); // e.g. a full disk: "No space left on device" alone names no file
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void write(Path tmp, Path abs, Map<String, Tensor> tensors, Map<String, byte[]> blobs, ObjectNode m,
+                              ArrayNode table) throws IOException {
+        try (OutputStream fos = Files.newOutputStream(tmp);
+             ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fos, 1 << 20))) {
+            int i = 0;
+            byte[] buf = new byte[1 << 20];
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                Tensor t = e.getValue().detach().cpu().contiguous();
+                String dtype = dtypeName(t, e.getKey());
+                String entry = "tensors/" + i++;
+                ObjectNode row = table.addObject();
+                row.put("name", e.getKey());
+                row.put("dtype", dtype);
+                ArrayNode shape = row.putArray("shape");
+                for (long s : Tensors.shape(t)) shape.add(s);
+                row.put("entry", entry);
+                long nbytes = t.numel() * t.element_size();
+                ByteBuffer bb = nbytes == 0 ? ByteBuffer.allocate(0)
+                        : new BytePointer(t.data_ptr()).capacity(nbytes).asByteBuffer();
+                zip.putNextEntry(storedEntry(entry, bb));
+                ByteBuffer src = bb.duplicate();
+                while (src.hasRemaining()) {
+                    int n = Math.min(buf.length, src.remaining());
+                    src.get(buf, 0, n);
+                    zip.write(buf, 0, n);
+                }
+                zip.closeEntry();
+            }
+            for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
+                // STORED like the tensors: the optimizer state (one momentum buffer per parameter, about as
+                // large as the model) does not compress, and deflating it cost seconds per save.
+                byte[] v = b.getValue();
+                zip.putNextEntry(storedEntry("blobs/" + b.getKey(), ByteBuffer.wrap(v)));
+                zip.write(v);
+                zip.closeEntry();
+            }
+            zip.putNextEntry(new ZipEntry("meta.json"));
+            zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+            zip.closeEntry();
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

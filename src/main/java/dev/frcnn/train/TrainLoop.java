@@ -9,6 +9,7 @@ import dev.frcnn.eval.VocEval;
 import dev.frcnn.io.Checkpoint;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightLoader;
+import dev.frcnn.io.WriteFailures;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.Thresholds;
@@ -78,7 +79,7 @@ public final class TrainLoop {
     private final WarmupLinear warmup;
 
     /**
-     * @param cfg the training configuration (the reference's keys; {@code class_names} empty = the 20 VOC classes)
+     * @param cfg the training configuration (the reference's keys; {@code class_names} not given = the 20 VOC classes)
      * @param opt data and run directories, resume flag, splits, device, log stream, progress bar
      */
     public TrainLoop(Config cfg, Options opt) {
@@ -138,7 +139,12 @@ public final class TrainLoop {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
             Detectors.load(model, cfg, w, cfg.loadPath());
         }
-        Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
+        Path cfgOut = opt.outDir().resolve("config.json");
+        try {
+            Files.writeString(cfgOut, cfg.toJson());
+        } catch (IOException e) {
+            throw WriteFailures.naming(cfgOut, e);
+        }
         LossLog losses = new LossLog(opt.outDir(), st.globalStep);
         // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
         // checkpoint still leaves a state to resume from (with other settings).
@@ -442,17 +448,29 @@ public final class TrainLoop {
         void step(long step, int epoch, int it, double[] v, double lr) throws IOException {
             StringBuilder sb = new StringBuilder().append(step).append(',').append(epoch + 1).append(',').append(it);
             for (double x : v) sb.append(',').append((float) x);
-            csv.write(sb.append(',').append(lr).append('\n').toString());
+            try {
+                csv.write(sb.append(',').append(lr).append('\n').toString());
+            } catch (IOException e) {
+                throw WriteFailures.naming(dir.resolve("losses.csv"), e);
+            }
             rows.add(v.clone());
         }
 
         void epoch(int epoch, double map, double lr) throws IOException {
-            metrics.write((epoch + 1) + "," + map + "," + lr + "\n");
-            metrics.flush();
+            try {
+                metrics.write((epoch + 1) + "," + map + "," + lr + "\n");
+                metrics.flush();
+            } catch (IOException e) {
+                throw WriteFailures.naming(dir.resolve("metrics.csv"), e);
+            }
         }
 
         void flush() throws IOException {
-            csv.flush();
+            try {
+                csv.flush();
+            } catch (IOException e) {
+                throw WriteFailures.naming(dir.resolve("losses.csv"), e);
+            }
         }
 
         void plot() {

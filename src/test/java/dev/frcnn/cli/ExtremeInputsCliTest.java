@@ -23,9 +23,11 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static dev.frcnn.cli.CliTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -214,5 +216,53 @@ class ExtremeInputsCliTest {
                 "--out", dir.resolve("run-missing").toString());
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err().strip()).isEqualTo("frcnn: config file not found: no/such/config.json");
+    }
+
+    /**
+     * A damaged PNG chunk is our one line, and libpng prints nothing (it writes to the process's stderr, so a child
+     * JVM runs the command). Before: "libpng error: IDAT: CRC error" came first, and a damaged tEXt chunk printed
+     * "libpng warning: tEXt: CRC error" twice on an otherwise fine run.
+     */
+    @Test
+    void aPngWithABadCrcGetsOurLineOnlyAndLibpngIsSilent() throws Exception {
+        byte[] good = dev.frcnn.testing.DamagedPngs.png();
+        Path idat = Files.write(dir.resolve("bad-idat.png"), dev.frcnn.testing.DamagedPngs.badIdatCrc(good));
+        Path text = Files.write(dir.resolve("bad-text.png"), dev.frcnn.testing.DamagedPngs.badTextChunk(good));
+        String[] bad = child("detect", "--weights", ckpt.toString(), "--out", dir.resolve("det-crc1").toString(),
+                idat.toString());
+        assertThat(bad[0]).isEqualTo("2");
+        assertThat(bad[1].strip()).doesNotContain("libpng").doesNotContain("\n")
+                .startsWith("frcnn: " + idat + ": not a decodable image (corrupt PNG: its critical IDAT chunk");
+        String[] warn = child("detect", "--weights", ckpt.toString(), "--out", dir.resolve("det-crc2").toString(),
+                text.toString());
+        assertThat(warn[0]).as(warn[1]).isEqualTo("0");
+        assertThat(warn[1]).doesNotContain("libpng");
+    }
+
+    /** Runs {@code Main} in a child JVM; returns {exit code, stderr without the NNPACK notice of some CPUs}. */
+    private static String[] child(String... args) throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> cmd = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED",
+                "-Xmx1g", "-cp", System.getProperty("java.class.path"), "dev.frcnn.cli.Main"));
+        cmd.addAll(List.of(args));
+        Path err = Files.createTempFile(dir, "child", ".err");
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        String text = String.join("\n", Files.readAllLines(err).stream()
+                .filter(l -> !l.contains("NNPACK")).toList());
+        return new String[]{String.valueOf(p.exitValue()), text};
+    }
+
+    /** A full disk (/dev/full behind the output's name) is reported naming the file; before: the bare errno text. */
+    @Test
+    void aFullDiskDuringASaveNamesTheFile() throws IOException {
+        Path img = png("full.png", 64, 48);
+        Path out = Files.createDirectories(dir.resolve("det-full"));
+        Files.createSymbolicLink(out.resolve("full.json"), Path.of("/dev/full"));
+        CliTest.Run r = run("detect", "--weights", ckpt.toString(), "--out", out.toString(), img.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err().strip()).doesNotContain("\n")
+                .isEqualTo("frcnn: " + out.resolve("full.json") + ": cannot write: No space left on device");
     }
 }
