@@ -260,8 +260,8 @@ public final class TrainLoop {
                     pb.setExtraMessage(String.format("loss %.3f", running[running.length - 1] / seen));
                 }
                 if (st.globalStep % cfg.checkpointEvery() == 0 && st.iteration < order.length) {
+                    losses.flush(); // before the checkpoint: a run killed between the two keeps every row up to it
                     saveCheckpoint(last, model, trainer, st, true);
-                    losses.flush();
                 }
             }
         } finally {
