@@ -2,6 +2,7 @@ package dev.frcnn.api;
 
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.Thresholds;
@@ -38,7 +39,8 @@ import java.util.function.Supplier;
  * {@link #load(Path, DetectorOptions)} takes every file {@code bin/frcnn --weights} takes: our {@code .ckpt}
  * checkpoints (they carry their config and class names), the reference's trained {@code .pth} checkpoints and plain
  * Faster R-CNN state dicts (described by {@link DetectorOptions#config()}, default the reference's VGG16 with the
- * 20 VOC classes), and torchvision backbone-only state dicts.
+ * 20 VOC classes). A backbone's ImageNet state dict (torchvision VGG16, ResNet, SqueezeNet) has no RPN or RoI head:
+ * it is refused with a {@link dev.frcnn.io.WeightsFormatException} saying so (train a detector from it first).
  *
  * <h2>Concurrency</h2>
  * A detector is thread-safe, and {@code detect} calls from several threads run in parallel: the model is loaded
@@ -110,8 +112,9 @@ public final class Detector implements AutoCloseable {
      * @param options device, thresholds, sizes, threads, config for {@code .pth} files
      * @return the detector; close it to free its native memory
      * @throws java.nio.file.NoSuchFileException if the file does not exist
-     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, or (as
-     *     {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the model
+     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, holds a backbone's
+     *     pretrained weights only, or (as {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the
+     *     model
      * @throws dev.frcnn.config.ConfigException for a bad config override
      * @throws IllegalArgumentException for {@code cuda} where no CUDA device is available
      * @throws IOException on read errors
@@ -130,8 +133,11 @@ public final class Detector implements AutoCloseable {
      *
      * @param image a JPEG, PNG, BMP, ... file (decoded as the reference's {@code read_image}: RGB, EXIF
      *     orientation ignored)
-     * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON)
+     * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON);
+     *     empty for an image in which the model finds nothing, tiny images included (a 1 x 1 image has no proposal)
      * @throws dev.frcnn.data.ImageTooLargeException if the header declares more pixels than the limit
+     * @throws ImageTooSmallException if the preprocessing would resize it to a side below the backbone's smallest
+     *     input (e.g. 1 x 20000 at max_size 1000 gives a 0-pixel side); the message names the file and both sizes
      * @throws dev.frcnn.data.DataException if the file is missing, unreadable or not a decodable image, or truncated
      *     (a JPEG without its end marker, a PNG without IEND) and the config's {@code truncated_images} is not
      *     {@code load} (with {@code load}, the default, it is decoded with one logged warning)
@@ -139,8 +145,12 @@ public final class Detector implements AutoCloseable {
      */
     public List<Detection> detect(Path image) {
         Objects.requireNonNull(image, "image");
-        return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels(),
-                loaded.config().truncatedImagesMode()));
+        try {
+            return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels(),
+                    loaded.config().truncatedImagesMode()));
+        } catch (ImageTooSmallException e) {
+            throw e.withFile(image);
+        }
     }
 
     /**

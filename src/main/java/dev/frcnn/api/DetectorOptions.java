@@ -90,7 +90,10 @@ public final class DetectorOptions {
     /** LibTorch intra-op threads to set when loading (process-wide), or 0 to leave LibTorch's setting. */
     public int intraOpThreads() { return intraOpThreads; }
 
-    /** Config for PyTorch {@code .pth} weights, which carry none ({@code .ckpt} files carry their own). */
+    /**
+     * Config for PyTorch {@code .pth} weights, which carry none; a {@code .ckpt} carries its own and ignores this one
+     * (use {@link #configOverrides()} to change a checkpoint's settings).
+     */
     public Config config() { return config; }
 
     /** {@code key=value} overrides applied to the weights' config (as {@code bin/frcnn --set}). */

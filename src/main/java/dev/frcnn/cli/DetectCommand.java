@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code frcnn detect}: detections on images, written as {@code OUT/<stem>.png} and {@code OUT/<stem>.json}; runs
- * {@link Detector}, the public API.
+ * {@link Detector}, the public API. Every image's header is checked ({@link LoadedModel.Plan#checkImage}) before the
+ * weights are loaded; {@code --config} with a {@code .ckpt} is refused ({@link CheckpointConfigRule}).
  */
 @Command(name = "detect", mixinStandardHelpOptions = true,
         description = "Detect objects in images with a trained model (.ckpt or PyTorch .pth).")
@@ -34,7 +35,8 @@ final class DetectCommand implements Callable<Integer> {
             description = "visualize (score > 0.7) | evaluate (score > 0.05) (default: ${DEFAULT-VALUE})")
     String preset;
 
-    @Option(names = "--config", description = "config for .pth weights (default: configs/voc07-vgg16.json settings)")
+    @Option(names = "--config", description = "config for .pth weights (default: configs/voc07-vgg16.json settings); "
+            + "refused with a .ckpt, which carries its own (use --set)")
     Path config;
 
     @Option(names = "--set", description = "config override key=value (repeatable)")
@@ -49,9 +51,13 @@ final class DetectCommand implements Callable<Integer> {
             throw new BadInputException("--preset must be visualize or evaluate, got '" + preset + "'");
         }
         LoadedModel.device(device); // validates --device before the weights are read
+        CheckpointConfigRule.check(config, weights);
         Config base = config != null ? Config.load(config) : Config.defaults();
         DetectorOptions options = DetectorOptions.builder().device(device).preset(preset).config(base)
                 .configOverrides(sets).build();
+        // Every input's header (format, max_image_pixels, resized size) before the weights are loaded.
+        LoadedModel.Plan plan = LoadedModel.plan(weights, base, sets);
+        for (Path image : images) plan.checkImage(image);
         try (Detector detector = Detector.load(weights, options)) {
             for (Path image : images) {
                 List<Detection> dets = detector.detect(image);

@@ -13,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
-import static org.bytedeco.opencv.global.opencv_imgcodecs.imread;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imwrite;
 import static org.bytedeco.opencv.global.opencv_imgproc.*;
 
@@ -52,13 +50,14 @@ final class DetectionOutput {
 
     /**
      * @return the PNG path
-     * @throws IOException if a file cannot be written
+     * @throws dev.frcnn.data.DataException if the image cannot be read or decoded
+     * @throws IOException if a file cannot be written (the message names it)
      */
     static Path write(Path outDir, Path image, List<Detection> dets) throws IOException {
         Files.createDirectories(outDir);
-        Mat img = imread(image.toString(), IMREAD_COLOR);
+        // the checks and decoding of the detection itself (a damaged PNG chunk is dropped again, without libpng's line)
+        Mat img = dev.frcnn.data.ImageReader.readBgr(image, Long.MAX_VALUE);
         try {
-            if (img == null || img.empty()) throw new BadInputException(image + ": cannot decode the image");
             int thick = Math.max(1, Math.round(Math.max(img.rows(), img.cols()) / 300f));
             double fontScale = Math.max(0.4, Math.max(img.rows(), img.cols()) / 900.0);
             for (Detection d : dets) {
@@ -77,8 +76,13 @@ final class DetectionOutput {
             String stem = stem(image);
             Path png = outDir.resolve(stem + ".png");
             if (!imwrite(png.toString(), img)) throw new IOException(png + ": OpenCV could not write the image");
-            Files.writeString(outDir.resolve(stem + ".json"),
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(image, img.cols(), img.rows(), dets)));
+            Path jsonFile = outDir.resolve(stem + ".json");
+            try {
+                Files.writeString(jsonFile,
+                        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(image, img.cols(), img.rows(), dets)));
+            } catch (IOException e) {
+                throw dev.frcnn.io.WriteFailures.naming(jsonFile, e); // a full disk names no file by itself
+            }
             return png;
         } finally {
             if (img != null) img.close();

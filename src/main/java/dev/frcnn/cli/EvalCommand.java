@@ -31,7 +31,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--config", description = "config for .pth weights")
+    @Option(names = "--config", description = "config for .pth weights; refused with a .ckpt, which carries its own (use --set)")
     Path config;
 
     @Option(names = "--set", description = "config override key=value (repeatable)")
@@ -42,6 +42,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        CheckpointConfigRule.check(config, weights);
         Config base = config != null ? Config.load(config) : Config.defaults();
         LoadedModel m = LoadedModel.load(weights, base, sets, LoadedModel.device(device));
         VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());

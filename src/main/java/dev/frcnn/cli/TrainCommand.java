@@ -44,7 +44,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path cfgFile = config.isAbsolute() || config.toFile().exists() ? config : Paths.home().resolve(config);
+        // a relative path that is not found here is looked up in the project (the default configs/...); if it is
+        // in neither place, the message names the path as the user gave it
+        Path home = Paths.home().resolve(config);
+        Path cfgFile = config.isAbsolute() || config.toFile().exists() || !home.toFile().exists() ? config : home;
         Config cfg = Config.load(cfgFile).withOverrides(sets);
         if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
         TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, trainSplit, testSplit,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.data.TruncatedImages;
@@ -32,7 +33,8 @@ import java.util.Map;
  * (width of the RoI head's two fully connected layers, torchvision's name; 0 = the backbone's own: 4096 for
  * VGG16's fc6/fc7, 2048 for ResNet's layer4, 1024 for SqueezeNet's new layers), {@code roi_op} ({@code roi_pool}, {@code roi_align}),
  * {@code roi_align_sampling_ratio}, {@code roi_align_aligned} (see below), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
- * {@code class_names} (empty = the 20 VOC classes), {@code ratios} and {@code anchor_scales} (the reference's
+ * {@code class_names} (the foreground class names; omitted = the 20 VOC classes, the reference's; an empty list
+ * or null given in a file or {@code --set} is an error, not VOC, see {@link #withOverrides}), {@code ratios} and {@code anchor_scales} (the reference's
  * constructor arguments of FasterRCNNVGG16, defaults (0.5, 1, 2) and (8, 16, 32)), {@code checkpoint_every}
  * (training iterations between checkpoints of the running state, so a killed run loses at most that much),
  * {@code use_07_metric} (VOC07 11-point AP, as the reference's training script; false: area under the curve),
@@ -132,7 +134,8 @@ public record Config(
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT); // epoch=1.5 is an error, not 1
 
     /**
      * The reference's defaults ({@code utils/config.py}), VGG16 with RoIPool, VOC classes; RoIAlign settings (used
@@ -230,9 +233,11 @@ public record Config(
 
     /**
      * Applies {@code key=value} overrides (as {@code --set lr=0.001}); values are parsed as JSON, falling back
-     * to a string.
+     * to a string. The user's keys are checked as in {@link #withFile}: {@code class_names} must list at least one
+     * name (omit it for the 20 VOC classes).
      *
-     * @throws ConfigException for an unknown key, a malformed entry or a value out of range
+     * @throws ConfigException for an unknown key, a malformed entry, a value of the wrong type (naming the key, the
+     *     value and the expected type), an empty {@code class_names}, or a value out of range
      */
     public Config withOverrides(List<String> sets) {
         ObjectNode o = JSON.createObjectNode();
@@ -248,23 +253,41 @@ public record Config(
             }
             o.set(key, v == null || v.isMissingNode() ? JSON.getNodeFactory().textNode(value) : v);
         }
+        checkUserKeys(o);
         return merge(o);
+    }
+
+    /**
+     * Rules for keys a user writes (a config file, {@code --set}) that a stored config (a checkpoint's, where an
+     * empty {@code class_names} means VOC) does not follow: an empty or null {@code class_names} would silently
+     * become the 20 VOC classes, so it is refused.
+     */
+    private static void checkUserKeys(ObjectNode o) {
+        JsonNode names = o.get("class_names");
+        if (names != null && (names.isNull() || (names.isArray() && names.isEmpty()))) {
+            throw new ConfigException("class_names is empty: omit the key for VOC's 20 classes, or list the class "
+                    + "names, e.g. class_names=[\"raccoon\"]");
+        }
     }
 
     /**
      * This config with the keys of a JSON object file applied on top (e.g. the demo's per-backbone settings).
      *
-     * @throws ConfigException if the file cannot be read, is not a JSON object, or has unknown keys or bad values
+     * @throws ConfigException if the file is not found ("config file not found: PATH") or cannot be read, is not
+     *     a JSON object, or has unknown keys or bad values (as {@link #withOverrides}, prefixed with the file)
      */
     public Config withFile(Path file) {
         JsonNode node;
         try {
             node = JSON.readTree(Files.readString(file));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException("config file not found: " + file);
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read config: " + e.getMessage());
         }
         if (node == null || !node.isObject()) throw new ConfigException(file + ": a config must be a JSON object");
         try {
+            checkUserKeys((ObjectNode) node);
             return merge((ObjectNode) node);
         } catch (ConfigException e) {
             throw new ConfigException(file + ": " + e.getMessage());
@@ -289,6 +312,12 @@ public record Config(
             for (Throwable c = e; c != null; c = c.getCause()) {
                 if (c instanceof ConfigException ce) throw ce;
             }
+            if (e instanceof MismatchedInputException mi && !mi.getPath().isEmpty()
+                    && mi.getPath().get(0).getFieldName() != null) {
+                String key = mi.getPath().get(0).getFieldName();
+                throw new ConfigException("bad config value for " + key + ": expected " + expected(mi.getPath().size() > 1, mi.getTargetType())
+                        + ", got " + overrides.get(key));
+            }
             throw new ConfigException("bad config value: " + e.getOriginalMessage());
         }
     }
@@ -296,6 +325,19 @@ public record Config(
     /** {@link #truncatedImages()} as a {@link TruncatedImages}. */
     public TruncatedImages truncatedImagesMode() {
         return TruncatedImages.fromName(truncatedImages);
+    }
+
+    /** The JSON type a config key takes, for messages ({@code inList}: an element of a list-valued key). */
+    private static String expected(boolean inList, Class<?> type) {
+        String one;
+        if (type == null) one = "a value of another type";
+        else if (type == int.class || type == Integer.class || type == long.class || type == Long.class) one = "an integer";
+        else if (type == double.class || type == Double.class) one = "a number";
+        else if (type == boolean.class || type == Boolean.class) one = "true or false";
+        else if (type == String.class) one = "a string";
+        else if (List.class.isAssignableFrom(type)) one = "a JSON list, e.g. [\"a\", \"b\"] or [0.5, 1, 2]";
+        else one = "a value of type " + type.getSimpleName();
+        return inList ? "a list of elements that are each " + one : one;
     }
 
     /** {@link #precision()} as a {@link Precision}. */

@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * ignored and gray or palette images become three equal channels. For baseline JPEGs OpenCV's libjpeg
  * gives the same pixels as PIL's (measured on the fixture image: max difference 0).
  *
+ * <p>A PNG's chunk CRCs are checked first ({@link PngChunks}): a damaged critical chunk is a {@link DataException}
+ * naming the chunk, a damaged ancillary chunk is dropped (libpng's rule), and libpng prints nothing to stderr.
+ *
  * <p>Truncated files (a JPEG without its end marker, a PNG without {@code IEND}: {@link ImageEnd}) are handled by a
  * {@link TruncatedImages} policy: {@link TruncatedImages#LOAD} (the default of the overloads without one) completes
  * the bytes in memory and decodes what is there, logging one warning naming the file; the other two refuse the file
@@ -200,21 +203,55 @@ public final class ImageReader {
         if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
     }
 
+    /**
+     * Reads an image file as OpenCV decodes it for drawing: 8-bit BGR, after the same checks as
+     * {@link #readRgbChw(Path, long)} (header, pixel limit, PNG chunk CRCs), so a damaged file is reported once, by
+     * us, and libpng prints nothing.
+     *
+     * @param path an image file
+     * @param maxPixels the largest accepted {@code width * height}
+     * @return (H, W) 3-channel 8-bit BGR; the caller closes it
+     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
+     * @throws DataException if the file is missing, unreadable or not a decodable image (naming the file)
+     */
+    public static Mat readBgr(Path path, long maxPixels) {
+        checkLimit(maxPixels);
+        byte[] bytes = readBytes(path);
+        checkHeader(path, bytes, maxPixels);
+        PointerScope outer = PointerScope.getInnerScope();
+        Mat out;
+        try (PointerScope scope = new PointerScope()) {
+            // A truncated file is completed as for detection (which has applied the truncated_images policy and
+            // warned already), so the drawing shows what was detected on.
+            out = decodeBgr(whole(bytes, path, null, TruncatedImages.LOAD, false), path, null);
+            out.retainReference();
+        }
+        return Scopes.handOver(out, outer);
+    }
+
+    /** imdecode as BGR (in the caller's scope) after the PNG chunk check ({@link PngChunks}). */
+    private static Mat decodeBgr(byte[] bytes, Path path, String what) {
+        boolean png = bytes.length >= 8 && (bytes[0] & 0xFF) == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G';
+        byte[] checked = png ? PngChunks.verified(path, bytes, what) : bytes;
+        Mat buf = new Mat(checked);
+        Mat bgr;
+        try {
+            bgr = imdecode(buf, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
+        } catch (RuntimeException e) {
+            throw new DataException(path, prefix(what) + "not a decodable image (" + e.getMessage() + ")", e);
+        }
+        if (bgr == null || bgr.isNull() || bgr.empty() || bgr.channels() != 3 || bgr.depth() != CV_8U) {
+            throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
+                    + bytes.length + " bytes)");
+        }
+        return bgr;
+    }
+
     private static Tensor decode(byte[] bytes, Path path, String what) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;
         try (PointerScope scope = new PointerScope()) {
-            Mat buf = new Mat(bytes);
-            Mat bgr;
-            try {
-                bgr = imdecode(buf, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
-            } catch (RuntimeException e) {
-                throw new DataException(path, prefix(what) + "not a decodable image (" + e.getMessage() + ")", e);
-            }
-            if (bgr == null || bgr.isNull() || bgr.empty() || bgr.channels() != 3 || bgr.depth() != CV_8U) {
-                throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
-                        + bytes.length + " bytes)");
-            }
+            Mat bgr = decodeBgr(bytes, path, what);
             Mat rgb = new Mat();
             cvtColor(bgr, rgb, COLOR_BGR2RGB);
             if (!rgb.isContinuous()) rgb = rgb.clone();
@@ -247,6 +284,47 @@ public final class ImageReader {
         }
         if (h.pixels() > maxPixels) throw new ImageTooLargeException(path, h, maxPixels);
         return h;
+    }
+
+    /** Bytes read first by {@link #readHeader}: enough for every format's header but JPEGs with large APP segments. */
+    private static final int HEADER_PREFIX = 64 * 1024;
+
+    /**
+     * Reads an image file's header only (its first 64 KiB; the whole file only if the header lies beyond them, e.g.
+     * a JPEG with large metadata segments) and checks the pixel limit, without decoding: the cheap check that
+     * {@code bin/frcnn detect} runs on every input before it loads the weights.
+     *
+     * @param path an image file
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @return the header
+     * @throws ImageTooLargeException if it declares more than {@code maxPixels} pixels
+     * @throws DataException if the file is missing, not a regular file, unreadable, empty or its header is not one of
+     *     {@link ImageHeader#FORMATS}; the message names the file
+     */
+    public static ImageHeader readHeader(Path path, long maxPixels) {
+        checkLimit(maxPixels);
+        if (Files.isDirectory(path)) throw new DataException(path, "is a directory, not an image file");
+        byte[] prefix;
+        long size;
+        try (java.io.InputStream in = Files.newInputStream(path)) {
+            size = Files.size(path);
+            prefix = in.readNBytes(HEADER_PREFIX);
+        } catch (NoSuchFileException e) {
+            throw new DataException(path, "image file not found", e);
+        } catch (AccessDeniedException e) {
+            throw new DataException(path, "image file not readable (access denied)", e);
+        } catch (IOException e) {
+            throw new DataException(path, "cannot read image file: " + e, e);
+        }
+        if (prefix.length == 0) throw new DataException(path, "image file is empty");
+        if (size > prefix.length) {
+            try {
+                ImageHeader.parse(prefix);
+            } catch (ImageHeader.MalformedHeaderException e) {
+                return checkHeader(path, readBytes(path), maxPixels); // the header may lie beyond the prefix
+            }
+        }
+        return checkHeader(path, prefix, maxPixels);
     }
 
     private static String prefix(String what) {

@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 
 import static org.bytedeco.pytorch.global.torch.empty;
 import static org.bytedeco.pytorch.global.torch.stack;
@@ -74,6 +75,40 @@ public final class Preprocess {
     }
 
     /**
+     * The size {@link #preprocess} resizes an image to: {@link #resizedLength} of each side at {@link #scale}.
+     *
+     * @param h image height in pixels (&gt; 0)
+     * @param w image width in pixels (&gt; 0)
+     * @param minSize reference {@code min_size}
+     * @param maxSize reference {@code max_size}
+     * @return {@code {H', W'}}; a side may be 0 for an extreme aspect ratio (e.g. 1 x 20000 at max_size 1000)
+     * @throws IllegalArgumentException if a size is not positive
+     */
+    public static long[] resizedSize(long h, long w, int minSize, int maxSize) {
+        double s = scale(h, w, minSize, maxSize);
+        return new long[] {resizedLength(h, h * s), resizedLength(w, w * s)};
+    }
+
+    /**
+     * Refuses an image whose resized size ({@link #resizedSize}) has a side below {@code minSide}.
+     *
+     * @param file the image file, for the message ({@code null} if none)
+     * @param h image height in pixels (&gt; 0)
+     * @param w image width in pixels (&gt; 0)
+     * @param minSize reference {@code min_size}
+     * @param maxSize reference {@code max_size}
+     * @param minSide the smallest accepted side after the resize (&gt;= 1; the backbone's smallest input)
+     * @throws ImageTooSmallException naming the file, both sizes, {@code min_size}, {@code max_size} and
+     *     {@code minSide}
+     */
+    public static void checkResizable(Path file, long h, long w, int minSize, int maxSize, int minSide) {
+        long[] hw = resizedSize(h, w, minSize, maxSize);
+        if (hw[0] < Math.max(1, minSide) || hw[1] < Math.max(1, minSide)) {
+            throw new ImageTooSmallException(file, w, h, hw[1], hw[0], minSize, maxSize, Math.max(1, minSide));
+        }
+    }
+
+    /**
      * {@code data/dataset.preprocess(img, min_size, max_size)}: scale so that the shorter side becomes
      * {@code minSize} unless the longer side would exceed {@code maxSize}; {@code img / 255}; resize as
      * {@link #resizeTo}; normalise.
@@ -85,10 +120,12 @@ public final class Preprocess {
      * @param norm which normalisation
      * @return (C, H', W') float32 on the input's device, H' = round(H * scale), W' = round(W * scale)
      * @throws IllegalArgumentException if the input is not a (3, H, W) float32 tensor
+     * @throws ImageTooSmallException (naming no file) if H' or W' would be 0
      */
     public static Tensor preprocess(Tensor chw, int minSize, int maxSize, Normalization norm) {
         checkImage(chw);
         long h = chw.size(1), w = chw.size(2);
+        checkResizable(null, h, w, minSize, maxSize, 1);
         double s = scale(h, w, minSize, maxSize);
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;

@@ -31,6 +31,31 @@ public record Preprocessing(int minSize, int maxSize, Normalization norm) {
     }
 
     /**
+     * The network input size of an image of {@code h x w} pixels ({@link Preprocess#resizedSize}).
+     *
+     * @param h height in pixels (&gt; 0)
+     * @param w width in pixels (&gt; 0)
+     * @return {@code {H', W'}}
+     */
+    public long[] resizedSize(long h, long w) {
+        return Preprocess.resizedSize(h, w, minSize, maxSize);
+    }
+
+    /**
+     * Refuses an image that these settings would resize to a side below {@code minSide}
+     * ({@link Preprocess#checkResizable}).
+     *
+     * @param file the image file, for the message ({@code null} if none)
+     * @param h height in pixels (&gt; 0)
+     * @param w width in pixels (&gt; 0)
+     * @param minSide the smallest side the backbone accepts ({@code Backbone#minInputSide})
+     * @throws ImageTooSmallException if a resized side is below {@code minSide}
+     */
+    public void checkResizable(java.nio.file.Path file, long h, long w, int minSide) {
+        Preprocess.checkResizable(file, h, w, minSize, maxSize, minSide);
+    }
+
+    /**
      * {@link Preprocess#preprocess} with these settings.
      *
      * @param chw (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw})

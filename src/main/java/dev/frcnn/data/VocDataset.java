@@ -68,8 +68,9 @@ public final class VocDataset {
     private static final XmlMapper XML = new XmlMapper();
 
     /**
-     * The foreground class names a config trains or detects: its {@code class_names}, or, when that list is empty
-     * (the reference's setting, which has no such option), {@link #VOC_BBOX_LABEL_NAMES}. The one place of that rule.
+     * The foreground class names a config trains or detects: its {@code class_names}, or, when the key was not given
+     * (an empty list in the record: the reference's setting, which has no such option; a user's explicit empty list
+     * is refused by {@code Config}), {@link #VOC_BBOX_LABEL_NAMES}. The one place of that rule.
      *
      * @param cfg the configuration
      * @return the class names, label i = name i

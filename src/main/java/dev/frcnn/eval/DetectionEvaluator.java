@@ -1,5 +1,6 @@
 package dev.frcnn.eval;
 
+import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.Detection;
@@ -28,6 +29,8 @@ public final class DetectionEvaluator {
      *     {@code testNum + 1} images are evaluated
      * @param progress called with the number of images done (may be null)
      * @return the evaluator holding every image's matches; call {@link VocEval#evaluate(boolean)}
+     * @throws ImageTooSmallException naming the image file, for an image the preprocessing would resize below the
+     *     backbone's smallest input (an image without proposals just has no detections)
      */
     public static VocEval run(FasterRCNN model, VocDataset data, Preprocessing pre, Thresholds thresholds,
                               int testNum, IntConsumer progress) {
@@ -36,7 +39,12 @@ public final class DetectionEvaluator {
         for (int i = 0; i < n; i++) {
             try (PointerScope s = new PointerScope()) {
                 VocDataset.VocExample ex = data.get(i);
-                List<Detection> dets = model.detect(ex.image(), pre, thresholds);
+                List<Detection> dets;
+                try {
+                    dets = model.detect(ex.image(), pre, thresholds);
+                } catch (ImageTooSmallException e) {
+                    throw e.withFile(data.imagePath(i));
+                }
                 eval.add(toDetections(dets), VocEval.GroundTruth.of(ex.bbox(), ex.label(), ex.difficult()));
             }
             if (progress != null) progress.accept(i + 1);

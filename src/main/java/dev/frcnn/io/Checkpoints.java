@@ -64,7 +64,8 @@ public final class Checkpoints {
      *
      * @param tensors name to tensor, written in iteration order; dtypes float32, float64, int64, int32, uint8, bool
      * @param meta metadata (must not contain the key {@code tensors} or {@code format}); may be null
-     * @throws IOException when the file cannot be written (the previous file, if any, is left intact)
+     * @throws IOException when the file cannot be written (the previous file, if any, is left intact); the message
+     *     names the file ({@link WriteFailures#naming}), a full disk included
      */
     public static void save(Path file, Map<String, Tensor> tensors, ObjectNode meta) throws IOException {
         save(file, tensors, meta, Map.of());
@@ -88,55 +89,107 @@ public final class Checkpoints {
         ArrayNode table = m.putArray("tensors");
         Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
         try {
-            try (OutputStream fos = Files.newOutputStream(tmp);
-                 ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fos, 1 << 20))) {
-                int i = 0;
-                byte[] buf = new byte[1 << 20];
-                for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-                    Tensor t = e.getValue().detach().cpu().contiguous();
-                    String dtype = dtypeName(t, e.getKey());
-                    String entry = "tensors/" + i++;
-                    ObjectNode row = table.addObject();
-                    row.put("name", e.getKey());
-                    row.put("dtype", dtype);
-                    ArrayNode shape = row.putArray("shape");
-                    for (long s : Tensors.shape(t)) shape.add(s);
-                    row.put("entry", entry);
-                    long nbytes = t.numel() * t.element_size();
-                    ByteBuffer bb = nbytes == 0 ? ByteBuffer.allocate(0)
-                            : new BytePointer(t.data_ptr()).capacity(nbytes).asByteBuffer();
-                    zip.putNextEntry(storedEntry(entry, bb));
-                    ByteBuffer src = bb.duplicate();
-                    while (src.hasRemaining()) {
-                        int n = Math.min(buf.length, src.remaining());
-                        src.get(buf, 0, n);
-                        zip.write(buf, 0, n);
-                    }
-                    zip.closeEntry();
-                }
-                for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
-                    // STORED like the tensors: the optimizer state (one momentum buffer per parameter, about as
-                    // large as the model) does not compress, and deflating it cost seconds per save.
-                    byte[] v = b.getValue();
-                    zip.putNextEntry(storedEntry("blobs/" + b.getKey(), ByteBuffer.wrap(v)));
-                    zip.write(v);
-                    zip.closeEntry();
-                }
-                zip.putNextEntry(new ZipEntry("meta.json"));
-                zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
-                zip.closeEntry();
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
+            write(tmp, abs, tensors, blobs, m, table);
+        } catch (IOException e) {
+            throw WriteFailures.naming(file, e); // e.g. a full disk: "No space left on device" alone names no file
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    private static void write(Path tmp, Path abs, Map<String, Tensor> tensors, Map<String, byte[]> blobs, ObjectNode m,
+                              ArrayNode table) throws IOException {
+        try (OutputStream fos = Files.newOutputStream(tmp);
+             ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fos, 1 << 20))) {
+            int i = 0;
+            byte[] buf = new byte[1 << 20];
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                Tensor t = e.getValue().detach().cpu().contiguous();
+                String dtype = dtypeName(t, e.getKey());
+                String entry = "tensors/" + i++;
+                ObjectNode row = table.addObject();
+                row.put("name", e.getKey());
+                row.put("dtype", dtype);
+                ArrayNode shape = row.putArray("shape");
+                for (long s : Tensors.shape(t)) shape.add(s);
+                row.put("entry", entry);
+                long nbytes = t.numel() * t.element_size();
+                ByteBuffer bb = nbytes == 0 ? ByteBuffer.allocate(0)
+                        : new BytePointer(t.data_ptr()).capacity(nbytes).asByteBuffer();
+                zip.putNextEntry(storedEntry(entry, bb));
+                ByteBuffer src = bb.duplicate();
+                while (src.hasRemaining()) {
+                    int n = Math.min(buf.length, src.remaining());
+                    src.get(buf, 0, n);
+                    zip.write(buf, 0, n);
+                }
+                zip.closeEntry();
+            }
+            for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
+                // STORED like the tensors: the optimizer state (one momentum buffer per parameter, about as
+                // large as the model) does not compress, and deflating it cost seconds per save.
+                byte[] v = b.getValue();
+                zip.putNextEntry(storedEntry("blobs/" + b.getKey(), ByteBuffer.wrap(v)));
+                zip.write(v);
+                zip.closeEntry();
+            }
+            zip.putNextEntry(new ZipEntry("meta.json"));
+            zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+            zip.closeEntry();
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * Reads only a checkpoint's {@code meta.json} (its config, class names, tensor table), no tensor: cheap, so that
+     * callers can check their inputs against the checkpoint's config before loading its weights.
+     *
+     * @param file a checkpoint
+     * @return the metadata ({@link Checkpoint.Meta#fromJson} types it)
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws WeightsFormatException if it is not a checkpoint or its meta.json is unreadable or of another format
+     * @throws IOException if the file cannot be read
+     */
+    public static ObjectNode readMeta(Path file) throws IOException {
+        try (ZipFile zf = open(file)) {
+            return meta(zf, file);
+        }
+    }
+
+    private static ZipFile open(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString());
+        try {
+            return new ZipFile(file.toFile());
+        } catch (ZipException | EOFException e) {
+            throw new WeightsFormatException(file, "not a checkpoint (not a zip file: " + e.getMessage() + ")");
+        }
+    }
+
+    private static ObjectNode meta(ZipFile zf, Path file) throws IOException {
+        ZipEntry metaEntry = zf.getEntry("meta.json");
+        if (metaEntry == null) throw new WeightsFormatException(file, "not a checkpoint (no meta.json)");
+        JsonNode metaNode;
+        try {
+            metaNode = JSON.readTree(readBounded(zf, metaEntry, file));
+        } catch (WeightsFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new WeightsFormatException(file, "unreadable meta.json: " + e.getMessage());
+        }
+        if (!(metaNode instanceof ObjectNode meta) || !meta.path("tensors").isArray()) {
+            throw new WeightsFormatException(file, "meta.json has no tensor table");
+        }
+        if (meta.path("format").asInt(-1) != FORMAT) {
+            throw new WeightsFormatException(file, "unsupported checkpoint format " + meta.path("format"));
+        }
+        return meta;
     }
 
     /**
@@ -148,31 +201,10 @@ public final class Checkpoints {
      * @throws IOException if the file cannot be read
      */
     public static Loaded load(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString());
-        ZipFile zf;
-        try {
-            zf = new ZipFile(file.toFile());
-        } catch (ZipException | EOFException e) {
-            throw new WeightsFormatException(file, "not a checkpoint (not a zip file: " + e.getMessage() + ")");
-        }
+        ZipFile zf = open(file);
         long fileSize = Files.size(file);
         try (zf) {
-            ZipEntry metaEntry = zf.getEntry("meta.json");
-            if (metaEntry == null) throw new WeightsFormatException(file, "not a checkpoint (no meta.json)");
-            JsonNode metaNode;
-            try {
-                metaNode = JSON.readTree(readBounded(zf, metaEntry, file));
-            } catch (WeightsFormatException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new WeightsFormatException(file, "unreadable meta.json: " + e.getMessage());
-            }
-            if (!(metaNode instanceof ObjectNode meta) || !meta.path("tensors").isArray()) {
-                throw new WeightsFormatException(file, "meta.json has no tensor table");
-            }
-            if (meta.path("format").asInt(-1) != FORMAT) {
-                throw new WeightsFormatException(file, "unsupported checkpoint format " + meta.path("format"));
-            }
+            ObjectNode meta = meta(zf, file);
             LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
             for (JsonNode row : meta.get("tensors")) {
                 String name = row.path("name").asText();

@@ -75,7 +75,32 @@ public final class ModelWeights {
                 null);
     }
 
-    private static boolean isCheckpoint(Path file) throws IOException {
+    /**
+     * For messages about a backbone-only state dict: the {@code backbone} whose torchvision layout its keys show
+     * (SqueezeNet's Fire modules, ResNet-101's 23 layer3 blocks, ResNet-50's layer4, VGG16's 13th convolution), when
+     * they show one. (Loading does not guess: it renames by the configured backbone.)
+     *
+     * @param stateDict the file's keys and tensors
+     * @return e.g. {@code "squeezenet1_1"}, or null
+     */
+    public static String guessBackbone(Map<String, Tensor> stateDict) {
+        java.util.Set<String> keys = stateDict.keySet();
+        if (keys.stream().anyMatch(k -> k.contains(".squeeze."))) return "squeezenet1_1";
+        if (keys.contains("layer3.22.conv1.weight")) return "resnet101";
+        if (keys.contains("layer4.0.conv1.weight")) return "resnet50";
+        if (keys.contains("features.28.weight")) return "vgg16";
+        return null;
+    }
+
+    /**
+     * Whether a file is one of our checkpoints (a zip with {@code meta.json}); reads the zip directory only.
+     *
+     * @param file any file
+     * @return true for a {@code .ckpt} checkpoint, false for anything else (a PyTorch file, garbage)
+     * @throws IOException if the file cannot be read
+     */
+    public static boolean isCheckpoint(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) return false;
         try (ZipFile zf = new ZipFile(file.toFile())) {
             return zf.getEntry("meta.json") != null;
         } catch (ZipException | EOFException e) {

@@ -51,4 +51,12 @@ public interface Backbone {
      * head owns the pooling operator (RoIPool or RoIAlign at spatial scale {@code 1 / featureStride()}).
      */
     int roiSize();
+
+    /**
+     * The smallest input height and width (after the preprocessing's resize) that the extractor accepts: below it a
+     * convolution or pooling would have an empty output and LibTorch refuses the shape. Images that would be
+     * resized below it are refused ({@code dev.frcnn.data.ImageTooSmallException}); the catalogue entry repeats it
+     * ({@link BackboneSpec#minInputSide()}) so that inputs are checked before a model is built.
+     */
+    int minInputSide();
 }

@@ -32,10 +32,12 @@ import java.util.Optional;
  *     null if there are no pretrained weights for this backbone
  * @param pretrainedPrefixes detector key prefixes that a pretrained file must fill completely (its missing keys
  *     are an error); the others (RPN, new layers) keep their initialisation
+ * @param minInputSide the built backbone's {@link Backbone#minInputSide()}, known before it is built
  */
 public record BackboneSpec(String name, Factory factory, int frozenPrefix, Normalisation normalisation,
                            boolean dropout, int defaultRepresentationSize, boolean representationSizeFixed,
-                           int defaultRoiSize, boolean roiSizeFixed, int rpnMidChannels, PretrainedKeys pretrainedKeys, List<String> pretrainedPrefixes) {
+                           int defaultRoiSize, boolean roiSizeFixed, int rpnMidChannels, PretrainedKeys pretrainedKeys, List<String> pretrainedPrefixes,
+                           int minInputSide) {
 
     /** Builds the backbone. */
     @FunctionalInterface

@@ -42,18 +42,19 @@ public final class Backbones {
     static {
         add(new BackboneSpec("vgg16", s -> new VGG16Backbone(s.useDrop()), VGG16Backbone.FROZEN_PREFIX,
                 TORCHVISION_OR_CAFFE, true, 4096, true, VGG16Backbone.ROI_SIZE, true, 0, StateDicts::vgg16KeyToReference,
-                EXTRACTOR_AND_CLASSIFIER));
+                EXTRACTOR_AND_CLASSIFIER, VGG16Backbone.MIN_INPUT_SIDE));
         add(new BackboneSpec("tiny", s -> new TinyBackbone(s.representationSize()), 0, TORCHVISION_OR_CAFFE,
-                false, TinyBackbone.DEFAULT_WIDTH, false, TinyBackbone.ROI_SIZE, true, 0, null, List.of()));
+                false, TinyBackbone.DEFAULT_WIDTH, false, TinyBackbone.ROI_SIZE, true, 0, null, List.of(),
+                TinyBackbone.MIN_INPUT_SIDE));
         for (ResNetC4Backbone.Depth depth : ResNetC4Backbone.Depth.values()) {
             add(new BackboneSpec(depth.configName(), s -> new ResNetC4Backbone(depth, s.roiSize(),
                     ResNetC4Backbone.Norm.fromName(s.norm()), s.freezeAt()), 0, TORCHVISION, false,
                     ResNetC4Backbone.OUTPUT_CHANNELS, true, ResNetC4Backbone.DEFAULT_ROI_SIZE, false, 512,
-                    ResNetKeys::torchvisionToModel, EXTRACTOR_AND_CLASSIFIER));
+                    ResNetKeys::torchvisionToModel, EXTRACTOR_AND_CLASSIFIER, ResNetC4Backbone.MIN_INPUT_SIDE));
         }
         add(new BackboneSpec("squeezenet1_1", s -> new SqueezeNetBackbone(s.representationSize(), s.frozenPrefix()), 5,
                 TORCHVISION_OR_CAFFE, false, 1024, false, SqueezeNetBackbone.ROI_SIZE, true, 0,
-                SqueezeNetBackbone::pretrainedKey, List.of("extractor.")));
+                SqueezeNetBackbone::pretrainedKey, List.of("extractor."), SqueezeNetBackbone.MIN_INPUT_SIDE));
     }
 
     private static void add(BackboneSpec spec) {

@@ -250,7 +250,7 @@ public class FasterRCNN extends Module {
      * against {@code rois / scale} with {@link BboxTools#loc2bbox}, clip y to [0, H] and x to [0, W] of the
      * original size, softmax of the scores. All float32, on the inputs' device.
      *
-     * @param roiClsLoc (R, nClass*4) float32
+     * @param roiClsLoc (R, nClass*4) float32; R may be 0 (no RoI: no boxes)
      * @param roiScores (R, nClass) float32 logits
      * @param rois (R, 4) float32 (ymin, xmin, ymax, xmax) in input pixels
      * @param scale input width / original width
@@ -263,15 +263,17 @@ public class FasterRCNN extends Module {
         Tensor roi = rois.to(device, ScalarType.Float).div(new Scalar(scale));
         Tensor mean = tensor(locNormalizeMean).to(device, ScalarType.Float).repeat(nClass).unsqueeze(0);
         Tensor std = tensor(locNormalizeStd).to(device, ScalarType.Float).repeat(nClass).unsqueeze(0);
-        Tensor loc = roiClsLoc.mul(std).add(mean).view(-1, nClass, 4);
-        Tensor roiExp = roi.view(-1, 1, 4).expand_as(loc);
-        Tensor clsBbox = BboxTools.loc2bbox(roiExp.reshape(-1, 4), loc.reshape(-1, 4)).view(-1, nClass * 2L, 2);
+        long r = roiClsLoc.size(0); // explicit row counts: a -1 is ambiguous when there are no RoIs (r = 0)
+        Tensor loc = roiClsLoc.mul(std).add(mean).view(r, nClass, 4);
+        Tensor roiExp = roi.view(r, 1, 4).expand_as(loc);
+        Tensor clsBbox = BboxTools.loc2bbox(roiExp.reshape(r * nClass, 4), loc.reshape(r * nClass, 4))
+                .view(r, nClass * 2L, 2);
         Scalar zero = new Scalar(0.0);
         Tensor ys = clsBbox.select(2, 0).clamp(new ScalarOptional(zero),
                 new ScalarOptional(new Scalar((double) originalSize.height())));
         Tensor xs = clsBbox.select(2, 1).clamp(new ScalarOptional(zero),
                 new ScalarOptional(new Scalar((double) originalSize.width())));
-        clsBbox = stack(new TensorVector(ys, xs), 2).view(-1, nClass * 4L);
+        clsBbox = stack(new TensorVector(ys, xs), 2).view(r, nClass * 4L);
         Tensor prob = softmax(roiScores, 1);
         return new Decoded(clsBbox, prob);
     }
@@ -300,7 +302,7 @@ public class FasterRCNN extends Module {
     public Suppressed suppress(Tensor clsBbox, Tensor prob, Thresholds t) {
         double scoreThresh = t.scoreThresh(), nmsThresh = t.nmsThresh();
         int nClass = nClass();
-        Tensor boxes = clsBbox.view(-1, nClass, 4);
+        Tensor boxes = clsBbox.view(clsBbox.size(0), nClass, 4);
         TensorVector bbox = new TensorVector(), label = new TensorVector(), score = new TensorVector();
         Scalar thr = new Scalar(scoreThresh);
         for (int l = 1; l < nClass; l++) {
@@ -399,13 +401,17 @@ public class FasterRCNN extends Module {
      * @param rgbChw (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw}), any device
      * @param pre min/max size and normalisation matching the weights
      * @param t score and NMS thresholds
-     * @return detections in original-image pixels, (ymin, xmin, ymax, xmax), in class order
+     * @return detections in original-image pixels, (ymin, xmin, ymax, xmax), in class order; empty when no
+     *     proposal survives (e.g. a 1 x 1 image: upscaled to min_size, every proposal is below the min-size filter)
      * @throws IllegalArgumentException if the image is not (3, H, W)
+     * @throws dev.frcnn.data.ImageTooSmallException (naming no file) if the resized image would have a side below
+     *     the backbone's {@link Backbone#minInputSide()} (0 pixels included)
      */
     public List<Detection> detect(Tensor rgbChw, Preprocessing pre, Thresholds t) {
         if (rgbChw.dim() != 3 || rgbChw.size(0) != 3) {
             throw new IllegalArgumentException("expected a (3, H, W) image, got " + Tensors.shapeString(rgbChw));
         }
+        pre.checkResizable(null, rgbChw.size(1), rgbChw.size(2), backbone.minInputSide());
         try (PointerScope scope = new PointerScope()) {
             ImageSize size = new ImageSize((int) rgbChw.size(1), (int) rgbChw.size(2));
             return predict(List.of(pre.apply(rgbChw)), List.of(size), t).get(0);

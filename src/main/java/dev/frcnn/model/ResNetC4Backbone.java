@@ -50,6 +50,8 @@ public final class ResNetC4Backbone implements Backbone {
     public static final int OUTPUT_CHANNELS = 2048;
     /** Default output size of the RoI pooling in front of layer4 (detectron2's R50-C4 {@code POOLER_RESOLUTION}). */
     public static final int DEFAULT_ROI_SIZE = 14;
+    /** Smallest input side: every strided convolution and the stem's pool are padded, so 1 pixel gives a 1-pixel map. */
+    public static final int MIN_INPUT_SIDE = 1;
     /** Bottleneck expansion (output channels = 4 x width). */
     public static final int EXPANSION = 4;
 
@@ -439,4 +441,7 @@ public final class ResNetC4Backbone implements Backbone {
             return layer4.forward(pooled).mean(2, 3);
         }
     }
+
+    /** {@inheritDoc} */
+    @Override public int minInputSide() { return MIN_INPUT_SIDE; }
 }

@@ -31,7 +31,8 @@ public abstract class RoIHead extends Module {
      * @param x (N, C, H, W) float32 feature map
      * @param rois (R, 4) float32 boxes (ymin, xmin, ymax, xmax) in input-image pixels, same device as {@code x}
      * @param roiIndices (R,) integer batch index of each RoI (any integer or float dtype), same device
-     * @return the head outputs (with autograd to {@code x} and the head's parameters)
+     * @return the head outputs (with autograd to {@code x} and the head's parameters); R may be 0 (no proposal
+     *     survived, e.g. on a tiny image), and then both outputs have 0 rows, as in torchvision's {@code RoIHeads}
      */
     public abstract Output forward(Tensor x, Tensor rois, Tensor roiIndices);
 }

@@ -60,6 +60,11 @@ public final class SqueezeNetBackbone implements Backbone {
     public static final int FEATURE_CHANNELS = 512;
     /** RoI pooling output size. */
     public static final int ROI_SIZE = 7;
+    /**
+     * Smallest input side: conv1 (3x3, stride 2, no padding) then three 3x3/2 max pools in ceil mode; at 16 pixels
+     * the third pool's input is 1 pixel and its output empty.
+     */
+    public static final int MIN_INPUT_SIDE = 17;
     /** Number of {@code features} modules (indices 0..12). */
     public static final int LAYERS = 13;
 
@@ -161,7 +166,7 @@ public final class SqueezeNetBackbone implements Backbone {
 
     /** {@inheritDoc} (R, 512, 7, 7) to (R, width) float32. */
     @Override public Tensor classify(Tensor pooled) {
-        return classifier.forward(pooled.reshape(pooled.size(0), -1));
+        return classifier.forward(pooled.flatten(1, -1)); // (R, C*S*S); R may be 0 (no RoI)
     }
 
     /** @return the representation size */
@@ -259,4 +264,7 @@ public final class SqueezeNetBackbone implements Backbone {
             return h;
         }
     }
+
+    /** {@inheritDoc} */
+    @Override public int minInputSide() { return MIN_INPUT_SIDE; }
 }

@@ -37,6 +37,8 @@ public final class TinyBackbone implements Backbone {
     private static final int FEATURE_STRIDE = 16;
     /** Height and width of the pooled RoI features its fc6 flattens. */
     public static final int ROI_SIZE = 7;
+    /** Smallest input side: its four 2x2 max pools (floor) need 16 pixels for a 1-pixel map. */
+    public static final int MIN_INPUT_SIDE = 16;
     /** Default width of the two fully connected layers. */
     public static final int DEFAULT_WIDTH = 256;
 
@@ -111,4 +113,7 @@ public final class TinyBackbone implements Backbone {
     @Override public int classifierOutputWidth() { return width; }
 
     @Override public int roiSize() { return ROI_SIZE; }
+
+    /** {@inheritDoc} */
+    @Override public int minInputSide() { return MIN_INPUT_SIDE; }
 }

@@ -48,6 +48,8 @@ public final class VGG16Backbone implements Backbone {
     private static final int FC_WIDTH = 4096;
     /** Height and width of the pooled RoI features its fc6 flattens. */
     public static final int ROI_SIZE = 7;
+    /** Smallest input side: the four 2x2 max pools (floor) of conv1..conv4 need 16 pixels for a 1-pixel map. */
+    public static final int MIN_INPUT_SIDE = 16;
 
     private final SequentialImpl extractor;
     /** The extractor's modules in order, as forward functions (same module objects as {@link #extractor}). */
@@ -190,7 +192,7 @@ public final class VGG16Backbone implements Backbone {
 
     /** {@inheritDoc} Flattens (R, 512, 7, 7) to (R, 25088), then fc6/fc7: (R, 4096) float32. */
     @Override public Tensor classify(Tensor pooled) {
-        return classifier.forward(pooled.reshape(pooled.size(0), -1));
+        return classifier.forward(pooled.flatten(1, -1)); // (R, C*S*S); R may be 0 (no RoI)
     }
 
     /** @return 4096 */
@@ -198,4 +200,7 @@ public final class VGG16Backbone implements Backbone {
 
     /** @return 7 */
     @Override public int roiSize() { return ROI_SIZE; }
+
+    /** {@inheritDoc} */
+    @Override public int minInputSide() { return MIN_INPUT_SIDE; }
 }

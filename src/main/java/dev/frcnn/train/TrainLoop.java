@@ -10,6 +10,7 @@ import dev.frcnn.eval.VocEval;
 import dev.frcnn.io.Checkpoint;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightLoader;
+import dev.frcnn.io.WriteFailures;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.Thresholds;
@@ -74,10 +75,12 @@ public final class TrainLoop {
     private final Options opt;
     private final List<String> classNames;
     private final Preprocessing preprocessing;
+    /** The backbone's smallest input side ({@link dev.frcnn.model.BackboneSpec#minInputSide()}). */
+    private final int minInputSide;
     private final WarmupLinear warmup;
 
     /**
-     * @param cfg the training configuration (the reference's keys; {@code class_names} empty = the 20 VOC classes)
+     * @param cfg the training configuration (the reference's keys; {@code class_names} not given = the 20 VOC classes)
      * @param opt data and run directories, resume flag, splits, device, log stream, progress bar
      */
     public TrainLoop(Config cfg, Options opt) {
@@ -85,6 +88,7 @@ public final class TrainLoop {
         this.opt = opt;
         this.classNames = VocDataset.classNames(cfg);
         this.preprocessing = Preprocessing.of(cfg);
+        this.minInputSide = dev.frcnn.model.Backbones.get(cfg.backbone()).minInputSide();
         this.warmup = new WarmupLinear(cfg.warmupIters(), cfg.warmupFactor());
     }
 
@@ -145,7 +149,12 @@ public final class TrainLoop {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
             Detectors.load(model, cfg, w, cfg.loadPath());
         }
-        Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
+        Path cfgOut = opt.outDir().resolve("config.json");
+        try {
+            Files.writeString(cfgOut, cfg.toJson());
+        } catch (IOException e) {
+            throw WriteFailures.naming(cfgOut, e);
+        }
         LossLog losses = new LossLog(opt.outDir(), st.globalStep);
         // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
         // checkpoint still leaves a state to resume from (with other settings).
@@ -261,8 +270,8 @@ public final class TrainLoop {
                     pb.setExtraMessage(String.format("loss %.3f", running[running.length - 1] / seen));
                 }
                 if (st.globalStep % cfg.checkpointEvery() == 0 && st.iteration < order.length) {
+                    losses.flush(); // before the checkpoint: a run killed between the two keeps every row up to it
                     saveCheckpoint(last, model, trainer, st, true);
-                    losses.flush();
                 }
             }
         } finally {
@@ -293,9 +302,11 @@ public final class TrainLoop {
         }
     }
 
-    private static Transform.Sample load(VocDataset train, Transform transform, int idx, boolean flip) {
+    private Transform.Sample load(VocDataset train, Transform transform, int idx, boolean flip) {
         try (PointerScope s = new PointerScope()) {
             VocDataset.VocExample ex = train.get(idx);
+            // an image resized below the backbone's smallest input is refused naming its file (not LibTorch's shape error)
+            preprocessing.checkResizable(train.imagePath(idx), ex.image().size(1), ex.image().size(2), minInputSide);
             return transform.apply(ex.image(), ex.bbox(), ex.label(), flip);
         }
     }
@@ -447,17 +458,29 @@ public final class TrainLoop {
         void step(long step, int epoch, int it, double[] v, double lr) throws IOException {
             StringBuilder sb = new StringBuilder().append(step).append(',').append(epoch + 1).append(',').append(it);
             for (double x : v) sb.append(',').append((float) x);
-            csv.write(sb.append(',').append(lr).append('\n').toString());
+            try {
+                csv.write(sb.append(',').append(lr).append('\n').toString());
+            } catch (IOException e) {
+                throw WriteFailures.naming(dir.resolve("losses.csv"), e);
+            }
             rows.add(v.clone());
         }
 
         void epoch(int epoch, double map, double lr) throws IOException {
-            metrics.write((epoch + 1) + "," + map + "," + lr + "\n");
-            metrics.flush();
+            try {
+                metrics.write((epoch + 1) + "," + map + "," + lr + "\n");
+                metrics.flush();
+            } catch (IOException e) {
+                throw WriteFailures.naming(dir.resolve("metrics.csv"), e);
+            }
         }
 
         void flush() throws IOException {
-            csv.flush();
+            try {
+                csv.flush();
+            } catch (IOException e) {
+                throw WriteFailures.naming(dir.resolve("losses.csv"), e);
+            }
         }
 
         void plot() {

@@ -89,6 +89,48 @@ class ConfigTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("bad config value");
     }
 
+    /** Before: an empty list silently meant VOC's 20 classes. Omitting the key still does (existing configs). */
+    @Test
+    void anEmptyClassNamesIsAnErrorAndAnOmittedOneIsVoc() throws IOException {
+        for (String v : List.of("[]", "null", " [ ] ")) {
+            assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("class_names=" + v)))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("class_names is empty")
+                    .hasMessageContaining("omit the key for VOC's 20 classes");
+        }
+        Path f = dir.resolve("empty-names.json");
+        Files.writeString(f, "{\"backbone\": \"tiny\", \"class_names\": []}");
+        assertThatThrownBy(() -> Config.load(f)).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(f + ": class_names is empty");
+        assertThat(dev.frcnn.data.VocDataset.classNames(Config.defaults())).hasSize(20);
+        assertThat(dev.frcnn.data.VocDataset.classNames(Config.load(Path.of("configs/voc07-vgg16.json")))).hasSize(20);
+        // a checkpoint's stored config (written by earlier runs with "class_names": []) still reads as VOC
+        var stored = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Config.defaults().toJson());
+        assertThat(stored.get("class_names").isEmpty()).isTrue();
+        assertThat(dev.frcnn.data.VocDataset.classNames(Config.fromJson(stored))).hasSize(20);
+    }
+
+    /** Before: "bad config value: Cannot deserialize value of type `double` from String..." without the key. */
+    @Test
+    void aValueOfTheWrongTypeNamesTheKeyTheValueAndTheType() {
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("lr=abc"))).isInstanceOf(ConfigException.class)
+                .hasMessage("bad config value for lr: expected a number, got \"abc\"");
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("epoch=1.5"))).hasMessage(
+                "bad config value for epoch: expected an integer, got 1.5");
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("use_drop=maybe"))).hasMessage(
+                "bad config value for use_drop: expected true or false, got \"maybe\"");
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("ratios=[\"a\"]")))
+                .hasMessageStartingWith("bad config value for ratios: expected a list of elements that are each a number");
+    }
+
+    /** Before: "PATH: cannot read config: PATH" (the NoSuchFileException's bare path). */
+    @Test
+    void aMissingConfigFileSaysNotFound() {
+        Path missing = dir.resolve("nope.json");
+        assertThatThrownBy(() -> Config.load(missing)).isInstanceOf(ConfigException.class)
+                .hasMessage("config file not found: " + missing);
+    }
+
     @Test
     void fileErrorsNameTheFile() throws IOException {
         Path bad = dir.resolve("bad.json");
