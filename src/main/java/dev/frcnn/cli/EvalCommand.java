@@ -46,7 +46,8 @@ final class EvalCommand implements Callable<Integer> {
         Config base = config != null ? Config.load(config) : Config.defaults();
         LoadedModel m = LoadedModel.load(weights, base, sets, LoadedModel.device(device));
         VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());
-        DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode());
+        DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode(),
+                (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().backbone().minInputSide()));
         for (String w : checked.warnings()) System.err.println("frcnn: warning: " + w);
         ds = checked.datasets().get(0);
         VocEval.Result r = DetectionEvaluator.run(m.model(), ds, m.preprocessing(), Thresholds.EVALUATE,

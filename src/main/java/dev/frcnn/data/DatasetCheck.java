@@ -15,7 +15,8 @@ import java.util.concurrent.Future;
 /**
  * The up-front check of the splits a run will read, before the first training step and before evaluation reads an
  * image: every listed image exists and is a readable file, its header parses ({@link ImageHeader}) and is within
- * {@code max_image_pixels} ({@link ImageTooLargeException}), its end is there ({@link ImageEnd}; handled by the
+ * {@code max_image_pixels} ({@link ImageTooLargeException}) and the caller's {@link SizeRule} (the model's
+ * smallest input after the resize: {@link ImageTooSmallException}), its end is there ({@link ImageEnd}; handled by the
  * {@link TruncatedImages} policy), and its annotation reads ({@link VocDataset#annotation}: the XML, class names,
  * coordinates). Images are read on a small thread pool ({@link #defaultThreads()}), each file once (whole, as the
  * end check needs its last bytes; a truncated file under {@code load} is also decoded once, to make sure it can be).
@@ -52,9 +53,37 @@ public final class DatasetCheck {
         return Math.min(8, 2 * Runtime.getRuntime().availableProcessors());
     }
 
-    /** As {@link #run(List, TruncatedImages, int)} with {@link #defaultThreads()}. */
+    /**
+     * A rule on an image's size, applied to its header during the check (e.g. the model's preprocessing must not
+     * resize it below the backbone's smallest input: {@link Preprocessing#checkResizable}).
+     */
+    @FunctionalInterface
+    public interface SizeRule {
+        /** Accepts everything. */
+        SizeRule ANY = (file, h, w) -> {};
+
+        /**
+         * @param file the image
+         * @param h its height in pixels
+         * @param w its width in pixels
+         * @throws DataException (naming the file) if the image cannot be used
+         */
+        void check(Path file, long h, long w);
+    }
+
+    /** As {@link #run(List, TruncatedImages, SizeRule, int)} with no size rule and {@link #defaultThreads()}. */
     public static Result run(List<VocDataset> splits, TruncatedImages truncated) {
-        return run(splits, truncated, defaultThreads());
+        return run(splits, truncated, SizeRule.ANY, defaultThreads());
+    }
+
+    /** As {@link #run(List, TruncatedImages, SizeRule, int)} with {@link #defaultThreads()}. */
+    public static Result run(List<VocDataset> splits, TruncatedImages truncated, SizeRule sizeRule) {
+        return run(splits, truncated, sizeRule, defaultThreads());
+    }
+
+    /** As {@link #run(List, TruncatedImages, SizeRule, int)} with no size rule. */
+    public static Result run(List<VocDataset> splits, TruncatedImages truncated, int threads) {
+        return run(splits, truncated, SizeRule.ANY, threads);
     }
 
     /**
@@ -62,12 +91,13 @@ public final class DatasetCheck {
      *
      * @param splits the splits the run reads (e.g. trainval and test)
      * @param truncated the {@code truncated_images} policy
+     * @param sizeRule applied to every image's header size (its refusals are problems like the others)
      * @param threads reader threads (&gt;= 1)
      * @return the splits to use and the warnings
      * @throws DatasetProblemsException listing every problem found (nothing should be run then)
      * @throws IllegalArgumentException if {@code splits} is empty or {@code threads < 1}
      */
-    public static Result run(List<VocDataset> splits, TruncatedImages truncated, int threads) {
+    public static Result run(List<VocDataset> splits, TruncatedImages truncated, SizeRule sizeRule, int threads) {
         if (splits.isEmpty()) throw new IllegalArgumentException("no split to check");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         long t0 = System.nanoTime();
@@ -85,7 +115,7 @@ public final class DatasetCheck {
         List<List<AnnotationStatus>> annotations = new ArrayList<>();
         try {
             Map<Path, Future<ImageStatus>> fi = new LinkedHashMap<>();
-            files.forEach((path, limit) -> fi.put(path, pool.submit(() -> checkImage(path, limit, truncated))));
+            files.forEach((path, limit) -> fi.put(path, pool.submit(() -> checkImage(path, limit, truncated, sizeRule))));
             for (Map.Entry<Path, Future<ImageStatus>> e : fi.entrySet()) images.put(e.getKey(), get(e.getValue()));
             for (VocDataset ds : splits) {
                 for (int i = 0; i < ds.size(); i++) {
@@ -202,10 +232,11 @@ public final class DatasetCheck {
     /** One annotation's state: what was fixed, or the problem. */
     private record AnnotationStatus(VocDataset.BoxFixes fixes, DatasetProblemsException.Problem problem) {}
 
-    private static ImageStatus checkImage(Path path, long maxPixels, TruncatedImages truncated) {
+    private static ImageStatus checkImage(Path path, long maxPixels, TruncatedImages truncated, SizeRule sizeRule) {
         try {
             byte[] bytes = ImageReader.readBytes(path);
             ImageHeader h = ImageReader.checkHeader(path, bytes, maxPixels);
+            sizeRule.check(path, h.height(), h.width());
             String missing = ImageEnd.missingEnd(bytes);
             if (missing != null && truncated == TruncatedImages.LOAD && ImageReader.trialDecode(ImageEnd.completed(bytes)) == null) {
                 return new ImageStatus(null, missing, new DatasetProblemsException.Problem(path, missing

@@ -115,7 +115,8 @@ public final class TrainLoop {
         VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels());
         VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels());
         // Every listed image and annotation of both splits, before anything is created or trained.
-        DatasetCheck.Result checked = DatasetCheck.run(List.of(train, test), cfg.truncatedImagesMode());
+        DatasetCheck.Result checked = DatasetCheck.run(List.of(train, test), cfg.truncatedImagesMode(),
+                (file, h, w) -> preprocessing.checkResizable(file, h, w, minInputSide));
         for (String w : checked.warnings()) opt.log().println("frcnn: warning: " + w);
         opt.log().printf("checked %d images of '%s' and '%s' in %.2f s%n", checked.images(), opt.trainSplit(),
                 opt.testSplit(), checked.seconds());

@@ -71,6 +71,22 @@ class DatasetCheckTest {
         writeSplit("test", "d", "e");
     }
 
+    /** An image the model's resize would bring below its smallest input is a problem of the check, found up front. */
+    @Test
+    void theSizeRuleRefusesImagesUpFrontNamingThem() throws Exception {
+        try (PointerScope s = new PointerScope()) {
+            Mat tall = new Mat(2000, 1, CV_8UC3, new Scalar(10, 120, 200, 0));
+            assertThat(imwrite(voc.resolve("JPEGImages/e.jpg").toString(), tall)).isTrue();
+        }
+        Preprocessing pre = new Preprocessing(192, 320, Normalization.of(true));
+        assertThatThrownBy(() -> DatasetCheck.run(List.of(split("trainval", false), split("test", true)),
+                TruncatedImages.LOAD, (file, h, w) -> pre.checkResizable(file, h, w, 16)))
+                .isInstanceOf(DatasetProblemsException.class)
+                .hasMessageContaining("1 problem").hasMessageContaining("e.jpg").hasMessageContaining("1 x 2000 pixels")
+                .hasMessageContaining("at least 16 pixels");
+        assertThat(DatasetCheck.run(List.of(split("test", true)), TruncatedImages.LOAD).images()).isEqualTo(2);
+    }
+
     @Test
     void cleanSplitsPassWithoutWarnings() {
         DatasetCheck.Result r = DatasetCheck.run(List.of(split("trainval", false), split("test", true)), TruncatedImages.LOAD);
