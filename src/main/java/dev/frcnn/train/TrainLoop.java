@@ -52,11 +52,27 @@ import java.util.concurrent.Future;
  * model, optimizer, epoch, position in the epoch, best mAP). {@code resume} continues from {@code last.ckpt}:
  * the epoch order, flips and sampling are functions of (seed, epoch, step), so a resumed run repeats exactly
  * what an uninterrupted one would have done.
+ *
+ * <p>The run directory is protected ({@link RunDirectory}): a fresh run refuses a directory that holds a run unless
+ * {@code overwrite} is set (then the previous run's files are removed once the data and weights are loaded), and
+ * every start removes the temporary files of saves killed before their rename.
  */
 public final class TrainLoop {
-    /** How to run. */
-    public record Options(Path dataDir, Path outDir, boolean resume, String trainSplit, String testSplit,
-                          Device device, PrintStream log, boolean progressBar) {}
+    /**
+     * How to run.
+     *
+     * @param resume continue the run in {@code outDir} from its {@code last.ckpt}
+     * @param overwrite replace the run in {@code outDir}, if any (its {@link RunDirectory#RUN_FILES}); without it
+     *     and without {@code resume}, a directory that holds a run is refused ({@link RunExistsException})
+     */
+    public record Options(Path dataDir, Path outDir, boolean resume, boolean overwrite, String trainSplit,
+                          String testSplit, Device device, PrintStream log, boolean progressBar) {
+        /** A fresh run (refusing a directory that holds a run) or a resume. */
+        public Options(Path dataDir, Path outDir, boolean resume, String trainSplit, String testSplit, Device device,
+                       PrintStream log, boolean progressBar) {
+            this(dataDir, outDir, resume, false, trainSplit, testSplit, device, log, progressBar);
+        }
+    }
 
     /**
      * The outcome of a run.
@@ -103,9 +119,12 @@ public final class TrainLoop {
      *
      * @throws IOException if the run directory cannot be written or a checkpoint read
      * @throws dev.frcnn.data.DataException for a broken dataset (names the file)
+     * @throws RunExistsException if a fresh run meets a run's files in the run directory (before anything is read)
      */
     public Result run() throws IOException {
+        RunDirectory.checkStart(opt.outDir(), opt.resume(), opt.overwrite());
         Files.createDirectories(opt.outDir());
+        RunDirectory.removeStaleTemporaryFiles(opt.outDir(), opt.log());
         VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels());
         VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels());
         List<Integer> trainable = new ArrayList<>();
@@ -127,7 +146,6 @@ public final class TrainLoop {
         st.lr = cfg.lr();
         Path last = opt.outDir().resolve("last.ckpt"), best = opt.outDir().resolve("best.ckpt");
         if (opt.resume()) {
-            if (!Files.isRegularFile(last)) throw new IllegalArgumentException(last + ": no checkpoint to resume from");
             restore(last, model, trainer, st);
             opt.log().printf("resuming from %s: epoch %d, step %d of the epoch, best mAP %.4f%n", last,
                     st.epoch + 1, st.iteration, Math.max(st.bestMap, 0));
@@ -135,6 +153,8 @@ public final class TrainLoop {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
             Detectors.load(model, cfg, w, cfg.loadPath());
         }
+        // The previous run goes only now that the data and weights of the new one have loaded.
+        if (opt.overwrite()) RunDirectory.removeRun(opt.outDir(), opt.log());
         Files.writeString(opt.outDir().resolve("config.json"), cfg.toJson());
         LossLog losses = new LossLog(opt.outDir(), st.globalStep);
         // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
