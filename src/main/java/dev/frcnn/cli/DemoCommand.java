@@ -10,7 +10,9 @@ import dev.frcnn.model.Detection;
 import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Thresholds;
 import dev.frcnn.train.RunDirectory;
+import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;
+import dev.frcnn.train.TrainingStoppedException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
@@ -33,12 +35,14 @@ import java.util.concurrent.Callable;
  * <p>Everything under {@code --out} is generated, so a demo replaces the outputs of a previous demo there
  * ({@code data/}, {@code run/} with {@code --overwrite}'s rule, {@code detections/}, {@code pr_curves/}): running it
  * twice works. It refuses (exit code 2) an {@code OUT/run} that holds a run not trained on the demo's shapes, which a
- * demo did not make.
+ * demo did not make. SIGTERM and SIGINT during its training stop it as they stop {@code train}
+ * ({@link StopSignals}); a later demo starts over.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Train and evaluate on a generated shapes dataset (CPU, a few minutes); prints mAP.",
                 "Replaces a previous demo's outputs in --out (data/, run/, detections/, pr_curves/); refuses an "
-                        + "OUT/run holding another run."})
+                        + "OUT/run holding another run. SIGTERM/SIGINT during training: saves OUT/run/last.ckpt, exits "
+                        + "143/130."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/demo", description = "output directory (default: ${DEFAULT-VALUE})")
     Path out;
@@ -77,8 +81,15 @@ final class DemoCommand implements Callable<Integer> {
             cfg = cfg.withOverrides(List.of("class_names=" + new com.fasterxml.jackson.databind.ObjectMapper()
                     .writeValueAsString(SyntheticVoc.CLASS_NAMES)));
         }
-        TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, true, "train", "test",
-                LoadedModel.device(device), System.err, !noProgress)).run();
+        StopRequest stop = new StopRequest();
+        TrainLoop.Result r;
+        try (StopSignals signals = StopSignals.install(stop, System.err)) {
+            r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, true, "train", "test",
+                    LoadedModel.device(device), System.err, !noProgress, stop)).run();
+        } catch (TrainingStoppedException e) {
+            System.err.println("frcnn: " + e.getMessage() + "; the next bin/frcnn demo starts over");
+            return e.reason().exitCode();
+        }
         System.out.printf("trained %d epochs in %.1f s; best epoch %d%n", cfg.epoch(), (System.nanoTime() - t0) / 1e9,
                 r.bestEpoch() + 1);
 
