@@ -14,6 +14,7 @@ module dev.frcnn {
     requires info.picocli;
     requires me.tongfei.progressbar;
     requires transitive java.desktop;
+    requires jdk.unsupported; // sun.misc.Signal: graceful stop on SIGTERM/SIGINT (cli.StopSignals)
 
     exports dev.frcnn.api;
     exports dev.frcnn.config;

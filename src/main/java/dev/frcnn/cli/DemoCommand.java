@@ -9,7 +9,10 @@ import dev.frcnn.eval.VocEval;
 import dev.frcnn.model.Detection;
 import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Thresholds;
+import dev.frcnn.train.RunDirectory;
+import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;
+import dev.frcnn.train.TrainingStoppedException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
@@ -28,9 +31,18 @@ import java.util.concurrent.Callable;
  * dataset (coloured shapes on textured backgrounds), trains the demo detector on it on the CPU
  * ({@code configs/demo.json}: the small backbone on small images), evaluates VOC07 mAP on its test split and
  * writes annotated test images. The last stdout line is {@code mAP: <value>}.
+ *
+ * <p>Everything under {@code --out} is generated, so a demo replaces the outputs of a previous demo there
+ * ({@code data/}, {@code run/} with {@code --overwrite}'s rule, {@code detections/}, {@code pr_curves/}): running it
+ * twice works. It refuses (exit code 2) an {@code OUT/run} that holds a run not trained on the demo's shapes, which a
+ * demo did not make. SIGTERM and SIGINT during its training stop it as they stop {@code train}
+ * ({@link StopSignals}); a later demo starts over.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Train and evaluate on a generated shapes dataset (CPU, a few minutes); prints mAP.")
+        description = {"Train and evaluate on a generated shapes dataset (CPU, a few minutes); prints mAP.",
+                "Replaces a previous demo's outputs in --out (data/, run/, detections/, pr_curves/); refuses an "
+                        + "OUT/run holding another run. SIGTERM/SIGINT during training: saves OUT/run/last.ckpt, exits "
+                        + "143/130."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/demo", description = "output directory (default: ${DEFAULT-VALUE})")
     Path out;
@@ -57,6 +69,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (trainImages < 1 || testImages < 1) throw new BadInputException("--train-images and --test-images must be >= 1");
         Config cfg = demoConfig(loadDemoConfig(), sets);
+        Path run = out.resolve("run");
+        checkOwnRun(run);
         if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
         long t0 = System.nanoTime();
         Path data = out.resolve("data");
@@ -67,9 +81,15 @@ final class DemoCommand implements Callable<Integer> {
             cfg = cfg.withOverrides(List.of("class_names=" + new com.fasterxml.jackson.databind.ObjectMapper()
                     .writeValueAsString(SyntheticVoc.CLASS_NAMES)));
         }
-        Path run = out.resolve("run");
-        TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, "train", "test",
-                LoadedModel.device(device), System.err, !noProgress)).run();
+        StopRequest stop = new StopRequest();
+        TrainLoop.Result r;
+        try (StopSignals signals = StopSignals.install(stop, System.err)) {
+            r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, true, "train", "test",
+                    LoadedModel.device(device), System.err, !noProgress, stop)).run();
+        } catch (TrainingStoppedException e) {
+            System.err.println("frcnn: " + e.getMessage() + "; the next bin/frcnn demo starts over");
+            return e.reason().exitCode();
+        }
         System.out.printf("trained %d epochs in %.1f s; best epoch %d%n", cfg.epoch(), (System.nanoTime() - t0) / 1e9,
                 r.bestEpoch() + 1);
 
@@ -94,6 +114,31 @@ final class DemoCommand implements Callable<Integer> {
                 out.resolve("pr_curves"), run, (System.nanoTime() - t0) / 1e9);
         System.out.printf("mAP: %.4f%n", ev.map());
         return 0;
+    }
+
+    /**
+     * Refuses a run directory that holds a run the demo did not make: one whose {@code config.json} does not name
+     * the demo's classes ({@link SyntheticVoc#CLASS_NAMES}) or cannot be read. A previous demo's run passes and is
+     * replaced.
+     *
+     * @throws BadInputException naming the directory
+     */
+    static void checkOwnRun(Path run) {
+        List<String> files = RunDirectory.runFiles(run);
+        if (files.isEmpty()) return;
+        List<String> names = new ArrayList<>();
+        try {
+            for (var n : new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("config.json").toFile())
+                    .path("class_names")) {
+                names.add(n.asText());
+            }
+        } catch (IOException | RuntimeException unreadable) {
+            names.clear();
+        }
+        if (!names.equals(SyntheticVoc.CLASS_NAMES)) {
+            throw new BadInputException(run + " holds a training run that the demo did not make (" + String.join(", ", files)
+                    + "); the demo replaces only its own runs: choose another --out");
+        }
     }
 
     /**

@@ -16,7 +16,9 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code frcnn detect}: detections on images, written as {@code OUT/<stem>.png} and {@code OUT/<stem>.json}; runs
- * {@link Detector}, the public API. Every image's header is checked ({@link LoadedModel.Plan#checkImage}) before the
+ * {@link Detector}, the public API. It never writes over an input, lets two inputs' outputs collide or replaces a
+ * file that an earlier {@code detect} did not write: {@link DetectOutputs} refuses such a command (exit code 2) before
+ * anything is loaded or written. Every image's header is then checked ({@link LoadedModel.Plan#checkImage}) before the
  * weights are loaded; {@code --config} with a {@code .ckpt} is refused ({@link CheckpointConfigRule}).
  */
 @Command(name = "detect", mixinStandardHelpOptions = true,
@@ -25,7 +27,9 @@ final class DetectCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, description = "our .ckpt, or a PyTorch .pth (reference checkpoint or state dict)")
     Path weights;
 
-    @Option(names = "--out", required = true, description = "output directory")
+    @Option(names = "--out", required = true, description = "output directory: OUT/<stem>.png and OUT/<stem>.json per "
+            + "image; refused (nothing written) if that would overwrite an input or a file an earlier detect did not "
+            + "write, or if two images share a stem")
     Path out;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
@@ -47,6 +51,7 @@ final class DetectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        DetectOutputs.check(out, images); // before the weights are read or anything is written
         if (!preset.equals("visualize") && !preset.equals("evaluate")) {
             throw new BadInputException("--preset must be visualize or evaluate, got '" + preset + "'");
         }

@@ -21,7 +21,8 @@ public final class Main implements Runnable {
     private static final List<Class<? extends Throwable>> BAD_INPUT = new ArrayList<>(List.of(
             ConfigException.class, IllegalArgumentException.class, NoSuchFileException.class,
             FileNotFoundException.class, BadInputException.class, dev.frcnn.data.DataException.class,
-            dev.frcnn.io.WeightsFormatException.class, dev.frcnn.io.WeightsMismatchException.class));
+            dev.frcnn.io.WeightsFormatException.class, dev.frcnn.io.WeightsMismatchException.class,
+            dev.frcnn.train.RunExistsException.class));
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,7 +1,9 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;
+import dev.frcnn.train.TrainingStoppedException;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,9 +13,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code frcnn train}: the reference's training recipe on a VOC-layout dataset. */
+/**
+ * {@code frcnn train}: the reference's training recipe on a VOC-layout dataset. A run directory that holds a run
+ * needs {@code --resume} or {@code --overwrite} (checked before anything is read). SIGTERM and SIGINT stop it
+ * gracefully ({@link StopSignals}): the step in progress finishes, {@code last.ckpt} is saved, one line says where,
+ * and the exit code is 143 or 130.
+ */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a Faster R-CNN on a VOCdevkit/VOC2007-layout dataset (trainval -> test).")
+        description = {"Train a Faster R-CNN on a VOCdevkit/VOC2007-layout dataset (trainval -> test).",
+                "SIGTERM or SIGINT (Ctrl-C) finishes the current step, saves OUT/last.ckpt and exits with 143 or 130;"
+                        + " --resume continues from there."})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", defaultValue = "configs/voc07-vgg16.json", description = "config JSON (default: ${DEFAULT-VALUE})")
     Path config;
@@ -27,8 +36,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--set", description = "config override key=value (repeatable)")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--resume", description = "continue from OUT/last.ckpt")
+    @Option(names = "--resume", description = "continue the run in OUT from OUT/last.ckpt (where it stopped, "
+            + "mid-epoch included)")
     boolean resume;
+
+    @Option(names = "--overwrite", description = "replace the run in OUT: once the data and weights have loaded, "
+            + "removes its last.ckpt, best.ckpt, config.json, losses.csv, metrics.csv and loss_curve.png (other "
+            + "files stay). Without --resume or --overwrite, an OUT that holds a run is refused (exit code 2)")
+    boolean overwrite;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
     String device;
@@ -50,8 +65,15 @@ final class TrainCommand implements Callable<Integer> {
         Path cfgFile = config.isAbsolute() || config.toFile().exists() || !home.toFile().exists() ? config : home;
         Config cfg = Config.load(cfgFile).withOverrides(sets);
         if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
-        TrainLoop.Result r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, trainSplit, testSplit,
-                dev.frcnn.loading.LoadedModel.device(device), System.err, !noProgress)).run();
+        StopRequest stop = new StopRequest();
+        TrainLoop.Result r;
+        try (StopSignals signals = StopSignals.install(stop, System.err)) {
+            r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, overwrite, trainSplit, testSplit,
+                    dev.frcnn.loading.LoadedModel.device(device), System.err, !noProgress, stop)).run();
+        } catch (TrainingStoppedException e) {
+            System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
+            return e.reason().exitCode();
+        }
         System.out.printf("best mAP %.4f at epoch %d, checkpoint %s%n", r.bestMap(), r.bestEpoch() + 1, r.bestCheckpoint());
         System.out.printf("mAP: %.4f%n", r.bestMap());
         return 0;

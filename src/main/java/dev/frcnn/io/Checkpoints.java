@@ -41,10 +41,13 @@ import static org.bytedeco.pytorch.global.torch.empty;
  *
  * <p>Writes are atomic: the zip is written to a temporary file in the same directory, flushed to disk and
  * renamed over the target, so a killed process leaves either the old or the new checkpoint, never a torn one.
+ * A process killed during a save leaves that temporary file behind: {@code <target name><digits>.tmp}
+ * ({@link #isTemporaryOf(String, String)}), which training removes at its next start in that directory.
  */
 public final class Checkpoints {
     /** Format version written into meta.json. */
     public static final int FORMAT = 1;
+    private static final String TEMPORARY_SUFFIX = ".tmp";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Checkpoints() {}
@@ -87,7 +90,7 @@ public final class Checkpoints {
         ObjectNode m = meta == null ? JSON.createObjectNode() : meta.deepCopy();
         m.put("format", FORMAT);
         ArrayNode table = m.putArray("tensors");
-        Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
+        Path tmp = createTemporary(dir, abs.getFileName().toString());
         try {
             write(tmp, abs, tensors, blobs, m, table);
         } catch (IOException e) {
@@ -190,6 +193,40 @@ public final class Checkpoints {
             throw new WeightsFormatException(file, "unsupported checkpoint format " + meta.path("format"));
         }
         return meta;
+    }
+
+    /**
+     * Creates the temporary file that {@link #save} writes before renaming it over {@code targetName}:
+     * {@code <targetName><unsigned decimal long>.tmp} in {@code dir} (the naming of
+     * {@link Files#createTempFile(Path, String, String)}, which also makes it readable by its owner only).
+     *
+     * @throws IOException if the file cannot be created
+     */
+    static Path createTemporary(Path dir, String targetName) throws IOException {
+        return Files.createTempFile(dir, targetName, TEMPORARY_SUFFIX);
+    }
+
+    /**
+     * Whether {@code fileName} is the name of a temporary file that {@link #save} makes while writing a checkpoint
+     * named {@code targetName}: exactly {@code targetName}, then 1 to 20 decimal digits (an unsigned 64-bit
+     * number), then {@code .tmp}. A name that merely looks alike ({@code last.ckpt.tmp}, {@code last.ckpt1.tmp.bak},
+     * {@code last.ckpt-old.tmp}) does not match.
+     *
+     * @param fileName a file name without directory
+     * @param targetName the checkpoint's file name, e.g. {@code last.ckpt}
+     */
+    public static boolean isTemporaryOf(String fileName, String targetName) {
+        if (fileName.length() <= targetName.length() + TEMPORARY_SUFFIX.length() || !fileName.startsWith(targetName)
+                || !fileName.endsWith(TEMPORARY_SUFFIX)) {
+            return false;
+        }
+        String digits = fileName.substring(targetName.length(), fileName.length() - TEMPORARY_SUFFIX.length());
+        if (digits.isEmpty() || digits.length() > 20) return false;
+        for (int i = 0; i < digits.length(); i++) {
+            char c = digits.charAt(i);
+            if (c < '0' || c > '9') return false;
+        }
+        return true;
     }
 
     /**

@@ -54,11 +54,35 @@ import java.util.concurrent.Future;
  * model, optimizer, epoch, position in the epoch, best mAP). {@code resume} continues from {@code last.ckpt}:
  * the epoch order, flips and sampling are functions of (seed, epoch, step), so a resumed run repeats exactly
  * what an uninterrupted one would have done.
+ *
+ * <p>The run directory is protected ({@link RunDirectory}): a fresh run refuses a directory that holds a run unless
+ * {@code overwrite} is set (then the previous run's files are removed once the data and weights are loaded), and
+ * every start removes the temporary files of saves killed before their rename. A {@link StopRequest} (SIGTERM,
+ * SIGINT) is honoured after the step in progress and between the images of an evaluation: {@code last.ckpt} is saved
+ * at the position reached and {@link TrainingStoppedException} thrown.
  */
 public final class TrainLoop {
-    /** How to run. */
-    public record Options(Path dataDir, Path outDir, boolean resume, String trainSplit, String testSplit,
-                          Device device, PrintStream log, boolean progressBar) {}
+    /**
+     * How to run.
+     *
+     * @param resume continue the run in {@code outDir} from its {@code last.ckpt}
+     * @param overwrite replace the run in {@code outDir}, if any (its {@link RunDirectory#RUN_FILES}); without it
+     *     and without {@code resume}, a directory that holds a run is refused ({@link RunExistsException})
+     * @param stop polled between steps; null = {@link StopRequest#none()}
+     */
+    public record Options(Path dataDir, Path outDir, boolean resume, boolean overwrite, String trainSplit,
+                          String testSplit, Device device, PrintStream log, boolean progressBar, StopRequest stop) {
+        /** Replaces a null {@code stop} with {@link StopRequest#none()}. */
+        public Options {
+            if (stop == null) stop = StopRequest.none();
+        }
+
+        /** A fresh run (refusing a directory that holds a run) or a resume, which nothing outside can stop. */
+        public Options(Path dataDir, Path outDir, boolean resume, String trainSplit, String testSplit, Device device,
+                       PrintStream log, boolean progressBar) {
+            this(dataDir, outDir, resume, false, trainSplit, testSplit, device, log, progressBar, StopRequest.none());
+        }
+    }
 
     /**
      * The outcome of a run.
@@ -108,10 +132,14 @@ public final class TrainLoop {
      *
      * @throws IOException if the run directory cannot be written or a checkpoint read
      * @throws dev.frcnn.data.DataException for a broken dataset (names the file); problems found by the up-front
-     *     check of both splits ({@link DatasetCheck}: missing, unreadable or truncated images, bad annotations) come
-     *     all together, as a {@link dev.frcnn.data.DatasetProblemsException}, before the run directory is touched
+     *     check of both splits ({@link DatasetCheck}: missing, unreadable, truncated or too small images, bad
+     *     annotations) come all together, as a {@link dev.frcnn.data.DatasetProblemsException}, before the run
+     *     directory is touched
+     * @throws RunExistsException if a fresh run meets a run's files in the run directory (before anything is read)
+     * @throws TrainingStoppedException when {@link Options#stop()} was requested: after saving {@code last.ckpt}
      */
     public Result run() throws IOException {
+        RunDirectory.checkStart(opt.outDir(), opt.resume(), opt.overwrite());
         VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels());
         VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels());
         // Every listed image and annotation of both splits, before anything is created or trained.
@@ -123,6 +151,7 @@ public final class TrainLoop {
         train = checked.datasets().get(0);
         test = checked.datasets().get(1);
         Files.createDirectories(opt.outDir());
+        RunDirectory.removeStaleTemporaryFiles(opt.outDir(), opt.log());
         List<Integer> trainable = new ArrayList<>();
         for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
         int skipped = train.size() - trainable.size();
@@ -142,7 +171,6 @@ public final class TrainLoop {
         st.lr = cfg.lr();
         Path last = opt.outDir().resolve("last.ckpt"), best = opt.outDir().resolve("best.ckpt");
         if (opt.resume()) {
-            if (!Files.isRegularFile(last)) throw new IllegalArgumentException(last + ": no checkpoint to resume from");
             restore(last, model, trainer, st);
             opt.log().printf("resuming from %s: epoch %d, step %d of the epoch, best mAP %.4f%n", last,
                     st.epoch + 1, st.iteration, Math.max(st.bestMap, 0));
@@ -150,6 +178,8 @@ public final class TrainLoop {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
             Detectors.load(model, cfg, w, cfg.loadPath());
         }
+        // The previous run goes only now that the data and weights of the new one have loaded.
+        if (opt.overwrite()) RunDirectory.removeRun(opt.outDir(), opt.log());
         Path cfgOut = opt.outDir().resolve("config.json");
         try {
             Files.writeString(cfgOut, cfg.toJson());
@@ -175,14 +205,26 @@ public final class TrainLoop {
         try {
             for (; st.epoch < cfg.epoch(); st.epoch++) {
                 int[] order = epochOrder(trainable, cfg.seed(), st.epoch);
+                stopIfRequested(model, trainer, st, order.length, last);
                 long trainStart = System.nanoTime();
                 if (st.iteration < order.length) {
                     trainEpoch(train, transform, pool, order, model, trainer, sampler, st, losses, last);
                 }
                 long evalStart = System.nanoTime();
                 model.train(false);
-                VocEval.Result r = DetectionEvaluator.run(model, test, preprocessing, Thresholds.EVALUATE,
-                        cfg.testNum(), null).evaluate(cfg.use07Metric());
+                VocEval eval;
+                try {
+                    eval = DetectionEvaluator.run(model, test, preprocessing, Thresholds.EVALUATE, cfg.testNum(),
+                            done -> {
+                                if (opt.stop().isRequested()) throw new EvaluationStopped();
+                            });
+                } catch (EvaluationStopped e) {
+                    // The epoch's training is done (iteration = its length): a resume evaluates it again.
+                    model.train(true);
+                    stopIfRequested(model, trainer, st, order.length, last);
+                    throw new IllegalStateException("unreachable: a stop was requested");
+                }
+                VocEval.Result r = eval.evaluate(cfg.use07Metric());
                 model.train(true);
                 st.lastMap = r.map();
                 losses.epoch(st.epoch, r.map(), trainer.lr());
@@ -204,11 +246,36 @@ public final class TrainLoop {
                 st.iteration = 0;
                 saveCheckpoint(last, model, trainer, nextEpoch(st), true);
             }
+            stopIfRequested(model, trainer, st, 0, last);
         } finally {
             if (pool != null) pool.shutdownNow();
             losses.close();
         }
         return new Result(st.bestMap, st.bestEpoch, st.lastMap, best, model, bestEvaluation);
+    }
+
+    /** Thrown out of an evaluation by its progress callback when a stop is requested. */
+    private static final class EvaluationStopped extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        EvaluationStopped() {
+            super("stop requested", null, false, false);
+        }
+    }
+
+    /**
+     * At a step boundary: if a stop was requested, saves {@code last.ckpt} at {@code st} (whose best mAP and epoch are
+     * those of {@code best.ckpt}: nothing polls between an evaluation and the save of {@code best.ckpt}) and throws
+     * {@link TrainingStoppedException}; otherwise returns.
+     *
+     * @param iterations steps in the epoch of {@code st}
+     */
+    private void stopIfRequested(FasterRCNN model, FasterRCNNTrainer trainer, State st, int iterations, Path last)
+            throws IOException {
+        StopRequest.Reason why = opt.stop().reason();
+        if (why == null) return;
+        saveCheckpoint(last, model, trainer, st, true);
+        throw new TrainingStoppedException(why, st.epoch, st.iteration, iterations, cfg.epoch(), last);
     }
 
     private static State nextEpoch(State st) {
@@ -273,6 +340,10 @@ public final class TrainLoop {
                 if (st.globalStep % cfg.checkpointEvery() == 0 && st.iteration < order.length) {
                     losses.flush(); // before the checkpoint: a run killed between the two keeps every row up to it
                     saveCheckpoint(last, model, trainer, st, true);
+                }
+                if (opt.stop().isRequested()) {
+                    losses.flush();
+                    stopIfRequested(model, trainer, st, order.length, last);
                 }
             }
         } finally {

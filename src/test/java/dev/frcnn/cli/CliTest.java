@@ -112,6 +112,78 @@ class CliTest {
         assertThat(out.resolve("demo.png")).doesNotExist();
     }
 
+    /** Copies the fixture demo.jpg to {@code target} (any name: decoders go by content) and returns target. */
+    private static Path photo(Path target) throws IOException {
+        Files.createDirectories(target.getParent());
+        return Files.copy(Golden.file("demo.jpg"), target);
+    }
+
+    @Test
+    void detectRefusesAnOutputDirectoryHoldingAnInputAndLeavesItUntouched() throws IOException {
+        Path photos = dir.resolve("photos");
+        Path x = photo(photos.resolve("x.png"));
+        byte[] before = Files.readAllBytes(x);
+        Run r = run("detect", "--weights", ckpt.toString(), "--out", photos.toString(), x.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").startsWith("frcnn: ").contains(x.toString())
+                .contains("would overwrite the input");
+        // The same file reached another way: through a link to the directory, and as a relative path.
+        Path link = Files.createSymbolicLink(dir.resolve("photos-link"), photos);
+        Path relative = Path.of("").toAbsolutePath().relativize(x);
+        Run viaLink = run("detect", "--weights", ckpt.toString(), "--out", link.toString(), relative.toString());
+        assertThat(viaLink.code()).as(viaLink.err()).isEqualTo(2);
+        assertThat(viaLink.err().strip()).doesNotContain("\n").contains("x.png").contains("would overwrite the input");
+        assertThat(Files.readAllBytes(x)).as("the input, byte for byte").isEqualTo(before);
+        try (var files = Files.list(photos)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("x.png");
+        }
+    }
+
+    @Test
+    void detectRefusesTwoInputsWithOneStemBeforeWritingAnything() throws IOException {
+        Path a = photo(dir.resolve("same-stem/a.png")), b = photo(dir.resolve("same-stem/a.jpg"));
+        Path out = dir.resolve("same-stem-out");
+        Run r = run("detect", "--weights", ckpt.toString(), "--out", out.toString(), a.toString(), b.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains(a.toString()).contains(b.toString())
+                .contains(out.resolve("a.png").toString());
+        assertThat(out).doesNotExist();
+        assertThat(Files.readAllBytes(a)).isEqualTo(Files.readAllBytes(Golden.file("demo.jpg")));
+        assertThat(Files.readAllBytes(b)).isEqualTo(Files.readAllBytes(Golden.file("demo.jpg")));
+        // The same file twice is no collision.
+        Run twice = run("detect", "--weights", ckpt.toString(), "--out", out.toString(), b.toString(),
+                dir.resolve("same-stem/../same-stem/a.jpg").toString());
+        assertThat(twice.code()).as(twice.err()).isZero();
+        assertThat(out.resolve("a.png")).exists();
+    }
+
+    @Test
+    void detectReplacesItsOwnEarlierOutputsButNoOtherFile() throws IOException {
+        Path photos = dir.resolve("own");
+        Path a = photo(photos.resolve("a.jpg"));
+        Run first = run("detect", "--weights", ckpt.toString(), "--out", photos.toString(), a.toString());
+        assertThat(first.code()).as(first.err()).isZero();
+        Run again = run("detect", "--weights", ckpt.toString(), "--out", photos.toString(), a.toString());
+        assertThat(again.code()).as("a second detect into the same directory: " + again.err()).isZero();
+
+        // A user's own b.png beside the input b.jpg, with no detect JSON: refused, untouched.
+        Path b = photo(photos.resolve("b.jpg"));
+        Path userPng = photos.resolve("b.png");
+        Files.write(userPng, new byte[]{1, 2, 3});
+        Run r = run("detect", "--weights", ckpt.toString(), "--out", photos.toString(), b.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains(userPng.toString()).contains("not the output of an earlier detect");
+        assertThat(Files.readAllBytes(userPng)).containsExactly(1, 2, 3);
+        assertThat(photos.resolve("b.json")).doesNotExist();
+        // ...and a JSON of the user's under the output's name.
+        Files.delete(userPng);
+        Files.writeString(photos.resolve("b.json"), "{\"camera\": \"x\"}");
+        Run json = run("detect", "--weights", ckpt.toString(), "--out", photos.toString(), b.toString());
+        assertThat(json.code()).isEqualTo(2);
+        assertThat(json.err()).contains(photos.resolve("b.json").toString());
+        assertThat(Files.readString(photos.resolve("b.json"))).isEqualTo("{\"camera\": \"x\"}");
+    }
+
     @Test
     void evalEndsWithTheMapLine() {
         Path data = new SyntheticVoc(5, 96, 128).write(dir.resolve("voc"), 2, 3);

@@ -110,6 +110,23 @@ class CheckpointsTest {
         }
     }
 
+    /** The pattern that training's clean-up of stale temporary files relies on is the writer's own naming. */
+    @Test
+    void temporaryFilesOfTheWriterMatchTheirPatternAndLookalikesDoNot() throws IOException {
+        for (int i = 0; i < 20; i++) {
+            Path tmp = Checkpoints.createTemporary(dir, "last.ckpt");
+            assertThat(Checkpoints.isTemporaryOf(tmp.getFileName().toString(), "last.ckpt")).as(tmp.toString()).isTrue();
+            assertThat(Checkpoints.isTemporaryOf(tmp.getFileName().toString(), "best.ckpt")).isFalse();
+            Files.delete(tmp);
+        }
+        assertThat(Checkpoints.isTemporaryOf("last.ckpt18446744073709551615.tmp", "last.ckpt")).isTrue();
+        for (String lookalike : new String[]{"last.ckpt.tmp", "last.ckpt.tmp1", "last.ckpt12.tmp.bak", "last.ckpt-1.tmp",
+                "last.ckpt1a.tmp", "mylast.ckpt12.tmp", "last.ckpt123456789012345678901.tmp", "last.ckpt12.TMP",
+                "last.ckpt", "last.ckpt12"}) {
+            assertThat(Checkpoints.isTemporaryOf(lookalike, "last.ckpt")).as(lookalike).isFalse();
+        }
+    }
+
     @Test
     void rejectsFilesThatAreNotCheckpointsNamingTheFile() throws IOException {
         Path garbage = dir.resolve("garbage.ckpt");
