@@ -4,16 +4,18 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.model.Detection;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Point;
 import org.bytedeco.opencv.opencv_core.Size;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import static org.bytedeco.opencv.global.opencv_imgcodecs.imwrite;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import static org.bytedeco.opencv.global.opencv_imgproc.*;
 
 /** Writes {@code <stem>.png} (boxes, class names, scores drawn) and {@code <stem>.json} for one image. */
@@ -75,17 +77,28 @@ final class DetectionOutput {
             }
             String stem = stem(image);
             Path png = outDir.resolve(stem + ".png");
-            if (!imwrite(png.toString(), img)) throw new IOException(png + ": OpenCV could not write the image");
-            Path jsonFile = outDir.resolve(stem + ".json");
-            try {
-                Files.writeString(jsonFile,
-                        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(image, img.cols(), img.rows(), dets)));
-            } catch (IOException e) {
-                throw dev.frcnn.io.WriteFailures.naming(jsonFile, e); // a full disk names no file by itself
+            // Encoded in memory and written by Java, so that a failed write (a full disk) says why, naming the file.
+            byte[] encoded;
+            try (BytePointer buf = new BytePointer()) {
+                if (!imencode(".png", img, buf)) throw new IOException(png + ": OpenCV could not encode the image");
+                encoded = new byte[(int) buf.limit()];
+                buf.get(encoded);
             }
+            Path jsonFile = outDir.resolve(stem + ".json");
+            write(png, encoded);
+            write(jsonFile, JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(json(image, img.cols(), img.rows(), dets)).getBytes(StandardCharsets.UTF_8));
             return png;
         } finally {
             if (img != null) img.close();
+        }
+    }
+
+    private static void write(Path file, byte[] bytes) throws IOException {
+        try {
+            Files.write(file, bytes);
+        } catch (IOException e) {
+            throw dev.frcnn.io.WriteFailures.naming(file, e); // a full disk names no file by itself
         }
     }
 
