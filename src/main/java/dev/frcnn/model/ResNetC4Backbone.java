@@ -1,5 +1,6 @@
 package dev.frcnn.model;
 
+import dev.frcnn.tensor.ConvolutionBackward;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -336,8 +337,13 @@ public final class ResNetC4Backbone implements Backbone {
             bn = register_module("1", norm.create(out));
         }
 
-        /** @param x (N, in, H, W) float32 @return (N, out, ceil(H/stride), ceil(W/stride)) float32 */
-        public Tensor forward(Tensor x) { return Norm.apply(bn, conv.forward(x)); }
+        /**
+         * The strided 1x1 convolution goes through {@link ConvolutionBackward#stridedPointwise}: on CPUs whose
+         * oneDNN crashes in its backward, it runs with stride 1 on the subsampled input (same values).
+         *
+         * @param x (N, in, H, W) float32 @return (N, out, ceil(H/stride), ceil(W/stride)) float32
+         */
+        public Tensor forward(Tensor x) { return Norm.apply(bn, ConvolutionBackward.stridedPointwise(conv, x)); }
     }
 
     /** One stage ({@code layerK}): Bottleneck children named {@code 0 .. n-1}; the first carries the stride. */

@@ -1,48 +1,65 @@
 package dev.frcnn.tensor;
 
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
 import java.util.Set;
 
+import static org.bytedeco.pytorch.global.torch.conv2d;
 import static org.bytedeco.pytorch.global.torch.globalContext;
 
 /**
- * Runs {@code loss.backward()} with the convolution backward kernels that are safe on this CPU: oneDNN's where the
- * CPU reports its caches, LibTorch's native ones ({@code slow_conv2d_backward}: im2col and GEMM) where it does not.
+ * Keeps convolution gradients off the oneDNN code that crashes on CPUs which report no caches, at full speed
+ * everywhere else.
  *
  * <p>Why: on CPUs whose CPUID cache leaves are empty ({@link CpuCacheTopology}; some cloud VMs), LibTorch 2.10's
- * oneDNN 3.7 divides by zero while it plans the backward-data pass of a 1x1 strided convolution with 512 or more
- * input channels (ResNet's {@code downsample.0} in {@code layer3}/{@code layer4}): SIGFPE, the JVM dies, in training
- * only (oneDNN's forward kernels plan without that division). LibTorch chooses the backend of each convolution's
- * backward again when the backward runs, from the same global switch as {@code torch.backends.mkldnn.enabled}, so
- * turning the switch off for the duration of {@code backward()} sends every convolution's backward to LibTorch's
- * native kernels while the forward passes (training and inference) keep oneDNN. The gradients are the same
- * mathematics with another summation order (float rounding differs). Measured costs are in
- * {@code docs/reliability.md}; on machines that report their caches nothing changes.
+ * oneDNN 3.7 divides by zero while it plans the backward-data pass of a 1x1 convolution with stride 2 and 512 or
+ * more input channels (ResNet's {@code downsample.0} from {@code layer3} on): SIGFPE, the JVM dies, in training only
+ * (the forward planner has no such division; a sweep of 3x3 and 7x7 strided and of stride-1 convolutions found no
+ * other crash: {@code docs/reliability.md}). The modes ({@link #decision()}):
+ * <ul>
+ *   <li>{@link Mode#ONEDNN} where the CPU lists its caches: nothing changes;</li>
+ *   <li>{@link Mode#SUBSAMPLE}, the default where it does not: a 1x1 convolution with stride s runs as the same
+ *       convolution with stride 1 on the input subsampled by s
+ *       ({@link #stridedPointwise}). Same products and sums (a 1x1 kernel with stride s and no padding reads
+ *       exactly the pixels {@code x[..., ::s, ::s]}), so the same values up to summation order; the backward is then
+ *       a stride-1 convolution's plus a strided scatter, which oneDNN plans without the faulty division. It is used in
+ *       inference too, so that training and evaluation compute the same values; every other convolution is
+ *       unchanged;</li>
+ *   <li>{@link Mode#NATIVE}, on request only: LibTorch's mkldnn switch ({@code torch.backends.mkldnn.enabled}) is
+ *       off for the duration of every training {@code backward()} ({@link #backward}), so all convolution (and
+ *       matmul) gradients come from LibTorch's native kernels. It covers crashes of other shapes, should one be
+ *       found, but costs much in bfloat16 (35x on a SqueezeNet step: LibTorch's native bfloat16 GEMM is scalar).</li>
+ * </ul>
  *
- * <p>The choice ({@link #decision()}) is made once per process from {@link CpuCacheTopology#probe()}, the
- * environment variables {@code ONEDNN_MAX_CPU_ISA}/{@code DNNL_MAX_CPU_ISA} (a cap of {@code SSE41} or {@code AVX}
- * excludes the kernels that crash, so oneDNN stays), and the system property {@value #PROPERTY} ({@code auto}, the
- * default; {@code onednn} or {@code native} to force one). {@link NativeLibraries#ensureExtracted()} calls
+ * <p>The choice is made once per process from {@link CpuCacheTopology#probe()}, the environment variables
+ * {@code ONEDNN_MAX_CPU_ISA}/{@code DNNL_MAX_CPU_ISA} (a cap of {@code SSE41} or {@code AVX} excludes the kernels that
+ * crash, so oneDNN stays as it is) and the system property {@value #PROPERTY} ({@code auto}, the default;
+ * {@code onednn}, {@code subsample} or {@code native} to force one). {@link NativeLibraries#ensureExtracted()} calls
  * {@link #configure()}, which also turns off NNPACK on such CPUs: it cannot initialise there (it needs the cache
  * sizes too) and LibTorch would otherwise print "Could not initialize NNPACK! Reason: Unsupported hardware." for
- * every convolution whose backend choice reaches it; no convolution of ours runs on NNPACK where it can initialise
- * either (oneDNN comes first), so this changes no result.
+ * convolutions whose backend choice reaches it; no convolution of ours runs on NNPACK where it can initialise either
+ * (oneDNN comes first), so this changes no result.
  *
- * <p>Concurrency: the switch is process-wide. Backward passes in several threads nest (a counter): the switch is
- * off while at least one runs. A forward pass that another thread runs meanwhile also uses the native kernels
- * (correct, slower); a VGG16 inference that started in oneDNN's blocked layout just before fails with a LibTorch
- * error rather than crash (docs/reliability.md).
+ * <p>Concurrency ({@link Mode#NATIVE} only): the switch is process-wide. Backward passes in several threads nest (a
+ * counter): the switch is off while at least one runs. A forward pass that another thread runs meanwhile also uses
+ * the native kernels (correct, slower); a VGG16 inference that started in oneDNN's blocked layout just before fails
+ * with a LibTorch error rather than crash.
  */
 public final class ConvolutionBackward {
     private ConvolutionBackward() {}
 
     private static final Logger LOG = LoggerFactory.getLogger(ConvolutionBackward.class);
 
-    /** System property that overrides the choice: {@code auto} (default), {@code onednn} or {@code native}. */
+    /**
+     * System property that overrides the choice: {@code auto} (default), {@code onednn}, {@code subsample} or
+     * {@code native}.
+     */
     public static final String PROPERTY = "frcnn.convBackward";
 
     /** oneDNN ISA caps that exclude the brgemm kernels whose planning divides by zero (measured: AVX2 does not). */
@@ -50,9 +67,11 @@ public final class ConvolutionBackward {
 
     /** Which kernels compute convolution gradients. */
     public enum Mode {
-        /** oneDNN's (LibTorch's default on the CPU). */
+        /** oneDNN's, unchanged (LibTorch's default on the CPU). */
         ONEDNN,
-        /** LibTorch's native {@code slow_conv2d_backward}: mkldnn switched off for the duration of backward. */
+        /** Strided 1x1 convolutions that need an input gradient run as stride 1 on a subsampled input. */
+        SUBSAMPLE,
+        /** LibTorch's native kernels for every backward: mkldnn switched off for the duration of backward. */
         NATIVE
     }
 
@@ -78,7 +97,8 @@ public final class ConvolutionBackward {
      * @param maxIsa the value of {@code ONEDNN_MAX_CPU_ISA} (or {@code DNNL_MAX_CPU_ISA}), or null when unset
      * @param override the value of {@value #PROPERTY}, or null when unset
      * @return the decision
-     * @throws IllegalArgumentException if {@code override} is not {@code auto}, {@code onednn} or {@code native}
+     * @throws IllegalArgumentException if {@code override} is not {@code auto}, {@code onednn}, {@code subsample} or
+     *     {@code native}
      */
     public static Decision decide(CpuCacheTopology topology, String maxIsa, String override) {
         boolean listed = topology.listsDataCaches();
@@ -87,20 +107,22 @@ public final class ConvolutionBackward {
         switch (o) {
             case "onednn":
                 return new Decision(Mode.ONEDNN, !listed, cpu + "; " + PROPERTY + "=onednn");
+            case "subsample":
+                return new Decision(Mode.SUBSAMPLE, !listed, cpu + "; " + PROPERTY + "=subsample");
             case "native":
                 return new Decision(Mode.NATIVE, !listed, cpu + "; " + PROPERTY + "=native");
             case "auto":
                 break;
             default:
-                throw new IllegalArgumentException("system property " + PROPERTY + " must be auto, onednn or native, not '"
-                        + override + "'");
+                throw new IllegalArgumentException("system property " + PROPERTY
+                        + " must be auto, onednn, subsample or native, not '" + override + "'");
         }
         if (listed) return new Decision(Mode.ONEDNN, false, cpu);
         if (maxIsa != null && SAFE_ISA_CAPS.contains(maxIsa.trim().toUpperCase(Locale.ROOT))) {
             return new Decision(Mode.ONEDNN, true, cpu + "; oneDNN capped at " + maxIsa.trim() + ", which avoids the crash");
         }
-        return new Decision(Mode.NATIVE, true, cpu + ": oneDNN's convolution backward divides by zero on such CPUs, "
-                + "so it runs LibTorch's native kernels");
+        return new Decision(Mode.SUBSAMPLE, true, cpu + ": oneDNN's backward of strided 1x1 convolutions divides by "
+                + "zero on such CPUs, so they run with stride 1 on a subsampled input");
     }
 
     /** This process's decision (made once, from this machine). */
@@ -130,8 +152,40 @@ public final class ConvolutionBackward {
     }
 
     /**
-     * {@code loss.backward()} under this process's {@link Mode}. With {@link Mode#NATIVE} it logs one warning per
-     * process the first time.
+     * {@code conv.forward(x)} for a 1x1 convolution without padding, dilation or groups (ResNet's projection
+     * shortcut): with {@link Mode#SUBSAMPLE} and a stride s &gt; 1, computed as the same convolution with stride 1 on
+     * {@code x[:, :, ::s, ::s]}, else as it is. The subsampled form is used with and without gradients, so that
+     * training and evaluation compute the same values on one machine.
+     *
+     * @param conv a 1x1 convolution (any stride; bias optional)
+     * @param x (N, C, H, W) input
+     * @return (N, C', ceil(H/s), ceil(W/s)), in the dtype LibTorch gives (autocast applies as for {@code forward})
+     */
+    public static Tensor stridedPointwise(Conv2dImpl conv, Tensor x) {
+        return stridedPointwise(conv, x, decision().mode());
+    }
+
+    /** {@link #stridedPointwise(Conv2dImpl, Tensor)} under the given mode (the tests compare the modes). */
+    static Tensor stridedPointwise(Conv2dImpl conv, Tensor x, Mode mode) {
+        long sh = conv.options().stride().get(0), sw = conv.options().stride().get(1);
+        if (mode != Mode.SUBSAMPLE || (sh == 1 && sw == 1)) {
+            return conv.forward(x);
+        }
+        Tensor xs = x.slice(2, new LongOptional(0), new LongOptional(x.size(2)), sh)
+                .slice(3, new LongOptional(0), new LongOptional(x.size(3)), sw);
+        if (!subsampleAnnounced) {
+            subsampleAnnounced = true;
+            LOG.info("{}", decision().reason());
+        }
+        TensorOptional bias = conv.options().bias().get() ? new TensorOptional(conv.bias()) : new TensorOptional();
+        return conv2d(xs, conv.weight(), bias, new long[]{1, 1}, new long[]{0, 0}, new long[]{1, 1}, 1);
+    }
+
+    private static volatile boolean subsampleAnnounced;
+
+    /**
+     * {@code loss.backward()} under this process's {@link Mode}: with {@link Mode#NATIVE}, LibTorch's mkldnn switch is
+     * off while it runs (one warning per process the first time); otherwise just {@code loss.backward()}.
      *
      * @param loss a scalar tensor (or any tensor {@code backward()} accepts) with a graph
      * @throws RuntimeException whatever LibTorch's {@code backward} throws
@@ -140,9 +194,10 @@ public final class ConvolutionBackward {
         backward(loss, decision().mode());
     }
 
+
     /** {@code loss.backward()} with the given kernels (the test's way to compare them on any machine). */
     static void backward(Tensor loss, Mode mode) {
-        if (mode == Mode.ONEDNN) {
+        if (mode != Mode.NATIVE) {
             loss.backward();
             return;
         }

@@ -22,8 +22,9 @@ import static org.bytedeco.pytorch.global.torch.randn;
 
 /**
  * The oneDNN convolution-backward crash on CPUs that report no caches: the decision on both kinds of machine
- * description (sysfs trees written here), and that the native backward gives oneDNN's gradients and restores the
- * switch. The crash itself is exercised where CI runs by {@code ResNetC4BackboneTest} (layer4's downsample backward).
+ * description (sysfs trees written here); the subsampled form of strided 1x1 convolutions and the native backward
+ * give oneDNN's values and gradients (and the latter restores the switch). The crash itself is exercised where CI
+ * runs by {@code ResNetC4BackboneTest} (layer4's downsample backward).
  */
 class ConvolutionBackwardTest {
     /** What Linux lists on a machine that reports its caches (this layout is a Zen 4's). */
@@ -55,17 +56,17 @@ class ConvolutionBackwardTest {
     }
 
     @Test
-    void aMachineWithoutCacheTopologyUsesTheNativeBackwardAndNoNnpack(@TempDir Path root) throws IOException {
+    void aMachineWithoutCacheTopologySubsamplesStridedPointwiseConvolutionsAndHasNoNnpack(@TempDir Path root) throws IOException {
         Files.createDirectories(root.resolve("cpu0")); // as on the AMD family 26 VM: no cache/ at all
         CpuCacheTopology t = CpuCacheTopology.read(root);
         assertThat(t.listsDataCaches()).isFalse();
         assertThat(t.describe()).isEqualTo("no caches listed");
         Decision d = ConvolutionBackward.decide(t, null, null);
-        assertThat(d.mode()).isEqualTo(Mode.NATIVE);
+        assertThat(d.mode()).isEqualTo(Mode.SUBSAMPLE);
         assertThat(d.disableNnpack()).isTrue();
-        assertThat(d.reason()).contains("no caches listed").contains("native");
+        assertThat(d.reason()).contains("no caches listed").contains("subsampled");
         assertThat(ConvolutionBackward.decide(CpuCacheTopology.read(root.resolve("absent")), null, null).mode())
-                .isEqualTo(Mode.NATIVE);
+                .isEqualTo(Mode.SUBSAMPLE);
     }
 
     @Test
@@ -75,7 +76,7 @@ class ConvolutionBackwardTest {
         CpuCacheTopology t = CpuCacheTopology.read(root);
         assertThat(t.dataCaches()).hasSize(2);
         assertThat(t.listsDataCaches()).isFalse();
-        assertThat(ConvolutionBackward.decide(t, null, "auto").mode()).isEqualTo(Mode.NATIVE);
+        assertThat(ConvolutionBackward.decide(t, null, "auto").mode()).isEqualTo(Mode.SUBSAMPLE);
     }
 
     @Test
@@ -85,8 +86,9 @@ class ConvolutionBackwardTest {
         assertThat(ConvolutionBackward.decide(none, "avx", null).mode()).isEqualTo(Mode.ONEDNN);
         assertThat(ConvolutionBackward.decide(none, "SSE41", null).mode()).isEqualTo(Mode.ONEDNN);
         // measured on such a machine: AVX2, AVX2_VNNI, AVX512_CORE and AVX512_CORE_BF16 caps still crash
-        assertThat(ConvolutionBackward.decide(none, "AVX2", null).mode()).isEqualTo(Mode.NATIVE);
-        assertThat(ConvolutionBackward.decide(none, "AVX512_CORE", null).mode()).isEqualTo(Mode.NATIVE);
+        assertThat(ConvolutionBackward.decide(none, "AVX2", null).mode()).isEqualTo(Mode.SUBSAMPLE);
+        assertThat(ConvolutionBackward.decide(none, "AVX512_CORE", null).mode()).isEqualTo(Mode.SUBSAMPLE);
+        assertThat(ConvolutionBackward.decide(healthy, null, "subsample").mode()).isEqualTo(Mode.SUBSAMPLE);
         assertThat(ConvolutionBackward.decide(none, null, "onednn").mode()).isEqualTo(Mode.ONEDNN);
         assertThat(ConvolutionBackward.decide(healthy, null, "NATIVE").mode()).isEqualTo(Mode.NATIVE);
         assertThat(ConvolutionBackward.decide(healthy, null, "native").disableNnpack()).isFalse();
@@ -131,6 +133,43 @@ class ConvolutionBackwardTest {
             }
             assertClose(grads[1], grads[0]);
             assertClose(inputGrads[1], inputGrads[0]);
+        }
+    }
+
+    /**
+     * The subsampled stride-1 form of a strided 1x1 convolution gives the strided one's output and gradients (same
+     * products, other summation order), for odd and even sizes.
+     */
+    @Test
+    void theSubsampledFormOfAStridedPointwiseConvolutionMatchesIt() {
+        try (PointerScope scope = new PointerScope()) {
+            manual_seed(0);
+            Conv2dOptions o = new Conv2dOptions(64, 96, new LongPointer(1L, 1L));
+            o.stride().put(new long[]{2, 2});
+            o.bias().put(false);
+            Conv2dImpl conv = new Conv2dImpl(o);
+            for (long[] hw : new long[][]{{15, 17}, {14, 16}}) {
+                Tensor x = randn(2, 64, hw[0], hw[1]);
+                Tensor up = randn(2, 96, (hw[0] + 1) / 2, (hw[1] + 1) / 2);
+                float[][] out = new float[2][], wGrad = new float[2][], xGrad = new float[2][];
+                Mode[] modes = {Mode.ONEDNN, Mode.SUBSAMPLE};
+                for (int i = 0; i < 2; i++) {
+                    Tensor xi = x.clone().requires_grad_(true);
+                    conv.zero_grad(true);
+                    Tensor y = ConvolutionBackward.stridedPointwise(conv, xi, modes[i]);
+                    assertThat(y.sizes().vec().get()).containsExactly(2, 96, (hw[0] + 1) / 2, (hw[1] + 1) / 2);
+                    y.mul(up).sum().backward();
+                    out[i] = Tensors.toFloatArray(y);
+                    wGrad[i] = Tensors.toFloatArray(conv.weight().grad());
+                    xGrad[i] = Tensors.toFloatArray(xi.grad());
+                }
+                assertClose(out[1], out[0]);
+                assertClose(wGrad[1], wGrad[0]);
+                assertClose(xGrad[1], xGrad[0]);
+            }
+            Tensor x = randn(1, 64, 9, 9);
+            assertThat(ConvolutionBackward.stridedPointwise(conv, x, Mode.ONEDNN).equal(conv.forward(x)))
+                    .as("oneDNN's mode is the plain forward, bit for bit").isTrue();
         }
     }
 
