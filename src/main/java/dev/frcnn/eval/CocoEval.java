@@ -146,7 +146,9 @@ public final class CocoEval {
      * @param catIds           the ground truth's category ids, ascending
      * @param stats            the 12 summary numbers: AP@[.5:.95], AP@.5, AP@.75, AP small, medium, large
      *                         (maxDets 100), AR@[.5:.95] with maxDets {@code maxDets[0..2]}, AR small, medium,
-     *                         large (maxDets {@code maxDets[2]}); -1 when undefined
+     *                         large (maxDets {@code maxDets[2]}); -1 when undefined. As in pycocotools the
+     *                         first is read at maxDets 100 literally, and areas by label; with fewer than three
+     *                         maxDets the last one stands in for a missing {@code maxDets[1]} or {@code [2]}
      * @param perCategoryAp    per category (K, in {@code catIds} order): mean of precision &gt; -1 over all
      *                         IoU thresholds and recall thresholds, area range 0, the last maxDets; -1 if none
      * @param perCategoryAp50  likewise at IoU threshold 0.5 (-1 if 0.5 is not a threshold)
@@ -157,6 +159,8 @@ public final class CocoEval {
      * @param scores           (T, R, K, A, M): score of the detection where each precision was read, 0 past
      *                         the last detection, -1 where precision is -1
      * @param detectionMatches every detection evaluated, in (category, image, descending score) order
+     *
+     * <p>The arrays are returned as held (not copied): treat them as read-only.
      */
     public record Result(Params params, long[] imgIds, long[] catIds, double[] stats, double[] perCategoryAp,
                          double[] perCategoryAp50, double[] perCategoryAp75, double[] precision, double[] recall,

@@ -65,7 +65,8 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
         List<Image> images = new ArrayList<>();
         for (JsonNode n : array(root, "images", where)) {
             long id = integer(n, "id", where + ": image");
-            images.add(new Image(id, (int) optInteger(n, "width", 0), (int) optInteger(n, "height", 0),
+            images.add(new Image(id, (int) optInteger(n, "width", 0, where + ": image " + id),
+                    (int) optInteger(n, "height", 0, where + ": image " + id),
                     n.path("file_name").asText("")));
         }
         List<Annotation> anns = new ArrayList<>();
@@ -73,7 +74,7 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
             long id = integer(n, "id", where + ": annotation");
             String what = where + ": annotation " + id;
             anns.add(new Annotation(id, integer(n, "image_id", what), integer(n, "category_id", what),
-                    box(n, what), number(n, "area", what), optInteger(n, "iscrowd", 0) != 0));
+                    box(n, what), number(n, "area", what), optInteger(n, "iscrowd", 0, what) != 0));
         }
         List<Category> cats = new ArrayList<>();
         for (JsonNode n : array(root, "categories", where)) {
@@ -96,11 +97,11 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
         return v.asLong();
     }
 
-    private static long optInteger(JsonNode n, String field, long dflt) {
+    private static long optInteger(JsonNode n, String field, long dflt, String what) {
         JsonNode v = n.get(field);
         if (v == null || v.isNull()) return dflt;
         if (!v.isIntegralNumber() && !v.isBoolean()) {
-            throw new IllegalArgumentException("'" + field + "' is not an integer: " + v);
+            throw new IllegalArgumentException(what + ": '" + field + "' is not an integer: " + v);
         }
         return v.isBoolean() ? (v.asBoolean() ? 1 : 0) : v.asLong();
     }
