@@ -1,5 +1,8 @@
 package dev.frcnn.data;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -28,6 +31,20 @@ public class DataException extends RuntimeException {
     public DataException(Path file, String problem, Throwable cause) {
         super(file == null ? problem : file + ": " + problem, cause);
         this.file = file;
+    }
+
+    /**
+     * The exception for a file that could not be read: {@code "<kind> not found"}, {@code "<kind> not readable
+     * (access denied)"}, or {@code "cannot read <kind>: <cause>"}.
+     *
+     * @param file the file being read
+     * @param kind what it is, e.g. {@code "image file"}
+     * @param e what reading it threw
+     */
+    static DataException readFailure(Path file, String kind, IOException e) {
+        if (e instanceof NoSuchFileException) return new DataException(file, kind + " not found", e);
+        if (e instanceof AccessDeniedException) return new DataException(file, kind + " not readable (access denied)", e);
+        return new DataException(file, "cannot read " + kind + ": " + e, e);
     }
 
     /** The offending file, or {@code null}. */

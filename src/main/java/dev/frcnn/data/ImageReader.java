@@ -8,9 +8,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_8U;
@@ -309,12 +307,8 @@ public final class ImageReader {
         try (java.io.InputStream in = Files.newInputStream(path)) {
             size = Files.size(path);
             prefix = in.readNBytes(HEADER_PREFIX);
-        } catch (NoSuchFileException e) {
-            throw new DataException(path, "image file not found", e);
-        } catch (AccessDeniedException e) {
-            throw new DataException(path, "image file not readable (access denied)", e);
         } catch (IOException e) {
-            throw new DataException(path, "cannot read image file: " + e, e);
+            throw DataException.readFailure(path, "image file", e);
         }
         if (prefix.length == 0) throw new DataException(path, "image file is empty");
         if (size > prefix.length) {
@@ -337,12 +331,8 @@ public final class ImageReader {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(path);
-        } catch (NoSuchFileException e) {
-            throw new DataException(path, "image file not found", e);
-        } catch (AccessDeniedException e) {
-            throw new DataException(path, "image file not readable (access denied)", e);
         } catch (IOException e) {
-            throw new DataException(path, "cannot read image file: " + e, e);
+            throw DataException.readFailure(path, "image file", e);
         }
         if (bytes.length == 0) throw new DataException(path, "image file is empty");
         return bytes;

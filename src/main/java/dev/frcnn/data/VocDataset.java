@@ -267,12 +267,8 @@ public final class VocDataset {
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new DataException(file, "split file not found", e);
-        } catch (AccessDeniedException e) {
-            throw new DataException(file, "split file not readable (access denied)", e);
         } catch (IOException e) {
-            throw new DataException(file, "cannot read split file: " + e, e);
+            throw DataException.readFailure(file, "split file", e);
         }
         List<String> out = new ArrayList<>();
         for (String l : lines) {
@@ -359,10 +355,8 @@ public final class VocDataset {
         JsonNode root;
         try {
             root = XML.readTree(Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
-            throw new DataException(file, "annotation file not found", e);
-        } catch (AccessDeniedException e) {
-            throw new DataException(file, "annotation file not readable (access denied)", e);
+        } catch (NoSuchFileException | AccessDeniedException e) {
+            throw DataException.readFailure(file, "annotation file", e);
         } catch (IOException e) {
             throw new DataException(file, "malformed annotation XML: " + firstLine(e.getMessage()), e);
         }
