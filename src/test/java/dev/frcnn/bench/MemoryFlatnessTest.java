@@ -1,5 +1,6 @@
 package dev.frcnn.bench;
 
+import dev.frcnn.testing.ChildJvm;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
@@ -60,11 +61,10 @@ class MemoryFlatnessTest {
     record Samples(long[] count, long[] bytes, long[] rss) {}
 
     static Samples soak(String mode, int calls, List<String> sets) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
-                "-Dorg.bytedeco.javacpp.nopointergc=true", "-cp", System.getProperty("java.class.path"),
-                MemorySoak.class.getName(), mode, Golden.file("demo.jpg").toString(), Integer.toString(calls)));
-        cmd.addAll(sets);
+        List<String> args = new ArrayList<>(List.of(mode, Golden.file("demo.jpg").toString(), Integer.toString(calls)));
+        args.addAll(sets);
+        List<String> cmd = ChildJvm.command("1g", List.of("-Dorg.bytedeco.javacpp.nopointergc=true"),
+                MemorySoak.class.getName(), args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         List<String> lines = new ArrayList<>();
         try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {

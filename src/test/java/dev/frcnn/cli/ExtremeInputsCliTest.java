@@ -1,5 +1,6 @@
 package dev.frcnn.cli;
 
+import dev.frcnn.testing.ChildJvm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.api.Detector;
@@ -250,18 +251,14 @@ class ExtremeInputsCliTest {
         assertThat(warn[1]).doesNotContain("libpng");
     }
 
-    /** Runs {@code Main} in a child JVM; returns {exit code, stderr without the NNPACK notice of some CPUs}. */
+    /** Runs {@code Main} in a child JVM; returns {exit code, stderr}. */
     private static String[] child(String... args) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Xmx1g", "-cp", System.getProperty("java.class.path"), "dev.frcnn.cli.Main"));
-        cmd.addAll(List.of(args));
+        List<String> cmd = ChildJvm.command("dev.frcnn.cli.Main", List.of(args));
         Path err = Files.createTempFile(dir, "child", ".err");
         Process p = new ProcessBuilder(cmd).redirectError(err.toFile())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
-        String text = String.join("\n", Files.readAllLines(err).stream()
-                .filter(l -> !l.contains("NNPACK")).toList());
+        String text = String.join("\n", Files.readAllLines(err));
         return new String[]{String.valueOf(p.exitValue()), text};
     }
 

@@ -1,11 +1,11 @@
 package dev.frcnn.tensor;
 
+import dev.frcnn.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -22,9 +22,7 @@ class Bf16FallbackTest {
 
     @Test
     void bf16WithoutNativeSupportIsFloat32WithOneWarning() throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "dev.frcnn.testing.Bf16FallbackProbe"));
+        List<String> cmd = ChildJvm.command("dev.frcnn.testing.Bf16FallbackProbe", List.of());
         Path log = Files.createTempFile(dir, "probe", ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().remove("DNNL_MAX_CPU_ISA");

@@ -1,11 +1,11 @@
 package dev.frcnn.tensor;
 
+import dev.frcnn.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -58,11 +58,7 @@ class PrimitiveCacheTest {
     }
 
     private String probe(Map<String, String> env, List<String> jvmOptions, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx512m"));
-        cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.frcnn.testing.PrimitiveCacheProbe"));
-        cmd.addAll(List.of(args));
+        List<String> cmd = ChildJvm.command("512m", jvmOptions, "dev.frcnn.testing.PrimitiveCacheProbe", List.of(args));
         Path log = Files.createTempFile(dir, "probe", ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().remove(PrimitiveCache.VARIABLE);

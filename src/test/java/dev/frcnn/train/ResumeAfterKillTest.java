@@ -1,5 +1,6 @@
 package dev.frcnn.train;
 
+import dev.frcnn.testing.ChildJvm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.data.SyntheticVoc;
@@ -12,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -32,16 +32,7 @@ class ResumeAfterKillTest {
             "lr=0.01", "checkpoint_every=3", "num_workers=1", "threads=1", "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]");
 
     private Process train(Path data, Path out, boolean resume) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "dev.frcnn.cli.Main", "train",
-                "--config", Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(),
-                "--data", data.toString(), "--out", out.toString(), "--train-split", "train", "--no-progress"));
-        for (String s : SETTINGS) {
-            cmd.add("--set");
-            cmd.add(s);
-        }
-        if (resume) cmd.add("--resume");
+        List<String> cmd = ChildJvm.train(data, out, SETTINGS, resume);
         return new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(out.resolveSibling(out.getFileName() + (resume ? "-resume" : "") + ".log").toFile()).start();
     }

@@ -1,0 +1,53 @@
+package dev.frcnn.testing;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Command lines for the tests that run code in a child JVM (a crash, a signal, stderr or the environment of its own):
+ * this JDK's {@code java} with the flags {@code bin/frcnn} passes, the test class path, a main class and its
+ * arguments.
+ */
+public final class ChildJvm {
+    private ChildJvm() {}
+
+    /**
+     * @param maxHeap e.g. {@code "1g"}
+     * @param jvmOptions further options before the class path (system properties, ...)
+     * @param mainClass the class to run
+     * @param args its arguments
+     * @return a mutable command list
+     */
+    public static List<String> command(String maxHeap, List<String> jvmOptions, String mainClass, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx" + maxHeap));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** {@link #command} with a 1 GB heap and no further options. */
+    public static List<String> command(String mainClass, List<String> args) {
+        return command("1g", List.of(), mainClass, args);
+    }
+
+    /**
+     * {@code bin/frcnn train} on the demo's shapes data in {@code data} (split {@code train}), with
+     * {@code configs/voc07-vgg16.json} overridden by {@code settings} ({@code --set} each) and no progress bar.
+     *
+     * @param resume whether to pass {@code --resume}
+     */
+    public static List<String> train(Path data, Path out, List<String> settings, boolean resume) {
+        List<String> args = new ArrayList<>(List.of("train",
+                "--config", Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(),
+                "--data", data.toString(), "--out", out.toString(), "--train-split", "train", "--no-progress"));
+        for (String s : settings) {
+            args.add("--set");
+            args.add(s);
+        }
+        if (resume) args.add("--resume");
+        return command("dev.frcnn.cli.Main", args);
+    }
+}
