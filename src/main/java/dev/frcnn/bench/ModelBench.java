@@ -9,7 +9,6 @@ import dev.frcnn.model.Thresholds;
 import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.ConvolutionBackward;
-import dev.frcnn.tensor.CpuCacheTopology;
 import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.tensor.Tensors;
@@ -215,8 +214,9 @@ public final class ModelBench {
             cache.put(k, PrimitiveCache.getenv(k));
         }
         r.put("primitive_cache_env", cache);
-        r.put("cpu_caches", CpuCacheTopology.probe().describe());
-        r.put("conv_backward", ConvolutionBackward.decision().mode().name().toLowerCase(java.util.Locale.ROOT));
+        ConvolutionBackward.Decision conv = ConvolutionBackward.decision();
+        r.put("cpu_caches", conv.topology().describe());
+        r.put("conv_backward", conv.mode().name().toLowerCase(java.util.Locale.ROOT));
         return r;
     }
 

@@ -80,9 +80,10 @@ public final class ConvolutionBackward {
      *
      * @param mode the kernels used
      * @param disableNnpack whether NNPACK is switched off (it cannot initialise on this CPU)
+     * @param topology the CPU's caches the decision was made from
      * @param reason one line for logs and {@code bench}
      */
-    public record Decision(Mode mode, boolean disableNnpack, String reason) {}
+    public record Decision(Mode mode, boolean disableNnpack, CpuCacheTopology topology, String reason) {}
 
     private static volatile Decision decision;
     private static final Object LOCK = new Object();
@@ -106,22 +107,22 @@ public final class ConvolutionBackward {
         String cpu = "CPU caches: " + topology.describe();
         switch (o) {
             case "onednn":
-                return new Decision(Mode.ONEDNN, !listed, cpu + "; " + PROPERTY + "=onednn");
+                return new Decision(Mode.ONEDNN, !listed, topology, cpu + "; " + PROPERTY + "=onednn");
             case "subsample":
-                return new Decision(Mode.SUBSAMPLE, !listed, cpu + "; " + PROPERTY + "=subsample");
+                return new Decision(Mode.SUBSAMPLE, !listed, topology, cpu + "; " + PROPERTY + "=subsample");
             case "native":
-                return new Decision(Mode.NATIVE, !listed, cpu + "; " + PROPERTY + "=native");
+                return new Decision(Mode.NATIVE, !listed, topology, cpu + "; " + PROPERTY + "=native");
             case "auto":
                 break;
             default:
                 throw new IllegalArgumentException("system property " + PROPERTY
                         + " must be auto, onednn, subsample or native, not '" + override + "'");
         }
-        if (listed) return new Decision(Mode.ONEDNN, false, cpu);
+        if (listed) return new Decision(Mode.ONEDNN, false, topology, cpu);
         if (maxIsa != null && SAFE_ISA_CAPS.contains(maxIsa.trim().toUpperCase(Locale.ROOT))) {
-            return new Decision(Mode.ONEDNN, true, cpu + "; oneDNN capped at " + maxIsa.trim() + ", which avoids the crash");
+            return new Decision(Mode.ONEDNN, true, topology, cpu + "; oneDNN capped at " + maxIsa.trim() + ", which avoids the crash");
         }
-        return new Decision(Mode.SUBSAMPLE, true, cpu + ": oneDNN's backward of strided 1x1 convolutions divides by "
+        return new Decision(Mode.SUBSAMPLE, true, topology, cpu + ": oneDNN's backward of strided 1x1 convolutions divides by "
                 + "zero on such CPUs, so they run with stride 1 on a subsampled input");
     }
 
@@ -167,10 +168,9 @@ public final class ConvolutionBackward {
 
     /** {@link #stridedPointwise(Conv2dImpl, Tensor)} under the given mode (the tests compare the modes). */
     static Tensor stridedPointwise(Conv2dImpl conv, Tensor x, Mode mode) {
+        if (mode != Mode.SUBSAMPLE) return conv.forward(x);
         long sh = conv.options().stride().get(0), sw = conv.options().stride().get(1);
-        if (mode != Mode.SUBSAMPLE || (sh == 1 && sw == 1)) {
-            return conv.forward(x);
-        }
+        if (sh == 1 && sw == 1) return conv.forward(x);
         Tensor xs = x.slice(2, new LongOptional(0), new LongOptional(x.size(2)), sh)
                 .slice(3, new LongOptional(0), new LongOptional(x.size(3)), sw);
         if (!subsampleAnnounced) {
