@@ -2,7 +2,7 @@
  * Faster R-CNN for the JVM over LibTorch. The public API is {@link dev.frcnn.api} ({@code Detector},
  * {@code DetectorOptions}); the other exported packages are the library's building blocks (model, config, data,
  * io, train, eval, ops). Internals are not exported: the Panama bindings of the native ops
- * ({@code ops.nativeops}), the one loading path ({@code loading}), benchmarks ({@code bench}), tensor helpers
+ * ({@code ops.nativeops}), the assembly of models from configs and weights files ({@code assembly}), benchmarks ({@code bench}), tensor helpers
  * ({@code tensor}) and the command line ({@code cli}). See docs/embedding.md.
  */
 module dev.frcnn {
@@ -23,6 +23,9 @@ module dev.frcnn {
     exports dev.frcnn.io;
     exports dev.frcnn.model;
     exports dev.frcnn.model.utils;
+    exports dev.frcnn.model.backbone;
+    exports dev.frcnn.model.rpn;
+    exports dev.frcnn.model.roi;
     exports dev.frcnn.ops;
     exports dev.frcnn.train;
 

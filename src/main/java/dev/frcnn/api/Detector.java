@@ -1,11 +1,11 @@
 package dev.frcnn.api;
 
+import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.ImageTooSmallException;
-import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Detection;
-import dev.frcnn.model.Thresholds;
+import dev.frcnn.model.roi.Thresholds;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;

@@ -1,7 +1,7 @@
 package dev.frcnn.api;
 
 import dev.frcnn.config.Config;
-import dev.frcnn.model.Thresholds;
+import dev.frcnn.model.roi.Thresholds;
 
 import java.util.ArrayList;
 import java.util.List;

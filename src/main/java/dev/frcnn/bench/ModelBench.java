@@ -5,14 +5,14 @@ import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
-import dev.frcnn.model.Thresholds;
-import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.ConvolutionBackward;
 import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
+import dev.frcnn.train.Sampler;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -51,7 +51,7 @@ public final class ModelBench {
     public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
         model.train(false);
-        Preprocessing pre = Preprocessing.of(cfg);
+        Preprocessing pre = cfg.preprocessing();
         Tensor x;
         ImageSize size;
         try (PointerScope s = new PointerScope()) {
@@ -79,7 +79,7 @@ public final class ModelBench {
                                                       int warmup, int reps, int callers) {
         LinkedHashMap<String, Object> r = infer(model, cfg, image, device, warmup, reps);
         r.put("callers", callers);
-        r.put("images_per_s", throughput(model, Preprocessing.of(cfg), image, device, reps, callers));
+        r.put("images_per_s", throughput(model, cfg.preprocessing(), image, device, reps, callers));
         return r;
     }
 
@@ -135,7 +135,7 @@ public final class ModelBench {
     public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
         model.train(true);
-        Preprocessing pre = Preprocessing.of(cfg);
+        Preprocessing pre = cfg.preprocessing();
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
                 cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()), cfg.roiNSample());
         Tensor x, bbox, label;

@@ -2,10 +2,10 @@ package dev.frcnn.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.model.roi.RoIOperator;
 import dev.frcnn.ops.Nms;
 import dev.frcnn.ops.RoIAlign;
 import dev.frcnn.ops.RoIPool;
-import dev.frcnn.model.RoIOperator;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BoolOptional;

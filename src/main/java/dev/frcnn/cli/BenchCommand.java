@@ -1,12 +1,12 @@
 package dev.frcnn.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.assembly.Detectors;
+import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.bench.ModelBench;
 import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.VocDataset;
-import dev.frcnn.loading.LoadedModel;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
@@ -85,7 +85,7 @@ final class BenchCommand implements Callable<Integer> {
                     cfg = m.config();
                 } else {
                     cfg = Config.defaults().withOverrides(sets);
-                    model = Detectors.create(cfg, VocDataset.classNames(cfg));
+                    model = Detectors.create(cfg, cfg.classNamesOrVoc());
                     model.to(dev, false);
                 }
                 yield what.equals("infer") ? ModelBench.infer(model, cfg, img, dev, warmup, reps, callers)

@@ -1,5 +1,6 @@
 package dev.frcnn.cli;
 
+import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.SyntheticVoc;
@@ -7,8 +8,7 @@ import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.model.Detection;
-import dev.frcnn.loading.LoadedModel;
-import dev.frcnn.model.Thresholds;
+import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.train.RunDirectory;
 import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;

@@ -2,8 +2,8 @@ package dev.frcnn.cli;
 
 import dev.frcnn.api.Detector;
 import dev.frcnn.api.DetectorOptions;
+import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
-import dev.frcnn.loading.LoadedModel;
 import dev.frcnn.model.Detection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,12 +1,12 @@
 package dev.frcnn.cli;
 
+import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
-import dev.frcnn.loading.LoadedModel;
-import dev.frcnn.model.Thresholds;
+import dev.frcnn.model.roi.Thresholds;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

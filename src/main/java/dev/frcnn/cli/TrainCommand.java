@@ -69,7 +69,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainLoop.Result r;
         try (StopSignals signals = StopSignals.install(stop, System.err)) {
             r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, overwrite, trainSplit, testSplit,
-                    dev.frcnn.loading.LoadedModel.device(device), System.err, !noProgress, stop)).run();
+                    dev.frcnn.assembly.LoadedModel.device(device), System.err, !noProgress, stop)).run();
         } catch (TrainingStoppedException e) {
             System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
             return e.reason().exitCode();

@@ -8,9 +8,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.data.Normalization;
+import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.TruncatedImages;
-import dev.frcnn.model.Backbones;
-import dev.frcnn.model.ResNetC4Backbone;
+import dev.frcnn.data.VocDataset;
+import dev.frcnn.model.backbone.Backbones;
+import dev.frcnn.model.backbone.ResNetC4Backbone;
 import dev.frcnn.tensor.Precision;
 
 import java.io.IOException;
@@ -320,6 +323,27 @@ public record Config(
             }
             throw new ConfigException("bad config value: " + e.getOriginalMessage());
         }
+    }
+
+    /**
+     * The foreground class names this config trains or detects: {@code class_names}, or, when the key was not given
+     * (an empty list in the record: the reference's setting, which has no such option; a user's explicit empty list
+     * is refused by {@link #withOverrides} and {@link #withFile}), {@link VocDataset#VOC_BBOX_LABEL_NAMES}. The one
+     * place of that rule.
+     *
+     * @return the class names, label i = name i
+     */
+    public List<String> classNamesOrVoc() {
+        return classNames.isEmpty() ? VocDataset.VOC_BBOX_LABEL_NAMES : classNames;
+    }
+
+    /**
+     * The preprocessing this config describes ({@code min_size}, {@code max_size}, {@code caffe_pretrain}).
+     *
+     * @return its preprocessing
+     */
+    public Preprocessing preprocessing() {
+        return new Preprocessing(minSize, maxSize, Normalization.of(caffePretrain));
     }
 
     /** {@link #truncatedImages()} as a {@link TruncatedImages}. */

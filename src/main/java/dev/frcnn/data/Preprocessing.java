@@ -1,6 +1,5 @@
 package dev.frcnn.data;
 
-import dev.frcnn.config.Config;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -18,16 +17,6 @@ public record Preprocessing(int minSize, int maxSize, Normalization norm) {
             throw new IllegalArgumentException("min_size and max_size must be positive, got " + minSize + ", " + maxSize);
         }
         if (norm == null) throw new IllegalArgumentException("normalization must not be null");
-    }
-
-    /**
-     * The preprocessing a config describes ({@code min_size}, {@code max_size}, {@code caffe_pretrain}).
-     *
-     * @param cfg the configuration
-     * @return its preprocessing
-     */
-    public static Preprocessing of(Config cfg) {
-        return new Preprocessing(cfg.minSize(), cfg.maxSize(), Normalization.of(cfg.caffePretrain()));
     }
 
     /**

@@ -67,18 +67,6 @@ public final class VocDataset {
 
     private static final XmlMapper XML = new XmlMapper();
 
-    /**
-     * The foreground class names a config trains or detects: its {@code class_names}, or, when the key was not given
-     * (an empty list in the record: the reference's setting, which has no such option; a user's explicit empty list
-     * is refused by {@code Config}), {@link #VOC_BBOX_LABEL_NAMES}. The one place of that rule.
-     *
-     * @param cfg the configuration
-     * @return the class names, label i = name i
-     */
-    public static List<String> classNames(dev.frcnn.config.Config cfg) {
-        return cfg.classNames().isEmpty() ? VOC_BBOX_LABEL_NAMES : cfg.classNames();
-    }
-
     private final Path dataDir;
     private final String split;
     private final boolean useDifficult;

@@ -5,7 +5,7 @@ import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.Thresholds;
+import dev.frcnn.model.roi.Thresholds;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.util.List;

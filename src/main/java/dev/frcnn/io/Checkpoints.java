@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
@@ -45,6 +46,9 @@ import static org.bytedeco.pytorch.global.torch.empty;
  * ({@link #isTemporaryOf(String, String)}), which training removes at its next start in that directory.
  */
 public final class Checkpoints {
+    /** The blob name under which training stores the optimizer's LibTorch archive. */
+    public static final String OPTIMIZER_BLOB = "optimizer.pt";
+
     /** Format version written into meta.json. */
     public static final int FORMAT = 1;
     private static final String TEMPORARY_SUFFIX = ".tmp";

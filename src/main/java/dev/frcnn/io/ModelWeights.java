@@ -21,7 +21,7 @@ import java.util.zip.ZipFile;
  * as a backbone's pretrained weights (e.g. torchvision's {@code vgg16()}, the caffe-converted
  * {@code vgg16_caffe.pth}, {@code resnet50()}, {@code squeezenet1_1()}) and kept with the file's own keys: which
  * backbone they are for, and so how they are renamed, is the config's {@code backbone}
- * ({@code dev.frcnn.model.Detectors#load}; torchvision's VGG16 and SqueezeNet files share their key prefixes, so
+ * ({@code dev.frcnn.assembly.Detectors#load}; torchvision's VGG16 and SqueezeNet files share their key prefixes, so
  * the keys alone cannot tell). With backbone-only weights the RPN and the new layers stay as initialised.
  */
 public final class ModelWeights {
@@ -48,14 +48,14 @@ public final class ModelWeights {
 
     /**
      * @param stateDict parameter/buffer name (the reference's keys) to CPU tensor
-     * @param meta the checkpoint's metadata, or null for PyTorch files (typed: {@link Checkpoint.Meta#fromJson})
+     * @param meta the checkpoint's metadata, or null for PyTorch files (typed by {@code dev.frcnn.assembly.Checkpoint.Meta#fromJson})
      * @param kind the file's kind
      * @param optimizerArchive the optimizer state blob of a checkpoint, or null
      */
     public record Loaded(Map<String, Tensor> stateDict, ObjectNode meta, Kind kind, byte[] optimizerArchive) {}
 
-    /** The blob name under which training stores the optimizer's LibTorch archive ({@link Checkpoint#OPTIMIZER_BLOB}). */
-    public static final String OPTIMIZER_BLOB = Checkpoint.OPTIMIZER_BLOB;
+    /** The blob name under which training stores the optimizer's LibTorch archive ({@link Checkpoints#OPTIMIZER_BLOB}). */
+    public static final String OPTIMIZER_BLOB = Checkpoints.OPTIMIZER_BLOB;
 
     /**
      * @throws NoSuchFileException if the file does not exist

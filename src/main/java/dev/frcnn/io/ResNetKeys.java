@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * Key mapping between torchvision's {@code resnet50()/resnet101()} state dicts and the ResNet-C4 Faster R-CNN
- * ({@code dev.frcnn.model.ResNetC4Backbone}), whose modules keep torchvision's names under two prefixes:
+ * ({@code dev.frcnn.model.backbone.ResNetC4Backbone}), whose modules keep torchvision's names under two prefixes:
  * <ul>
  *   <li>{@code layer4.*} becomes {@code head.classifier.layer4.*} (the RoI head's classifier);</li>
  *   <li>{@code conv1.*}, {@code bn1.*}, {@code layer1.*}, {@code layer2.*}, {@code layer3.*} become

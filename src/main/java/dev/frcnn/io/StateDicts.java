@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
 /**
  * Helpers over state dicts read by {@link PthReader}: finding the state dict inside a file's object tree, and
  * the reference's name for each key of torchvision's VGG16 (used by the {@code vgg16} entry of
- * {@code dev.frcnn.model.Backbones}).
+ * {@code dev.frcnn.model.backbone.Backbones}).
  */
 public final class StateDicts {
     private StateDicts() {}

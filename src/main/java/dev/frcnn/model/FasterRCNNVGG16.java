@@ -1,6 +1,9 @@
 package dev.frcnn.model;
 
-import dev.frcnn.model.utils.ProposalCreator;
+import dev.frcnn.model.backbone.VGG16Backbone;
+import dev.frcnn.model.roi.VGG16RoIHead;
+import dev.frcnn.model.rpn.ProposalCreator;
+import dev.frcnn.model.rpn.RegionProposalNetwork;
 
 import java.util.List;
 

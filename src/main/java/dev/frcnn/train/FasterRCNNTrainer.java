@@ -1,13 +1,10 @@
 package dev.frcnn.train;
 
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.RegionProposalNetwork;
-import dev.frcnn.model.RoIHead;
-import dev.frcnn.model.utils.AnchorTargetCreator;
-import dev.frcnn.model.utils.ProposalTargetCreator;
+import dev.frcnn.model.roi.RoIHead;
+import dev.frcnn.model.rpn.RegionProposalNetwork;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.ConvolutionBackward;
-import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.NativeHeap;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;

@@ -1,5 +1,7 @@
 package dev.frcnn.train;
 
+import dev.frcnn.assembly.Checkpoint;
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
@@ -7,14 +9,11 @@ import dev.frcnn.data.Transform;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
-import dev.frcnn.io.Checkpoint;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WriteFailures;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.Thresholds;
-import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.model.roi.Thresholds;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -99,7 +98,7 @@ public final class TrainLoop {
     private final Options opt;
     private final List<String> classNames;
     private final Preprocessing preprocessing;
-    /** The backbone's smallest input side ({@link dev.frcnn.model.BackboneSpec#minInputSide()}). */
+    /** The backbone's smallest input side ({@link dev.frcnn.model.backbone.BackboneSpec#minInputSide()}). */
     private final int minInputSide;
     private final WarmupLinear warmup;
 
@@ -110,9 +109,9 @@ public final class TrainLoop {
     public TrainLoop(Config cfg, Options opt) {
         this.cfg = cfg;
         this.opt = opt;
-        this.classNames = VocDataset.classNames(cfg);
-        this.preprocessing = Preprocessing.of(cfg);
-        this.minInputSide = dev.frcnn.model.Backbones.get(cfg.backbone()).minInputSide();
+        this.classNames = cfg.classNamesOrVoc();
+        this.preprocessing = cfg.preprocessing();
+        this.minInputSide = dev.frcnn.model.backbone.Backbones.get(cfg.backbone()).minInputSide();
         this.warmup = new WarmupLinear(cfg.warmupIters(), cfg.warmupFactor());
     }
 

@@ -172,7 +172,7 @@ class DetectorTest {
         DetectorOptions o = b.build();
         b.minSize(500).preset("evaluate");
         assertThat(o.minSize()).isEqualTo(300);
-        assertThat(o.thresholds()).isEqualTo(dev.frcnn.model.Thresholds.VISUALIZE);
+        assertThat(o.thresholds()).isEqualTo(dev.frcnn.model.roi.Thresholds.VISUALIZE);
         assertThat(DetectorOptions.defaults().thresholds().scoreThresh()).isEqualTo(0.7);
     }
 }

@@ -1,8 +1,8 @@
 package dev.frcnn.api;
 
+import dev.frcnn.assembly.Checkpoint;
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
-import dev.frcnn.io.Checkpoint;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;

@@ -1,9 +1,9 @@
 package dev.frcnn.bench;
 
-import dev.frcnn.testing.ChildJvm;
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.testing.ChildJvm;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Tag;

@@ -1,15 +1,15 @@
 package dev.frcnn.bench;
 
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Normalization;
 import dev.frcnn.data.Preprocess;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
-import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
+import dev.frcnn.train.Sampler;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.Tensor;
 

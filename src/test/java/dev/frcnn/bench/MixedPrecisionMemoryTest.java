@@ -1,7 +1,7 @@
 package dev.frcnn.bench;
 
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.pytorch.Device;

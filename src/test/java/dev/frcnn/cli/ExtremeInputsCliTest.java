@@ -1,16 +1,16 @@
 package dev.frcnn.cli;
 
-import dev.frcnn.testing.ChildJvm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.api.Detector;
+import dev.frcnn.assembly.Checkpoint;
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.SyntheticVoc;
-import dev.frcnn.io.Checkpoint;
 import dev.frcnn.io.StateDictFiles;
 import dev.frcnn.io.WeightsFormatException;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.testing.ChildJvm;
 import dev.frcnn.testing.PngHeaders;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;

@@ -101,13 +101,13 @@ class ConfigTest {
         Files.writeString(f, "{\"backbone\": \"tiny\", \"class_names\": []}");
         assertThatThrownBy(() -> Config.load(f)).isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith(f + ": class_names is empty");
-        assertThat(dev.frcnn.data.VocDataset.classNames(Config.defaults())).hasSize(20);
-        assertThat(dev.frcnn.data.VocDataset.classNames(Config.load(Path.of("configs/voc07-vgg16.json")))).hasSize(20);
+        assertThat(Config.defaults().classNamesOrVoc()).hasSize(20);
+        assertThat(Config.load(Path.of("configs/voc07-vgg16.json")).classNamesOrVoc()).hasSize(20);
         // a checkpoint's stored config (written by earlier runs with "class_names": []) still reads as VOC
         var stored = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(Config.defaults().toJson());
         assertThat(stored.get("class_names").isEmpty()).isTrue();
-        assertThat(dev.frcnn.data.VocDataset.classNames(Config.fromJson(stored))).hasSize(20);
+        assertThat(Config.fromJson(stored).classNamesOrVoc()).hasSize(20);
     }
 
     /** Before: "bad config value: Cannot deserialize value of type `double` from String..." without the key. */

@@ -1,7 +1,7 @@
 package dev.frcnn.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.frcnn.model.Backbones;
+import dev.frcnn.model.backbone.Backbones;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.javacpp.PointerScope;

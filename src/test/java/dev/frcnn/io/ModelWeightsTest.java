@@ -1,7 +1,7 @@
 package dev.frcnn.io;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.frcnn.model.Backbones;
+import dev.frcnn.model.backbone.Backbones;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;

@@ -1,6 +1,8 @@
 package dev.frcnn.model;
 
-import dev.frcnn.model.utils.ProposalCreator;
+import dev.frcnn.model.roi.RoIHead;
+import dev.frcnn.model.rpn.ProposalCreator;
+import dev.frcnn.model.rpn.RegionProposalNetwork;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;

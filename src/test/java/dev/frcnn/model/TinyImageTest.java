@@ -1,8 +1,12 @@
 package dev.frcnn.model;
 
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.data.Preprocessing;
+import dev.frcnn.model.backbone.Backbones;
+import dev.frcnn.model.roi.RoIHead;
+import dev.frcnn.model.roi.Thresholds;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -42,9 +46,9 @@ class TinyImageTest {
         try (PointerScope s = new PointerScope()) {
             model.train(false);
             Tensor pixel = ones(3, 1, 1).mul(new Scalar(128.0));
-            assertThat(model.detect(pixel, Preprocessing.of(c), Thresholds.EVALUATE)).isEmpty();
+            assertThat(model.detect(pixel, c.preprocessing(), Thresholds.EVALUATE)).isEmpty();
             try (NoGradGuard g = new NoGradGuard()) {
-                FasterRCNN.Output out = model.forward(Preprocessing.of(c).apply(pixel).unsqueeze(0), 600.0);
+                FasterRCNN.Output out = model.forward(c.preprocessing().apply(pixel).unsqueeze(0), 600.0);
                 assertThat(out.rois().size(0)).isZero();
                 assertThat(out.roiClsLocs().sizes().vec().get()).containsExactly(0, 12);
                 assertThat(out.roiScores().sizes().vec().get()).containsExactly(0, 3);
@@ -94,12 +98,12 @@ class TinyImageTest {
         try (PointerScope s = new PointerScope()) {
             model.train(false);
             // 1 x 20000 (width x height): scale 1000 / 20000 gives a width of 0
-            assertThatThrownBy(() -> model.detect(zeros(3, 20000, 1), Preprocessing.of(c), Thresholds.EVALUATE))
+            assertThatThrownBy(() -> model.detect(zeros(3, 20000, 1), c.preprocessing(), Thresholds.EVALUATE))
                     .isInstanceOf(ImageTooSmallException.class)
                     .hasMessageContaining("image of 1 x 20000 pixels").hasMessageContaining("resized to 0 x 1000")
                     .hasMessageContaining("min_size 600 and max_size 1000");
             // 2 x 1200: resized to 2 x 1000, a valid size, but narrower than the extractor's smallest input
-            assertThatThrownBy(() -> model.detect(zeros(3, 1200, 2), Preprocessing.of(c), Thresholds.EVALUATE))
+            assertThatThrownBy(() -> model.detect(zeros(3, 1200, 2), c.preprocessing(), Thresholds.EVALUATE))
                     .isInstanceOf(ImageTooSmallException.class).hasMessageContaining("resized to 2 x 1000")
                     .hasMessageContaining("at least " + model.backbone().minInputSide() + " pixels per side");
         } finally {

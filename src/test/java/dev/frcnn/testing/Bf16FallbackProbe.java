@@ -1,14 +1,14 @@
 package dev.frcnn.testing;
 
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.NativeLibraries;
 import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
+import dev.frcnn.train.Sampler;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;

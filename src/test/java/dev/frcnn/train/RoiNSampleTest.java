@@ -1,9 +1,8 @@
 package dev.frcnn.train;
 
+import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
-import dev.frcnn.model.Detectors;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;

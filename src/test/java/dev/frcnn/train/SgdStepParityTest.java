@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
-import dev.frcnn.model.utils.Sampler;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;

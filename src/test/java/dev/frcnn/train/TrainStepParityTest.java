@@ -1,10 +1,9 @@
 package dev.frcnn.train;
 
-import dev.frcnn.tensor.ConvolutionBackward;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
-import dev.frcnn.model.utils.Sampler;
+import dev.frcnn.tensor.ConvolutionBackward;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;

@@ -213,7 +213,14 @@ public final class BboxTools {
         return t.select(1, j);
     }
 
-    static void requireBoxes(Tensor t, String name) {
+    /**
+     * Checks that {@code t} is an (R, 4) box tensor.
+     *
+     * @param t the tensor
+     * @param name its name, for the message
+     * @throws IllegalArgumentException if it is not 2-D with 4 columns
+     */
+    public static void requireBoxes(Tensor t, String name) {
         if (t == null || t.isNull() || !t.defined()) throw new IllegalArgumentException(name + " is null/undefined");
         if (t.dim() != 2 || t.size(1) != 4) {
             throw new IllegalArgumentException(name + " must be (R, 4), got " + Tensors.shapeString(t));
@@ -227,7 +234,7 @@ public final class BboxTools {
     }
 
     /** Options for a new tensor of dtype {@code st} on {@code like}'s device. */
-    static TensorOptions options(Tensor like, ScalarType st) {
+    public static TensorOptions options(Tensor like, ScalarType st) {
         return new TensorOptions(like.device()).dtype(new ScalarTypeOptional(st));
     }
 }

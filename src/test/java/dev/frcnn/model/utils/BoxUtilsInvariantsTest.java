@@ -1,6 +1,9 @@
 package dev.frcnn.model.utils;
 
 import dev.frcnn.tensor.Tensors;
+import dev.frcnn.train.AnchorTargetCreator;
+import dev.frcnn.train.ProposalTargetCreator;
+import dev.frcnn.train.Sampler;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;

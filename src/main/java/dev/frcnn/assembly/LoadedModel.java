@@ -1,0 +1,177 @@
+package dev.frcnn.assembly;
+
+import dev.frcnn.config.Config;
+import dev.frcnn.data.ImageHeader;
+import dev.frcnn.data.ImageReader;
+import dev.frcnn.data.Preprocess;
+import dev.frcnn.data.Preprocessing;
+import dev.frcnn.data.VocDataset;
+import dev.frcnn.io.Checkpoints;
+import dev.frcnn.io.ModelWeights;
+import dev.frcnn.io.WeightsDoNotFitException;
+import dev.frcnn.io.WeightsFormatException;
+import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.backbone.Backbones;
+import org.bytedeco.pytorch.Device;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A detector built from a weights file, in eval mode on its device, with the config, class names and
+ * preprocessing it was built from. {@link #load} is the one loading path of the project: the CLI's
+ * {@code detect}, {@code eval}, {@code demo} and {@code bench} and {@code dev.frcnn.api.Detector} all load through
+ * it. Internal (this package is not exported by the module).
+ *
+ * @param model the detector, in eval mode
+ * @param config the config it was built from (overrides applied)
+ * @param classNames foreground class names, label i = name i
+ * @param preprocessing min/max size and normalisation of {@code config}
+ * @param weights the file it was loaded from
+ */
+public record LoadedModel(FasterRCNN model, Config config, List<String> classNames, Preprocessing preprocessing,
+                          Path weights) {
+
+    /**
+     * What a weights file will be loaded as, known before its tensors are read: the config (a checkpoint's own, read
+     * from its {@code meta.json} alone, or the base config for a PyTorch file; overrides applied) and class names.
+     * It checks inputs against that config cheaply, so that a bad image is refused before the weights (550 MB for
+     * VGG16) are loaded.
+     *
+     * @param weights the weights file
+     * @param config the config the model will be built from
+     * @param classNames foreground class names
+     * @param checkpoint whether the file is our {@code .ckpt}
+     */
+    public record Plan(Path weights, Config config, List<String> classNames, boolean checkpoint) {
+        /**
+         * Checks an image file from its header only, as the loaded model would: it exists and is readable, its
+         * format is supported, its pixel count is within {@code max_image_pixels}, and the preprocessing
+         * ({@code min_size}, {@code max_size}) resizes it to at least the backbone's smallest input per side.
+         *
+         * @param image an image file
+         * @return its header
+         * @throws dev.frcnn.data.ImageTooLargeException above {@code max_image_pixels}
+         * @throws dev.frcnn.data.ImageTooSmallException if a resized side would be below the backbone's minimum
+         * @throws dev.frcnn.data.DataException if it is missing, unreadable or not a supported image; every message
+         *     names the file
+         */
+        public ImageHeader checkImage(Path image) {
+            ImageHeader h = ImageReader.readHeader(image, config.maxImagePixels());
+            Preprocess.checkResizable(image, h.height(), h.width(), config.minSize(), config.maxSize(),
+                    Backbones.get(config.backbone()).minInputSide());
+            return h;
+        }
+    }
+
+    /**
+     * Resolves the config and class names of a weights file without reading its tensors: a {@code .ckpt} carries
+     * its own ({@link Checkpoint.Meta}, from its {@code meta.json}); a PyTorch file is described by {@code base} and
+     * the class names of {@link VocDataset#classNames(Config)} (no {@code class_names} = the 20 VOC classes).
+     * {@code overrides} apply to both.
+     *
+     * @param weights a {@code .ckpt} or {@code .pth} file
+     * @param base config for PyTorch files
+     * @param overrides {@code key=value} config overrides (as {@code --set})
+     * @return the plan
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws dev.frcnn.io.WeightsFormatException if a checkpoint's metadata is unreadable
+     * @throws dev.frcnn.config.ConfigException for a bad override
+     * @throws IOException on read errors
+     */
+    public static Plan plan(Path weights, Config base, List<String> overrides) throws IOException {
+        if (!Files.isRegularFile(weights)) throw new NoSuchFileException(weights.toString());
+        if (ModelWeights.isCheckpoint(weights)) {
+            Checkpoint.Meta meta = Checkpoint.Meta.fromJson(weights, Checkpoints.readMeta(weights));
+            return new Plan(weights, meta.config().withOverrides(overrides), meta.classNames(), true);
+        }
+        Config cfg = base.withOverrides(overrides);
+        return new Plan(weights, cfg, cfg.classNamesOrVoc(), false);
+    }
+
+    /**
+     * Builds the model for {@code weights} and loads them: a {@code .ckpt} carries its own config and class names
+     * ({@link Checkpoint.Meta}); a PyTorch file is read with {@code base} and the class names of
+     * {@link VocDataset#classNames(Config)} (no {@code class_names} = the 20 VOC classes). {@code overrides} apply
+     * to both. Weights without a detector's heads (a backbone's ImageNet state dict) are refused: their RPN and RoI
+     * head would be random, and so would every box.
+     *
+     * @param weights a {@code .ckpt} or {@code .pth} file
+     * @param base config for PyTorch files
+     * @param overrides {@code key=value} config overrides (as {@code --set})
+     * @param device where the model runs
+     * @return the loaded model in eval mode
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws dev.frcnn.io.WeightsFormatException if it is not a readable weights file, or holds a backbone's
+     *     pretrained weights only (the message says so, and how to train a detector from them)
+     * @throws WeightsDoNotFitException if its tensors do not fit the model the config describes
+     * @throws dev.frcnn.config.ConfigException for a bad override
+     * @throws IOException on read errors
+     */
+    public static LoadedModel load(Path weights, Config base, List<String> overrides, Device device) throws IOException {
+        return load(plan(weights, base, overrides), device);
+    }
+
+    /**
+     * {@link #load(Path, Config, List, Device)} of a resolved {@link Plan}.
+     *
+     * @param plan from {@link #plan}
+     * @param device where the model runs
+     * @return the loaded model in eval mode
+     * @throws dev.frcnn.io.WeightsFormatException if the file is not a readable weights file or holds backbone
+     *     weights only
+     * @throws WeightsDoNotFitException if its tensors do not fit the model the config describes
+     * @throws IOException on read errors
+     */
+    public static LoadedModel load(Plan plan, Device device) throws IOException {
+        Path weights = plan.weights();
+        ModelWeights.Loaded w = ModelWeights.read(weights);
+        if (w.kind().backboneOnly()) {
+            String arch = ModelWeights.guessBackbone(w.stateDict());
+            int n = w.stateDict().size();
+            w.stateDict().values().forEach(org.bytedeco.pytorch.Tensor::close);
+            throw new WeightsFormatException(weights, "holds " + (arch == null ? "a backbone's" : "a " + arch
+                    + " backbone's") + " ImageNet weights only (" + n + " tensors; no RPN or RoI head), so every box "
+                    + "would come from random layers: train a detector from it with bin/frcnn train --set backbone="
+                    + (arch == null ? "<its backbone>" : arch) + " --set load_path=" + weights
+                    + ", then detect with the checkpoint that training writes (OUT/best.ckpt)");
+        }
+        Config cfg = plan.config();
+        List<String> names = plan.classNames();
+        FasterRCNN model = Detectors.create(cfg, names);
+        try {
+            Detectors.load(model, cfg, w, weights.toString());
+        } catch (RuntimeException e) {
+            model.close();
+            throw new WeightsDoNotFitException(weights, "weights do not fit the " + cfg.backbone() + " model with "
+                    + names.size() + " classes: " + e.getMessage(), e);
+        }
+        model.to(device, false);
+        model.train(false);
+        return new LoadedModel(model, cfg, names, cfg.preprocessing(), weights);
+    }
+
+    /**
+     * Parses a device name.
+     *
+     * @param name {@code cpu} or {@code cuda}
+     * @return the device
+     * @throws IllegalArgumentException for another name, or {@code cuda} where no CUDA device is available
+     */
+    public static Device device(String name) {
+        return switch (name) {
+            case "cpu" -> new Device("cpu");
+            case "cuda" -> {
+                if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+                    throw new IllegalArgumentException("--device cuda: no CUDA device is available (this build uses the "
+                            + "CPU LibTorch natives unless built with -Pgpu; see README)");
+                }
+                yield new Device("cuda");
+            }
+            default -> throw new IllegalArgumentException("--device must be cpu or cuda, got '" + name + "'");
+        };
+    }
+}
