@@ -6,6 +6,7 @@ import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.roi.Thresholds;
+import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -122,9 +123,9 @@ public final class Detector implements AutoCloseable {
     public static Detector load(Path weights, DetectorOptions options) throws IOException {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(options, "options");
-        if (options.intraOpThreads() > 0) torch.set_num_threads(options.intraOpThreads());
-        LoadedModel m = LoadedModel.load(weights, options.config(), options.allOverrides(),
-                LoadedModel.device(options.device()));
+        LoadedModel.Plan plan = LoadedModel.plan(weights, options.config(), options::apply);
+        IntraOpThreads.apply(options.intraOpThreads() > 0 ? options.intraOpThreads() : plan.config().threads());
+        LoadedModel m = LoadedModel.load(plan, options.computeDevice().open());
         return new Detector(m, options);
     }
 

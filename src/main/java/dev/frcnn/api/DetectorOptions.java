@@ -2,6 +2,8 @@ package dev.frcnn.api;
 
 import dev.frcnn.config.Config;
 import dev.frcnn.model.roi.Thresholds;
+import dev.frcnn.tensor.ComputeDevice;
+import dev.frcnn.tensor.Precision;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,12 +24,12 @@ import java.util.Objects;
  * }</pre>
  */
 public final class DetectorOptions {
-    private final String device;
+    private final ComputeDevice device;
     private final Thresholds thresholds;
     private final Integer minSize;
     private final Integer maxSize;
     private final Long maxImagePixels;
-    private final String precision;
+    private final Precision precision;
     private final int intraOpThreads;
     private final Config config;
     private final List<String> configOverrides;
@@ -70,7 +72,10 @@ public final class DetectorOptions {
     }
 
     /** {@code "cpu"} or {@code "cuda"}. */
-    public String device() { return device; }
+    public String device() { return device.configName(); }
+
+    /** The device, typed. */
+    public ComputeDevice computeDevice() { return device; }
 
     /** Score and NMS thresholds of every {@code detect} call. */
     public Thresholds thresholds() { return thresholds; }
@@ -85,7 +90,7 @@ public final class DetectorOptions {
     public Long maxImagePixels() { return maxImagePixels; }
 
     /** {@code "fp32"} or {@code "bf16"} ({@code precision}), or null for the weights' config value. */
-    public String precision() { return precision; }
+    public String precision() { return precision == null ? null : precision.configName(); }
 
     /** LibTorch intra-op threads to set when loading (process-wide), or 0 to leave LibTorch's setting. */
     public int intraOpThreads() { return intraOpThreads; }
@@ -99,14 +104,21 @@ public final class DetectorOptions {
     /** {@code key=value} overrides applied to the weights' config (as {@code bin/frcnn --set}). */
     public List<String> configOverrides() { return configOverrides; }
 
-    /** The overrides including min/max size, the pixel limit and the precision. */
-    List<String> allOverrides() {
-        List<String> all = new ArrayList<>(configOverrides);
-        if (minSize != null) all.add("min_size=" + minSize);
-        if (maxSize != null) all.add("max_size=" + maxSize);
-        if (maxImagePixels != null) all.add("max_image_pixels=" + maxImagePixels);
-        if (precision != null) all.add("precision=" + precision);
-        return all;
+    /**
+     * The weights' config with these options applied: the {@code key=value} overrides, then the typed settings
+     * (min/max size, the pixel limit, the precision), each validated by its own type when the config is built.
+     *
+     * @param weightsConfig the config the weights carry (or {@link #config()} for PyTorch files)
+     * @return the config the detector runs with
+     * @throws dev.frcnn.config.ConfigException for a bad override or setting
+     */
+    Config apply(Config weightsConfig) {
+        Config c = weightsConfig.withOverrides(configOverrides);
+        if (minSize != null) c = c.withMinSize(minSize);
+        if (maxSize != null) c = c.withMaxSize(maxSize);
+        if (maxImagePixels != null) c = c.withMaxImagePixels(maxImagePixels);
+        if (precision != null) c = c.withPrecision(precision);
+        return c;
     }
 
     @Override
@@ -118,12 +130,12 @@ public final class DetectorOptions {
 
     /** Builds {@link DetectorOptions}; not thread-safe, the built options are. */
     public static final class Builder {
-        private String device = "cpu";
+        private ComputeDevice device = ComputeDevice.CPU;
         private Thresholds thresholds = Thresholds.VISUALIZE;
         private Integer minSize;
         private Integer maxSize;
         private Long maxImagePixels;
-        private String precision;
+        private Precision precision;
         private int intraOpThreads;
         private Config config = Config.defaults();
         private final List<String> configOverrides = new ArrayList<>();
@@ -135,10 +147,7 @@ public final class DetectorOptions {
          * @throws IllegalArgumentException for another name
          */
         public Builder device(String device) {
-            if (!"cpu".equals(device) && !"cuda".equals(device)) {
-                throw new IllegalArgumentException("device must be cpu or cuda, got '" + device + "'");
-            }
-            this.device = device;
+            this.device = ComputeDevice.fromName(device);
             return this;
         }
 
@@ -166,21 +175,20 @@ public final class DetectorOptions {
         }
 
         /**
-         * @param minSize target length of the shorter side in pixels (the reference's {@code min_size})
-         * @throws IllegalArgumentException if not positive
+         * @param minSize target length of the shorter side in pixels (the reference's {@code min_size}); validated
+         *     with the weights' {@code max_size} when the detector loads (a {@link dev.frcnn.config.ConfigException}
+         *     below 16 or above the max size)
          */
         public Builder minSize(int minSize) {
-            if (minSize <= 0) throw new IllegalArgumentException("minSize must be positive, got " + minSize);
             this.minSize = minSize;
             return this;
         }
 
         /**
-         * @param maxSize upper bound of the longer side in pixels (the reference's {@code max_size})
-         * @throws IllegalArgumentException if not positive
+         * @param maxSize upper bound of the longer side in pixels (the reference's {@code max_size}); validated when
+         *     the detector loads (a {@link dev.frcnn.config.ConfigException} below the min size)
          */
         public Builder maxSize(int maxSize) {
-            if (maxSize <= 0) throw new IllegalArgumentException("maxSize must be positive, got " + maxSize);
             this.maxSize = maxSize;
             return this;
         }
@@ -189,11 +197,10 @@ public final class DetectorOptions {
          * @param maxPixels the largest image ({@code width * height}, read from the header before decoding) that
          *     {@code detect(Path)} and {@code detect(byte[])} accept; larger ones throw
          *     {@link dev.frcnn.data.ImageTooLargeException}. Default: the weights' config value
-         *     ({@code max_image_pixels}, 178,956,970 unless set)
-         * @throws IllegalArgumentException if below 1
+         *     ({@code max_image_pixels}, 178,956,970 unless set); validated when the detector loads (a
+         *     {@link dev.frcnn.config.ConfigException} below 1)
          */
         public Builder maxImagePixels(long maxPixels) {
-            if (maxPixels < 1) throw new IllegalArgumentException("maxImagePixels must be >= 1, got " + maxPixels);
             this.maxImagePixels = maxPixels;
             return this;
         }
@@ -205,10 +212,14 @@ public final class DetectorOptions {
          * @throws IllegalArgumentException for another name
          */
         public Builder precision(String precision) {
-            if (!"fp32".equals(precision) && !"bf16".equals(precision)) {
-                throw new IllegalArgumentException("precision must be fp32 or bf16, got " + precision);
-            }
-            this.precision = precision;
+            return precision(Precision.fromName(precision));
+        }
+
+        /**
+         * @param precision {@link Precision#FP32} or {@link Precision#BF16}, as {@link #precision(String)}
+         */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
             return this;
         }
 

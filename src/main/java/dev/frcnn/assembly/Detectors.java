@@ -10,6 +10,7 @@ import dev.frcnn.model.backbone.Backbone;
 import dev.frcnn.model.backbone.BackboneSpec;
 import dev.frcnn.model.backbone.Backbones;
 import dev.frcnn.model.backbone.ResNetC4Backbone;
+import dev.frcnn.model.roi.LocNormalization;
 import dev.frcnn.model.roi.RoIHead;
 import dev.frcnn.model.roi.RoIOperator;
 import dev.frcnn.model.roi.RoIOperators;
@@ -31,8 +32,8 @@ import java.util.List;
  *       ({@code RoIPool(roiSize, 1/stride)} or {@code RoIAlign(roiSize, 1/stride, roi_align_sampling_ratio,
  *       roi_align_aligned)}) and an RPN from the feature channels to the entry's middle channels.</li>
  * </ul>
- * All detectors use the reference's loc normalisation (mean 0, std (0.1, 0.1, 0.2, 0.2)) and run in the config's
- * {@code precision} ({@link FasterRCNN#setPrecision}).
+ * All detectors use the reference's loc normalisation ({@link LocNormalization#REFERENCE}) and run in the config's
+ * {@code precision} ({@link FasterRCNN#precision()}).
  */
 public final class Detectors {
     private Detectors() {}
@@ -41,8 +42,6 @@ public final class Detectors {
         dev.frcnn.tensor.NativeLibraries.ensureExtracted(); // before the first org.bytedeco.pytorch class loads
     }
 
-    private static final float[] LOC_MEAN = {0f, 0f, 0f, 0f};
-    private static final float[] LOC_STD = {0.1f, 0.1f, 0.2f, 0.2f};
     /** Middle channels of the RPN's 3x3 conv for the ResNet backbones. */
     public static final int RESNET_RPN_MID_CHANNELS = 512;
 
@@ -54,24 +53,16 @@ public final class Detectors {
      * @throws IllegalArgumentException if the backbone or RoI op is unknown or there are no classes
      */
     public static FasterRCNN create(Config cfg, List<String> classNames) {
-        FasterRCNN model = build(cfg, classNames);
-        model.setPrecision(cfg.precisionMode());
-        return model;
-    }
-
-    private static FasterRCNN build(Config cfg, List<String> classNames) {
         if (classNames.isEmpty()) throw new IllegalArgumentException("a detector needs at least one class");
         boolean align = switch (cfg.roiOp()) {
             case "roi_pool" -> false;
             case "roi_align" -> true;
             default -> throw new IllegalArgumentException("unknown roi_op '" + cfg.roiOp() + "'");
         };
-        BackboneSpec spec = Backbones.get(cfg.backbone());
-        List<String> problems = spec.check(cfg.caffePretrain(), cfg.useDrop(), cfg.representationSize(), cfg.roiSize());
-        if (!problems.isEmpty()) throw new IllegalArgumentException(String.join("; ", problems));
+        BackboneSpec spec = Backbones.get(cfg.backbone()); // the config checked its settings when it was built
         if (spec.name().equals("vgg16") && !align) {
             return new FasterRCNNVGG16(classNames.size(), cfg.ratiosArray(), cfg.anchorScalesArray(), cfg.useDrop(),
-                    classNames);
+                    classNames, cfg.precisionMode());
         }
         Backbone b = Backbones.build(spec, cfg.useDrop(), cfg.representationSize(), cfg.roiSize(), cfg.norm(),
                 cfg.freezeAt());
@@ -80,7 +71,7 @@ public final class Detectors {
         int mid = spec.rpnMidChannels() > 0 ? spec.rpnMidChannels() : b.featureChannels();
         RegionProposalNetwork rpn = new RegionProposalNetwork(b.featureChannels(), mid, cfg.ratiosArray(),
                 cfg.anchorScalesArray(), b.featureStride(), new ProposalCreator());
-        return new FasterRCNN(b, rpn, head, LOC_MEAN, LOC_STD, classNames);
+        return new FasterRCNN(b, rpn, head, LocNormalization.REFERENCE, classNames, cfg.precisionMode());
     }
 
     /**

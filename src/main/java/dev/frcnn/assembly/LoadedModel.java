@@ -3,15 +3,14 @@ package dev.frcnn.assembly;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageHeader;
 import dev.frcnn.data.ImageReader;
-import dev.frcnn.data.Preprocess;
 import dev.frcnn.data.Preprocessing;
-import dev.frcnn.data.VocDataset;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightsDoNotFitException;
 import dev.frcnn.io.WeightsFormatException;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.backbone.Backbones;
+import dev.frcnn.tensor.ComputeDevice;
 import org.bytedeco.pytorch.Device;
 
 import java.io.IOException;
@@ -19,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * A detector built from a weights file, in eval mode on its device, with the config, class names and
@@ -61,7 +61,7 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
          */
         public ImageHeader checkImage(Path image) {
             ImageHeader h = ImageReader.readHeader(image, config.maxImagePixels());
-            Preprocess.checkResizable(image, h.height(), h.width(), config.minSize(), config.maxSize(),
+            config.preprocessing().checkResizable(image, h.height(), h.width(),
                     Backbones.get(config.backbone()).minInputSide());
             return h;
         }
@@ -70,7 +70,7 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
     /**
      * Resolves the config and class names of a weights file without reading its tensors: a {@code .ckpt} carries
      * its own ({@link Checkpoint.Meta}, from its {@code meta.json}); a PyTorch file is described by {@code base} and
-     * the class names of {@link VocDataset#classNames(Config)} (no {@code class_names} = the 20 VOC classes).
+     * the class names of {@link Config#classNamesOrVoc()} (no {@code class_names} = the 20 VOC classes).
      * {@code overrides} apply to both.
      *
      * @param weights a {@code .ckpt} or {@code .pth} file
@@ -83,19 +83,36 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
      * @throws IOException on read errors
      */
     public static Plan plan(Path weights, Config base, List<String> overrides) throws IOException {
+        return plan(weights, base, c -> c.withOverrides(overrides));
+    }
+
+    /**
+     * As {@link #plan(Path, Config, List)} with the changes to the weights' config given as a function of typed
+     * settings (e.g. {@code c -> c.withMinSize(800)}), as {@code dev.frcnn.api.DetectorOptions} gives them.
+     *
+     * @param weights a {@code .ckpt} or {@code .pth} file
+     * @param base config for PyTorch files
+     * @param settings applied to the weights' config (a checkpoint's own, or {@code base})
+     * @return the plan
+     * @throws java.nio.file.NoSuchFileException if the file does not exist
+     * @throws dev.frcnn.io.WeightsFormatException if a checkpoint's metadata is unreadable
+     * @throws dev.frcnn.config.ConfigException for a bad setting
+     * @throws IOException on read errors
+     */
+    public static Plan plan(Path weights, Config base, UnaryOperator<Config> settings) throws IOException {
         if (!Files.isRegularFile(weights)) throw new NoSuchFileException(weights.toString());
         if (ModelWeights.isCheckpoint(weights)) {
             Checkpoint.Meta meta = Checkpoint.Meta.fromJson(weights, Checkpoints.readMeta(weights));
-            return new Plan(weights, meta.config().withOverrides(overrides), meta.classNames(), true);
+            return new Plan(weights, settings.apply(meta.config()), meta.classNames(), true);
         }
-        Config cfg = base.withOverrides(overrides);
+        Config cfg = settings.apply(base);
         return new Plan(weights, cfg, cfg.classNamesOrVoc(), false);
     }
 
     /**
      * Builds the model for {@code weights} and loads them: a {@code .ckpt} carries its own config and class names
      * ({@link Checkpoint.Meta}); a PyTorch file is read with {@code base} and the class names of
-     * {@link VocDataset#classNames(Config)} (no {@code class_names} = the 20 VOC classes). {@code overrides} apply
+     * {@link Config#classNamesOrVoc()} (no {@code class_names} = the 20 VOC classes). {@code overrides} apply
      * to both. Weights without a detector's heads (a backbone's ImageNet state dict) are refused: their RPN and RoI
      * head would be random, and so would every box.
      *
@@ -155,23 +172,13 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
     }
 
     /**
-     * Parses a device name.
+     * Parses a device name and opens the device ({@link ComputeDevice}).
      *
      * @param name {@code cpu} or {@code cuda}
      * @return the device
      * @throws IllegalArgumentException for another name, or {@code cuda} where no CUDA device is available
      */
     public static Device device(String name) {
-        return switch (name) {
-            case "cpu" -> new Device("cpu");
-            case "cuda" -> {
-                if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
-                    throw new IllegalArgumentException("--device cuda: no CUDA device is available (this build uses the "
-                            + "CPU LibTorch natives unless built with -Pgpu; see README)");
-                }
-                yield new Device("cuda");
-            }
-            default -> throw new IllegalArgumentException("--device must be cpu or cuda, got '" + name + "'");
-        };
+        return ComputeDevice.fromName(name).open();
     }
 }

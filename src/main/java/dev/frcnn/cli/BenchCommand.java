@@ -8,6 +8,7 @@ import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
@@ -67,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
         if (callers < 1) throw new BadInputException("--callers must be >= 1, got " + callers);
         Device dev = LoadedModel.device(device); // cpu | cuda, and cuda only where a device is available
-        if (threads > 0) torch.set_num_threads(threads);
+        IntraOpThreads.apply(threads);
         Map<String, Object> result = switch (what) {
             case "ops" -> {
                 Path in = input != null ? input : Paths.shared().resolve("bench/ops_input.json");

@@ -9,6 +9,7 @@ import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.roi.Thresholds;
+import dev.frcnn.tensor.IntraOpThreads;
 import dev.frcnn.train.RunDirectory;
 import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;
@@ -71,7 +72,7 @@ final class DemoCommand implements Callable<Integer> {
         Config cfg = demoConfig(loadDemoConfig(), sets);
         Path run = out.resolve("run");
         checkOwnRun(run);
-        if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
+        IntraOpThreads.apply(cfg.threads());
         long t0 = System.nanoTime();
         Path data = out.resolve("data");
         new SyntheticVoc(cfg.seed(), 160, 256).write(data, trainImages, testImages);

@@ -7,6 +7,8 @@ import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.model.roi.Thresholds;
+import dev.frcnn.tensor.IntraOpThreads;
+import org.bytedeco.pytorch.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -44,7 +46,10 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CheckpointConfigRule.check(config, weights);
         Config base = config != null ? Config.load(config) : Config.defaults();
-        LoadedModel m = LoadedModel.load(weights, base, sets, LoadedModel.device(device));
+        Device dev = LoadedModel.device(device);
+        LoadedModel.Plan plan = LoadedModel.plan(weights, base, sets);
+        IntraOpThreads.apply(plan.config().threads());
+        LoadedModel m = LoadedModel.load(plan, dev);
         VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());
         DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode(),
                 (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().backbone().minInputSide()));

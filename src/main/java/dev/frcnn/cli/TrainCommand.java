@@ -1,6 +1,7 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.tensor.IntraOpThreads;
 import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;
 import dev.frcnn.train.TrainingStoppedException;
@@ -64,7 +65,7 @@ final class TrainCommand implements Callable<Integer> {
         Path home = Paths.home().resolve(config);
         Path cfgFile = config.isAbsolute() || config.toFile().exists() || !home.toFile().exists() ? config : home;
         Config cfg = Config.load(cfgFile).withOverrides(sets);
-        if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
+        IntraOpThreads.apply(cfg.threads());
         StopRequest stop = new StopRequest();
         TrainLoop.Result r;
         try (StopSignals signals = StopSignals.install(stop, System.err)) {

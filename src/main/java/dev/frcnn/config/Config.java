@@ -161,8 +161,7 @@ public record Config(
         norm = norm == null ? ResNetC4Backbone.Norm.FROZEN_BN.configName() : norm;
         truncatedImages = truncatedImages == null ? TruncatedImages.LOAD.configName() : truncatedImages;
         List<String> errors = new ArrayList<>();
-        if (minSize < 16) errors.add("min_size must be >= 16, got " + minSize);
-        if (maxSize < minSize) errors.add("max_size must be >= min_size, got " + maxSize);
+        check(errors, () -> new Preprocessing(minSize, maxSize, Normalization.of(caffePretrain)));
         if (numWorkers < 0 || testNumWorkers < 0) errors.add("num_workers/test_num_workers must be >= 0");
         if (!(rpnSigma > 0) || !(roiSigma > 0)) errors.add("rpn_sigma and roi_sigma must be > 0");
         if (!(weightDecay >= 0)) errors.add("weight_decay must be >= 0, got " + weightDecay);
@@ -197,9 +196,9 @@ public record Config(
         if (zeroInitResidual && !resnet) {
             errors.add("zero_init_residual applies to the ResNet backbones only, got backbone " + backbone);
         }
-        if (!ResNetC4Backbone.Norm.NAMES.contains(norm)) {
-            errors.add("norm must be one of " + String.join(", ", ResNetC4Backbone.Norm.NAMES) + ", got " + norm);
-        } else if (ResNetC4Backbone.Norm.fromName(norm) != ResNetC4Backbone.Norm.FROZEN_BN && !resnet) {
+        String normName = norm, precisionName = precision, truncatedName = truncatedImages;
+        if (check(errors, () -> ResNetC4Backbone.Norm.fromName(normName))
+                && ResNetC4Backbone.Norm.fromName(norm) != ResNetC4Backbone.Norm.FROZEN_BN && !resnet) {
             errors.add("norm applies to the ResNet backbones only, got backbone " + backbone);
         }
         if (freezeAt < 0 || freezeAt > ResNetC4Backbone.MAX_FREEZE_AT) {
@@ -209,14 +208,24 @@ public record Config(
         }
         if (roiNSample < 1) errors.add("roi_n_sample must be >= 1, got " + roiNSample);
         if (maxImagePixels < 1) errors.add("max_image_pixels must be >= 1, got " + maxImagePixels);
-        if (!Precision.NAMES.contains(precision)) {
-            errors.add("precision must be one of " + String.join(", ", Precision.NAMES) + ", got " + precision);
-        }
-        if (!TruncatedImages.NAMES.contains(truncatedImages)) {
-            errors.add("truncated_images must be one of " + String.join(", ", TruncatedImages.NAMES) + ", got "
-                    + truncatedImages);
-        }
+        check(errors, () -> Precision.fromName(precisionName));
+        check(errors, () -> TruncatedImages.fromName(truncatedName));
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
+    }
+
+    /**
+     * Runs the validation of a setting's own type (its constructor or {@code fromName}), collecting its message.
+     *
+     * @return whether the setting is valid
+     */
+    private static boolean check(List<String> errors, Runnable typedSetting) {
+        try {
+            typedSetting.run();
+            return true;
+        } catch (IllegalArgumentException e) {
+            errors.add(e.getMessage());
+            return false;
+        }
     }
 
     /** Reads a JSON config; keys not given keep {@link #defaults()}. */
@@ -271,6 +280,44 @@ public record Config(
             throw new ConfigException("class_names is empty: omit the key for VOC's 20 classes, or list the class "
                     + "names, e.g. class_names=[\"raccoon\"]");
         }
+    }
+
+    /**
+     * This config with another {@code min_size} (validated with the rest, by {@link Preprocessing}).
+     *
+     * @throws ConfigException if the result is invalid
+     */
+    public Config withMinSize(int minSize) {
+        return withValue("min_size", JSON.getNodeFactory().numberNode(minSize));
+    }
+
+    /**
+     * This config with another {@code max_size} (validated with the rest, by {@link Preprocessing}).
+     *
+     * @throws ConfigException if the result is invalid
+     */
+    public Config withMaxSize(int maxSize) {
+        return withValue("max_size", JSON.getNodeFactory().numberNode(maxSize));
+    }
+
+    /**
+     * This config with another {@code max_image_pixels}.
+     *
+     * @throws ConfigException if it is below 1
+     */
+    public Config withMaxImagePixels(long maxImagePixels) {
+        return withValue("max_image_pixels", JSON.getNodeFactory().numberNode(maxImagePixels));
+    }
+
+    /** This config with another {@code precision}. */
+    public Config withPrecision(Precision precision) {
+        return withValue("precision", JSON.getNodeFactory().textNode(precision.configName()));
+    }
+
+    private Config withValue(String key, JsonNode value) {
+        ObjectNode o = JSON.createObjectNode();
+        o.set(key, value);
+        return merge(o);
     }
 
     /**

@@ -44,16 +44,14 @@ public final class Preprocess {
      *
      * @param h image height in pixels (&gt; 0)
      * @param w image width in pixels (&gt; 0)
-     * @param minSize target length of the shorter side (reference default 600)
+     * @param minSize target length of the shorter side (reference default 600; the setting is validated by
+     *     {@link Preprocessing})
      * @param maxSize upper bound of the longer side (reference default 1000)
      * @return the scale applied to both axes
-     * @throws IllegalArgumentException if a size is not positive
+     * @throws IllegalArgumentException if a side of the image is not positive
      */
     public static double scale(long h, long w, int minSize, int maxSize) {
-        if (h <= 0 || w <= 0 || minSize <= 0 || maxSize <= 0) {
-            throw new IllegalArgumentException("sizes must be positive: image " + h + "x" + w
-                    + ", min_size " + minSize + ", max_size " + maxSize);
-        }
+        if (h <= 0 || w <= 0) throw new IllegalArgumentException("image size must be positive, got " + h + "x" + w);
         double scale1 = (double) minSize / Math.min(h, w);
         double scale2 = (double) maxSize / Math.max(h, w);
         return Math.min(scale1, scale2);

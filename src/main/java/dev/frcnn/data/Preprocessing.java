@@ -11,11 +11,19 @@ import org.bytedeco.pytorch.Tensor;
  * @param norm the input normalisation matching the weights
  */
 public record Preprocessing(int minSize, int maxSize, Normalization norm) {
-    /** @throws IllegalArgumentException if a size is not positive or {@code norm} is null */
+    /** The smallest accepted {@code min_size}. */
+    public static final int MIN_MIN_SIZE = 16;
+
+    /**
+     * The one place where {@code min_size} and {@code max_size} are validated (the config, the API's options and
+     * training all build this record).
+     *
+     * @throws IllegalArgumentException if {@code minSize < }{@value #MIN_MIN_SIZE}, {@code maxSize < minSize} or
+     *     {@code norm} is null
+     */
     public Preprocessing {
-        if (minSize <= 0 || maxSize <= 0) {
-            throw new IllegalArgumentException("min_size and max_size must be positive, got " + minSize + ", " + maxSize);
-        }
+        if (minSize < MIN_MIN_SIZE) throw new IllegalArgumentException("min_size must be >= " + MIN_MIN_SIZE + ", got " + minSize);
+        if (maxSize < minSize) throw new IllegalArgumentException("max_size must be >= min_size, got " + maxSize);
         if (norm == null) throw new IllegalArgumentException("normalization must not be null");
     }
 

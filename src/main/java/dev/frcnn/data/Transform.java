@@ -10,9 +10,7 @@ import org.bytedeco.pytorch.Tensor;
  * caller draws the coin so that runs are reproducible).
  */
 public final class Transform {
-    private final int minSize;
-    private final int maxSize;
-    private final Normalization norm;
+    private final Preprocessing preprocessing;
 
     /** A transformed training sample. The tensors belong to the caller (close them, or use a scope). */
     public record Sample(Tensor img, Tensor bbox, Tensor label, double scale) implements AutoCloseable {
@@ -26,14 +24,11 @@ public final class Transform {
     }
 
     /**
-     * @param minSize reference {@code min_size} (600)
-     * @param maxSize reference {@code max_size} (1000)
-     * @param norm caffe or torchvision normalisation
+     * @param preprocessing the reference's {@code min_size} (600), {@code max_size} (1000) and the caffe or
+     *     torchvision normalisation
      */
-    public Transform(int minSize, int maxSize, Normalization norm) {
-        this.minSize = minSize;
-        this.maxSize = maxSize;
-        this.norm = norm;
+    public Transform(Preprocessing preprocessing) {
+        this.preprocessing = java.util.Objects.requireNonNull(preprocessing, "preprocessing");
     }
 
     /**
@@ -48,7 +43,7 @@ public final class Transform {
         long h = img.size(1), w = img.size(2);
         Tensor outImg, outBbox, outLabel;
         try (PointerScope s = new PointerScope()) {
-            Tensor x = Preprocess.preprocess(img, minSize, maxSize, norm);
+            Tensor x = preprocessing.apply(img);
             long oh = x.size(1), ow = x.size(2);
             Tensor b = Preprocess.resizeBbox(bbox, h, w, oh, ow);
             if (xFlip) {

@@ -96,15 +96,9 @@ public final class FasterRCNNTrainer {
         this.rpnSigma = rpnSigma;
         this.roiSigma = roiSigma;
         this.anchorTargetCreator = new AnchorTargetCreator(256, 0.7, 0.3, 0.5, sampler);
-        double[] mean = toDoubles(fasterRcnn.locNormalizeMean()), std = toDoubles(fasterRcnn.locNormalizeStd());
-        this.proposalTargetCreator = new ProposalTargetCreator(roiNSample, 0.25, 0.5, 0.5, 0.0, mean, std, sampler);
+        this.proposalTargetCreator = new ProposalTargetCreator(roiNSample, 0.25, 0.5, 0.5, 0.0,
+                fasterRcnn.locNormalization(), sampler);
         this.optimizer = makeOptimizer(fasterRcnn, lr, weightDecay, useAdam);
-    }
-
-    private static double[] toDoubles(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
     }
 
     /** The model being trained. */

@@ -1,5 +1,6 @@
 package dev.frcnn.train;
 
+import dev.frcnn.model.roi.LocNormalization;
 import dev.frcnn.model.utils.BboxTools;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.pytorch.Scalar;
@@ -59,10 +60,34 @@ public final class ProposalTargetCreator {
 
     /**
      * The reference's defaults: nSample 128, posRatio 0.25, posIouThresh 0.5, negIouThreshHi 0.5,
-     * negIouThreshLo 0.0, loc mean (0, 0, 0, 0), std (0.1, 0.1, 0.2, 0.2), {@link Sampler#firstN()}.
+     * negIouThreshLo 0.0, {@link LocNormalization#REFERENCE}, {@link Sampler#firstN()}.
      */
     public ProposalTargetCreator() {
-        this(128, 0.25, 0.5, 0.5, 0.0, new double[]{0, 0, 0, 0}, new double[]{0.1, 0.1, 0.2, 0.2}, Sampler.firstN());
+        this(128, 0.25, 0.5, 0.5, 0.0, LocNormalization.REFERENCE, Sampler.firstN());
+    }
+
+    /**
+     * A creator for a model's loc normalisation.
+     *
+     * @param nSample number of RoIs to sample, {@code > 0}
+     * @param posRatio target fraction of positives, in [0, 1]
+     * @param posIouThresh candidates with max IoU {@code >=} this are positive
+     * @param negIouThreshHi candidates with max IoU {@code <} this ...
+     * @param negIouThreshLo ... and {@code >=} this are negative
+     * @param locNormalization the offsets' normalisation ({@code FasterRCNN#locNormalization()})
+     * @param sampler chooses which candidates to keep when there are too many
+     * @throws IllegalArgumentException if {@code nSample <= 0} or {@code posRatio} is outside [0, 1]
+     */
+    public ProposalTargetCreator(int nSample, double posRatio, double posIouThresh, double negIouThreshHi,
+                                 double negIouThreshLo, LocNormalization locNormalization, Sampler sampler) {
+        this(nSample, posRatio, posIouThresh, negIouThreshHi, negIouThreshLo, toDoubles(locNormalization.mean()),
+                toDoubles(locNormalization.std()), sampler);
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
     }
 
     /**

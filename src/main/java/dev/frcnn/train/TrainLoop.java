@@ -193,7 +193,7 @@ public final class TrainLoop {
             opt.log().printf("note: %d of %d training images have no non-difficult object and are skipped%n", skipped, train.size());
         }
 
-        Transform transform = new Transform(cfg.minSize(), cfg.maxSize(), preprocessing.norm());
+        Transform transform = new Transform(preprocessing);
         // num_workers 0, as in PyTorch's DataLoader: images are read in the training thread, between steps.
         ExecutorService pool = cfg.numWorkers() == 0 ? null : Executors.newFixedThreadPool(Math.min(cfg.numWorkers(), 2), r -> {
             Thread t = new Thread(r, "frcnn-loader");

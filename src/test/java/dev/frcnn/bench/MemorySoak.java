@@ -7,6 +7,7 @@ import dev.frcnn.data.Normalization;
 import dev.frcnn.data.Preprocess;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
+import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
 import dev.frcnn.train.Sampler;
@@ -40,9 +41,8 @@ public final class MemorySoak {
         ImageSize size = new ImageSize((int) img.size(1), (int) img.size(2));
         Tensor x = Preprocess.preprocess(img, cfg.minSize(), cfg.maxSize(), norm);
         if (mode.equals("predict")) {
-            model.usePreset("visualize");
             for (int i = 0; i < calls; i++) {
-                model.predict(List.of(x), List.of(size));
+                model.predict(List.of(x), List.of(size), Thresholds.VISUALIZE);
                 report(i);
             }
         } else {

@@ -27,9 +27,7 @@ class MixedPrecisionMemoryTest {
 
     private static FasterRCNN model() {
         org.bytedeco.pytorch.global.torch.manual_seed(0);
-        FasterRCNN m = Detectors.create(CFG, FasterRCNN.VOC_BBOX_LABEL_NAMES);
-        m.usePreset("evaluate");
-        return m;
+        return Detectors.create(CFG, FasterRCNN.VOC_BBOX_LABEL_NAMES);
     }
 
     @Test

@@ -26,7 +26,7 @@ class TransformTest {
 
     private static Transform small() {
         var p = G.params().get("small");
-        return new Transform(p.get("min_size").asInt(), p.get("max_size").asInt(), Normalization.TORCHVISION);
+        return new Transform(new Preprocessing(p.get("min_size").asInt(), p.get("max_size").asInt(), Normalization.TORCHVISION));
     }
 
     @Test
@@ -73,7 +73,7 @@ class TransformTest {
                 Tensor img = Tensors.fromFloats(px, new long[]{3, h, w});
                 Tensor box = Tensors.fromFloats(new float[]{y0, x0, y1, x1}, new long[]{1, 4});
                 Tensor label = Tensors.fromLongs(new long[]{1}, new long[]{1});
-                try (Transform.Sample t = new Transform(300, 500, Normalization.TORCHVISION).apply(img, box, label, flip)) {
+                try (Transform.Sample t = new Transform(new Preprocessing(300, 500, Normalization.TORCHVISION)).apply(img, box, label, flip)) {
                     long oh = t.img().size(1), ow = t.img().size(2);
                     assertThat(oh).isEqualTo(300);
                     float[] b = Tensors.toFloatArray(t.bbox());

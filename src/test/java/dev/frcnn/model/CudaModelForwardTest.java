@@ -1,5 +1,6 @@
 package dev.frcnn.model;
 
+import dev.frcnn.tensor.Precision;
 import dev.frcnn.testing.Cuda;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;
@@ -28,7 +29,7 @@ class CudaModelForwardTest {
         Golden g = Golden.load("model_forward.json");
         int nFg = g.params().get("n_fg_class").asInt();
         List<String> names = IntStream.range(0, nFg).mapToObj(i -> "c" + i).toList();
-        FasterRCNNVGG16 model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names);
+        FasterRCNNVGG16 model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names, Precision.FP32);
         FormulaWeights.fill(model, g);
         model.eval();
         model.to(Cuda.device(), false);

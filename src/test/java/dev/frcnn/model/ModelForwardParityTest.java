@@ -1,8 +1,11 @@
 package dev.frcnn.model;
 
 import dev.frcnn.model.roi.RoIHead;
+import dev.frcnn.model.roi.RoIPostprocess;
+import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.model.rpn.ProposalCreator;
 import dev.frcnn.model.rpn.RegionProposalNetwork;
+import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;
@@ -43,7 +46,7 @@ class ModelForwardParityTest {
         int nFg = g.params().get("n_fg_class").asInt();
         List<String> names = nFg == FasterRCNN.VOC_BBOX_LABEL_NAMES.size() ? FasterRCNN.VOC_BBOX_LABEL_NAMES
                 : java.util.stream.IntStream.range(0, nFg).mapToObj(i -> "class" + i).toList();
-        model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names);
+        model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names, Precision.FP32);
         FormulaWeights.fill(model, g);
         model.eval();
     }
@@ -151,7 +154,7 @@ class ModelForwardParityTest {
     @Test
     void decodeFromStoredHeadOutputs() {
         try (PointerScope s = new PointerScope()) {
-            FasterRCNN.Decoded d = model.decode(g.tensor("roi_cls_locs"), g.tensor("roi_scores"), g.tensor("rois"),
+            RoIPostprocess.Decoded d = model.decode(g.tensor("roi_cls_locs"), g.tensor("roi_scores"), g.tensor("rois"),
                     scale(), originalSize());
             TensorAssert.assertShape(d.clsBbox(), g.shape("predict_cls_bbox"), "predict_cls_bbox");
             TensorAssert.assertAllClose(d.clsBbox(), g.floats("predict_cls_bbox"), BOX_ATOL, 0, "predict_cls_bbox");
@@ -163,12 +166,10 @@ class ModelForwardParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"evaluate", "visualize"})
     void suppressFromStoredIntermediates(String preset) {
-        model.usePreset(preset);
         try (PointerScope s = new PointerScope()) {
-            FasterRCNN.Suppressed sup = model.suppress(g.tensor("predict_cls_bbox"), g.tensor("predict_prob"));
+            RoIPostprocess.Suppressed sup = model.postprocess().suppress(g.tensor("predict_cls_bbox"),
+                    g.tensor("predict_prob"), Thresholds.preset(preset));
             assertDetectionSets(model.toDetections(sup), preset);
-        } finally {
-            model.usePreset("evaluate");
         }
     }
 
@@ -186,19 +187,17 @@ class ModelForwardParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"evaluate", "visualize"})
     void predictEndToEnd(String preset) {
-        model.usePreset(preset);
         // Start in train mode: predict must run in eval mode (test-time proposal counts, as the reference's
         // @nograd predict after eval()) and put the model back in train mode.
         model.train(true);
         try (PointerScope s = new PointerScope()) {
             Tensor img = g.tensor("input").select(0, 0);
-            List<List<Detection>> dets = model.predict(List.of(img), List.of(originalSize()));
+            List<List<Detection>> dets = model.predict(List.of(img), List.of(originalSize()), Thresholds.preset(preset));
             assertThat(dets).hasSize(1);
             assertThat(model.is_training()).as("train mode restored after predict").isTrue();
             assertDetectionSets(dets.get(0), preset);
         } finally {
             model.eval();
-            model.usePreset("evaluate");
         }
     }
 

@@ -6,6 +6,8 @@ import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
 import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.roi.RoIHead;
+import dev.frcnn.model.roi.RoIPostprocess;
+import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.Bf16Support;
 import dev.frcnn.tensor.Precision;
@@ -71,9 +73,8 @@ class MixedPrecisionTest {
         g = Golden.load("model_forward.json");
         int nFg = g.params().get("n_fg_class").asInt();
         model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false,
-                FasterRCNN.VOC_BBOX_LABEL_NAMES);
+                FasterRCNN.VOC_BBOX_LABEL_NAMES, Precision.BF16);
         FormulaWeights.fill(model, g);
-        model.setPrecision(Precision.BF16);
     }
 
     @AfterAll
@@ -96,7 +97,7 @@ class MixedPrecisionTest {
             assertThat(Tensors.isType(features, expected)).as("features in " + expected + " ("
                     + Bf16Support.cpu().describe() + ")").isTrue();
             RoIHead.Output o = model.head().forward(features, g.tensor("rois"), g.tensor("roi_indices"));
-            FasterRCNN.Decoded d = model.decode(o.roiClsLocs(), o.roiScores(), g.tensor("rois"),
+            RoIPostprocess.Decoded d = model.decode(o.roiClsLocs(), o.roiScores(), g.tensor("rois"),
                     g.params().get("scale").asDouble(), size);
             box = Tensors.toFloatArray(d.clsBbox());
             prob = Tensors.toFloatArray(d.prob());
@@ -131,13 +132,10 @@ class MixedPrecisionTest {
         List<Detection> got;
         float[] rois;
         try (PointerScope s = new PointerScope()) {
-            model.usePreset("visualize");
-            got = model.predict(List.of(g.tensor("input").select(0, 0)), List.of(size)).get(0);
+            got = model.predict(List.of(g.tensor("input").select(0, 0)), List.of(size), Thresholds.VISUALIZE).get(0);
             try (NoGradGuard ng = new NoGradGuard()) {
                 rois = Tensors.toFloatArray(model.forward(g.tensor("input"), g.params().get("scale").asDouble()).rois());
             }
-        } finally {
-            model.usePreset("evaluate");
         }
         assertThat(is_autocast_enabled(DeviceType.CPU)).as("autocast off again after predict").isFalse();
         float[] eRois = g.floats("rois");
@@ -183,10 +181,9 @@ class MixedPrecisionTest {
         JsonNode p = t.params();
         int nFg = g.params().get("n_fg_class").asInt();
         FasterRCNNVGG16 m = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false,
-                IntStream.range(0, nFg).mapToObj(i -> "c" + i).toList());
+                IntStream.range(0, nFg).mapToObj(i -> "c" + i).toList(), Precision.BF16);
         try (PointerScope s = new PointerScope()) {
             FormulaWeights.fill(m, g);
-            m.setPrecision(Precision.BF16);
             m.train(true);
             FasterRCNNTrainer trainer = new FasterRCNNTrainer(m, p.get("rpn_sigma").asDouble(),
                     p.get("roi_sigma").asDouble(), 1e-3, 5e-4, false, Sampler.firstN());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
+import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;
@@ -54,7 +55,7 @@ class SgdStepParityTest {
         List<String> names = IntStream.range(0, nFg).mapToObj(i -> "c" + i).toList();
         Config cfg = Config.defaults();   // the reference's utils/config defaults (lr, weight decay, SGD, sigmas)
         try (PointerScope s = new PointerScope()) {
-            FasterRCNN model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names);
+            FasterRCNN model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names, Precision.FP32);
             FormulaWeights.fill(model, weights);
             model.train(true);
             FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),

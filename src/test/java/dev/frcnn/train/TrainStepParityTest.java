@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
 import dev.frcnn.tensor.ConvolutionBackward;
+import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;
@@ -36,7 +37,7 @@ class TrainStepParityTest {
         Golden weights = Golden.load("model_forward.json");
         int nFg = weights.params().get("n_fg_class").asInt();
         List<String> names = IntStream.range(0, nFg).mapToObj(i -> "c" + i).toList();
-        model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names);
+        model = new FasterRCNNVGG16(nFg, new double[]{0.5, 1, 2}, new double[]{8, 16, 32}, false, names, Precision.FP32);
         FormulaWeights.fill(model, weights);
         model.train(true);
         JsonNode p = g.params();

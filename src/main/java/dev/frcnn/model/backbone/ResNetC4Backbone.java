@@ -127,7 +127,7 @@ public final class ResNetC4Backbone implements Backbone {
          */
         public static Norm fromName(String name) {
             for (Norm n : values()) if (n.configName.equals(name)) return n;
-            throw new IllegalArgumentException("unknown norm '" + name + "' (" + String.join(", ", NAMES) + ")");
+            throw new IllegalArgumentException("norm must be one of " + String.join(", ", NAMES) + ", got " + name);
         }
 
         Module create(int channels) {
