@@ -6,7 +6,6 @@ import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.bench.ModelBench;
 import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
-import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;

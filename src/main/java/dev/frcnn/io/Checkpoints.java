@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
@@ -159,7 +158,7 @@ public final class Checkpoints {
      * callers can check their inputs against the checkpoint's config before loading its weights.
      *
      * @param file a checkpoint
-     * @return the metadata ({@link Checkpoint.Meta#fromJson} types it)
+     * @return the metadata ({@link dev.frcnn.assembly.Checkpoint.Meta#fromJson} types it)
      * @throws java.nio.file.NoSuchFileException if the file does not exist
      * @throws WeightsFormatException if it is not a checkpoint or its meta.json is unreadable or of another format
      * @throws IOException if the file cannot be read

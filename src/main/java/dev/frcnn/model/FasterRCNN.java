@@ -1,6 +1,5 @@
 package dev.frcnn.model;
 
-import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.backbone.Backbone;
@@ -244,7 +243,7 @@ public class FasterRCNN extends Module {
      * {@code preprocess} then {@link #predict(List, List, Thresholds)}. The one sequence that the CLI, the
      * evaluator, the benchmarks and {@code dev.frcnn.api.Detector} run.
      *
-     * @param rgbChw (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw}), any device
+     * @param rgbChw (3, H, W) float32 RGB 0..255 ({@link dev.frcnn.data.ImageReader#readRgbChw}), any device
      * @param pre min/max size and normalisation matching the weights
      * @param t score and NMS thresholds
      * @return detections in original-image pixels, (ymin, xmin, ymax, xmax), in class order; empty when no

@@ -23,13 +23,17 @@ import java.util.spi.ToolProvider;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The package structure of {@code target/classes} as the JDK's {@code jdeps -verbose:package} reports it: no cycle
+ * The package structure of {@code target/classes} as the JDK's {@code jdeps -verbose:package} reports it, and of the
+ * sources' import lines (which also hold the imports that only Javadoc uses, invisible in class files): no cycle
  * among {@code dev.frcnn.*} packages (no strongly connected set of two or more), and the layers below the assembly
  * never import the layers above them (docs/architecture.md, "Layers").
  */
 class PackageDependenciesTest {
     private static final Pattern EDGE = Pattern.compile("^\\s+(dev\\.frcnn[\\w.]*)\\s+->\\s+(dev\\.frcnn[\\w.]*)\\s");
+    private static final Pattern IMPORT = Pattern.compile("^import (?:static )?(dev\\.frcnn(?:\\.[a-z]\\w*)*)\\.[A-Z]", Pattern.MULTILINE);
+    private static final Pattern PACKAGE = Pattern.compile("^package ([\\w.]+);", Pattern.MULTILINE);
     private static Map<String, Set<String>> graph;
+    private static Map<String, Set<String>> sourceGraph;
 
     @BeforeAll
     static void readDependencies() {
@@ -41,6 +45,27 @@ class PackageDependenciesTest {
         assertThat(rc).as("jdeps: " + err).isZero();
         graph = parse(out.toString());
         assertThat(graph).as("jdeps found our packages").containsKeys("dev.frcnn.model", "dev.frcnn.config");
+        sourceGraph = sourceImports(Path.of("src/main/java"));
+        assertThat(sourceGraph).as("imports of src/main/java").containsKeys("dev.frcnn.model", "dev.frcnn.config");
+    }
+
+    /** Package to imported packages, from the import lines of every source file under {@code root}. */
+    static Map<String, Set<String>> sourceImports(Path root) {
+        Map<String, Set<String>> g = new TreeMap<>();
+        try (var files = Files.walk(root)) {
+            for (Path f : files.filter(x -> x.toString().endsWith(".java")).toList()) {
+                String src = Files.readString(f);
+                Matcher pm = PACKAGE.matcher(src);
+                if (!pm.find()) continue;
+                String from = pm.group(1);
+                Set<String> tos = g.computeIfAbsent(from, k -> new TreeSet<>());
+                Matcher im = IMPORT.matcher(src);
+                while (im.find()) if (!im.group(1).equals(from)) tos.add(im.group(1));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return g;
     }
 
     static Map<String, Set<String>> parse(String jdepsOutput) {
@@ -96,7 +121,12 @@ class PackageDependenciesTest {
 
     @Test
     void thereIsNoPackageCycle() {
-        assertThat(cycles(graph)).as("strongly connected sets of dev.frcnn packages").isEmpty();
+        assertThat(cycles(graph)).as("strongly connected sets of dev.frcnn packages (jdeps)").isEmpty();
+    }
+
+    @Test
+    void thereIsNoPackageCycleInTheImportLines() {
+        assertThat(cycles(sourceGraph)).as("strongly connected sets of dev.frcnn packages (import lines)").isEmpty();
     }
 
     @Test
@@ -117,7 +147,13 @@ class PackageDependenciesTest {
         List<String> upper = List.of("dev.frcnn.config", "dev.frcnn.assembly", "dev.frcnn.train", "dev.frcnn.eval",
                 "dev.frcnn.api", "dev.frcnn.cli", "dev.frcnn.bench");
         List<String> violations = new ArrayList<>();
-        graph.forEach((from, tos) -> {
+        Map<String, Set<String>> both = new TreeMap<>(graph);
+        sourceGraph.forEach((k, v) -> both.merge(k, v, (a, b) -> {
+            Set<String> u = new TreeSet<>(a);
+            u.addAll(b);
+            return u;
+        }));
+        both.forEach((from, tos) -> {
             if (lower.stream().noneMatch(p -> from.equals(p) || from.startsWith(p + "."))) return;
             for (String to : tos) {
                 if (upper.stream().anyMatch(p -> to.equals(p) || to.startsWith(p + "."))) violations.add(from + " -> " + to);

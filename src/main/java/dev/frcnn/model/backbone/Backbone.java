@@ -1,7 +1,5 @@
 package dev.frcnn.model.backbone;
 
-import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.roi.RoIHead;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
@@ -10,14 +8,14 @@ import org.bytedeco.pytorch.Tensor;
  * the RoI head that runs on pooled RoI features (the reference's {@code decom_vgg16()} pair
  * {@code (extractor, classifier)}).
  *
- * <p>{@link FasterRCNN} registers {@link #extractor()} under the name {@code extractor} and the
- * {@link RoIHead} registers {@link #classifier()} under {@code head.classifier}, so the state_dict keys
+ * <p>{@link dev.frcnn.model.FasterRCNN} registers {@link #extractor()} under the name {@code extractor} and the
+ * {@link dev.frcnn.model.roi.RoIHead} registers {@link #classifier()} under {@code head.classifier}, so the state_dict keys
  * follow the reference. A new backbone implements this interface and gets one entry in {@link Backbones}; the
  * RPN, the head, the creators and the trainer do not change.
  */
 public interface Backbone {
 
-    /** The feature extractor module (registered by {@link FasterRCNN} as {@code extractor}). */
+    /** The feature extractor module (registered by {@link dev.frcnn.model.FasterRCNN} as {@code extractor}). */
     Module extractor();
 
     /**

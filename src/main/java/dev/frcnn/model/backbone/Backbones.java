@@ -1,6 +1,5 @@
 package dev.frcnn.model.backbone;
 
-import dev.frcnn.assembly.Detectors;
 import dev.frcnn.io.ResNetKeys;
 import dev.frcnn.io.StateDicts;
 import org.bytedeco.pytorch.Module;
@@ -17,7 +16,7 @@ import static dev.frcnn.model.backbone.BackboneSpec.Normalisation.TORCHVISION_OR
 /**
  * The catalogue of backbones: the one place where a backbone is named and described ({@link BackboneSpec}).
  * Adding a backbone is one class implementing {@link Backbone} and one entry here; the config check
- * ({@code backbone}, {@code caffe_pretrain}, {@code use_drop}, {@code representation_size}), {@link Detectors} and
+ * ({@code backbone}, {@code caffe_pretrain}, {@code use_drop}, {@code representation_size}), {@link dev.frcnn.assembly.Detectors} and
  * the loading of pretrained weights ({@code load_path}) all read this table.
  *
  * <table>

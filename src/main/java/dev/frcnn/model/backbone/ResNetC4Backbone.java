@@ -1,7 +1,5 @@
 package dev.frcnn.model.backbone;
 
-import dev.frcnn.assembly.Detectors;
-import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.ConvolutionBackward;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -37,7 +35,7 @@ import static org.bytedeco.pytorch.global.torch.relu;
  * and all of {@code layer1} are frozen as well by default; layer2..layer4 are trained. The backbone owns this
  * freezing (its catalogue entry freezes no prefix of its own).
  *
- * <p>Module names are torchvision's. Registered by {@link FasterRCNN} (as {@code extractor}) and the RoI head
+ * <p>Module names are torchvision's. Registered by {@link dev.frcnn.model.FasterRCNN} (as {@code extractor}) and the RoI head
  * (as {@code head.classifier}), a torchvision key {@code layer4.*} becomes {@code head.classifier.layer4.*} and
  * every other key except {@code fc.*} becomes {@code extractor.*} ({@code dev.frcnn.io.ResNetKeys}).
  *
@@ -172,7 +170,7 @@ public final class ResNetC4Backbone implements Backbone {
 
     /**
      * Builds a randomly initialised backbone. The RoI head in front of layer4 pools {@code roiSize x roiSize} at
-     * spatial scale 1/{@value #FEATURE_STRIDE} (the head owns the operator; see {@link Detectors}). layer4 is
+     * spatial scale 1/{@value #FEATURE_STRIDE} (the head owns the operator; see {@link dev.frcnn.assembly.Detectors}). layer4 is
      * convolutional and ends in a mean over H and W, so any size works and the weights do not depend on it; its
      * first block halves the size ({@code ceil(roiSize / 2)}), and its cost per RoI grows with {@code roiSize^2}
      * (7 costs about a third of 14; {@code docs/resnet.md}).

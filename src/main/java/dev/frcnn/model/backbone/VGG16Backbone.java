@@ -1,7 +1,5 @@
 package dev.frcnn.model.backbone;
 
-import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.roi.RoIHead;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Context;
@@ -34,7 +32,7 @@ import static org.bytedeco.pytorch.global.torch.globalContext;
  *
  * <p>Sub-module indices are torchvision's, so the parameters are named {@code extractor.0.weight} ..
  * {@code extractor.28.bias} and {@code head.classifier.0.*}, {@code head.classifier.2.*} (or
- * {@code .0}/{@code .3} with dropout) once registered by {@link FasterRCNN} and {@link RoIHead}. As in
+ * {@code .0}/{@code .3} with dropout) once registered by {@link dev.frcnn.model.FasterRCNN} and {@link dev.frcnn.model.roi.RoIHead}. As in
  * the reference, conv1_1 .. conv2_2 (extractor layers 0, 2, 5, 7) are frozen ({@code requires_grad}
  * false). Initialisation follows torchvision's VGG (conv: Kaiming normal, fan_out, ReLU; linear: normal
  * std 0.01; biases 0); pretrained weights are loaded by key afterwards.

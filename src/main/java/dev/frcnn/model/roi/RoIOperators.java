@@ -1,10 +1,9 @@
 package dev.frcnn.model.roi;
 
-import dev.frcnn.model.backbone.Backbone;
 import dev.frcnn.ops.RoIAlign;
 import dev.frcnn.ops.RoIPool;
 
-/** Factories for the {@link RoIOperator}s a {@link Backbone} or {@link VGG16RoIHead} can use. */
+/** Factories for the {@link RoIOperator}s a {@link dev.frcnn.model.backbone.Backbone} or {@link VGG16RoIHead} can use. */
 public final class RoIOperators {
     private RoIOperators() {}
 

@@ -1,6 +1,5 @@
 package dev.frcnn.model.roi;
 
-import dev.frcnn.model.FasterRCNN;
 /**
  * The two prediction thresholds of the reference's {@code FasterRCNN} ({@code nms_thresh}, {@code score_thresh}),
  * as one immutable value passed with each prediction call, so that concurrent callers never share settings.

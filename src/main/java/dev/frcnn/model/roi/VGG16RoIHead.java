@@ -1,6 +1,5 @@
 package dev.frcnn.model.roi;
 
-import dev.frcnn.assembly.Detectors;
 import dev.frcnn.model.backbone.Backbone;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -44,7 +43,7 @@ public final class VGG16RoIHead extends RoIHead {
     }
 
     /**
-     * The same head with another RoI pooling (e.g. RoIAlign; see {@link Detectors}).
+     * The same head with another RoI pooling (e.g. RoIAlign; see {@link dev.frcnn.assembly.Detectors}).
      *
      * @param nClass number of classes including the background (21 for VOC)
      * @param backbone supplies the classifier module and its output width
