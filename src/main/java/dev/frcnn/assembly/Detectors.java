@@ -67,7 +67,7 @@ public final class Detectors {
         Backbone b = Backbones.build(spec, cfg.useDrop(), cfg.representationSize(), cfg.roiSize(), cfg.norm(),
                 cfg.freezeAt());
         if (cfg.zeroInitResidual() && b instanceof ResNetC4Backbone resnet) resnet.zeroInitResiduals();
-        RoIHead head = new VGG16RoIHead(classNames.size() + 1, b, roiOperator(cfg, b));
+        RoIHead head = new VGG16RoIHead(classNames.size() + 1, b.boxHead(), roiOperator(cfg, b));
         int mid = spec.rpnMidChannels() > 0 ? spec.rpnMidChannels() : b.featureChannels();
         RegionProposalNetwork rpn = new RegionProposalNetwork(b.featureChannels(), mid, cfg.ratiosArray(),
                 cfg.anchorScalesArray(), b.featureStride(), new ProposalCreator());
@@ -78,14 +78,15 @@ public final class Detectors {
      * The RoI pooling a config asks for, for a backbone's RoI size and stride.
      *
      * @param cfg {@code roi_op}, {@code roi_align_sampling_ratio}, {@code roi_align_aligned}
-     * @param backbone supplies {@link Backbone#roiSize()} and {@link Backbone#featureStride()}
+     * @param backbone supplies its box head's {@link dev.frcnn.model.roi.BoxHead#roiSize()} and {@link Backbone#featureStride()}
      * @return RoIPool or RoIAlign at spatial scale {@code 1 / featureStride}
      */
     public static RoIOperator roiOperator(Config cfg, Backbone backbone) {
         double scale = 1.0 / backbone.featureStride();
         return cfg.roiOp().equals("roi_align")
-                ? RoIOperators.roiAlign(backbone.roiSize(), scale, cfg.roiAlignSamplingRatio(), cfg.roiAlignAligned())
-                : RoIOperators.roiPool(backbone.roiSize(), scale);
+                ? RoIOperators.roiAlign(backbone.boxHead().roiSize(), scale, cfg.roiAlignSamplingRatio(),
+                        cfg.roiAlignAligned())
+                : RoIOperators.roiPool(backbone.boxHead().roiSize(), scale);
     }
 
     /**

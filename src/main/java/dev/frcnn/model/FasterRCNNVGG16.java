@@ -44,7 +44,7 @@ public final class FasterRCNNVGG16 extends FasterRCNN {
                             List<String> classNames, Precision precision) {
         super(backbone,
                 new RegionProposalNetwork(512, 512, ratios, anchorScales, FEAT_STRIDE, new ProposalCreator()),
-                new VGG16RoIHead(nFgClass + 1, backbone),
+                new VGG16RoIHead(nFgClass + 1, backbone.boxHead(), FEAT_STRIDE),
                 LocNormalization.REFERENCE, classNames, precision);
     }
 }

@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.roi.BoxHead;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
@@ -9,7 +10,7 @@ import org.bytedeco.pytorch.Tensor;
  * {@code (extractor, classifier)}).
  *
  * <p>{@link dev.frcnn.model.FasterRCNN} registers {@link #extractor()} under the name {@code extractor} and the
- * {@link dev.frcnn.model.roi.RoIHead} registers {@link #classifier()} under {@code head.classifier}, so the state_dict keys
+ * {@link dev.frcnn.model.roi.RoIHead} registers {@link #boxHead()}'s module under {@code head.classifier}, so the state_dict keys
  * follow the reference. A new backbone implements this interface and gets one entry in {@link Backbones}; the
  * RPN, the head, the creators and the trainer do not change.
  */
@@ -32,25 +33,13 @@ public interface Backbone {
     /** Input pixels per feature cell (16 for VGG16). */
     int featureStride();
 
-    /** The RoI head's top module (registered by the head as {@code classifier}). */
-    Module classifier();
-
     /**
-     * Runs the head's top on pooled RoI features.
-     *
-     * @param pooled (R, featureChannels, roiSize, roiSize) float32 pooled features
-     * @return (R, {@link #classifierOutputWidth()}) float32
+     * The RoI head's top that comes with this backbone (the reference's {@code classifier} half of
+     * {@code decom_vgg16}; layer4 for ResNet-C4), on pooled features of {@link #featureChannels()} channels. The
+     * RoI head registers it and owns the pooling operator (RoIPool or RoIAlign of {@link BoxHead#roiSize()} at
+     * spatial scale {@code 1 / featureStride()}).
      */
-    Tensor classify(Tensor pooled);
-
-    /** Width of {@link #classify(Tensor)}'s output (4096 for VGG16's fc7). */
-    int classifierOutputWidth();
-
-    /**
-     * Output height and width of the RoI pooling that {@link #classify(Tensor)} expects (7 for VGG16). The RoI
-     * head owns the pooling operator (RoIPool or RoIAlign at spatial scale {@code 1 / featureStride()}).
-     */
-    int roiSize();
+    BoxHead boxHead();
 
     /**
      * The smallest input height and width (after the preprocessing's resize) that the extractor accepts: below it a

@@ -23,7 +23,7 @@ import java.util.Optional;
  * @param dropout whether {@code use_drop} applies (VGG16's fc6/fc7 only)
  * @param defaultRepresentationSize the RoI head width used when {@code representation_size} is 0
  * @param representationSizeFixed whether only the default width is possible (the classifier comes pretrained)
- * @param defaultRoiSize the pooled RoI size used when {@code roi_size} is 0 (what {@link Backbone#roiSize()} returns)
+ * @param defaultRoiSize the pooled RoI size used when {@code roi_size} is 0 (what the built backbone's {@code boxHead().roiSize()} returns)
  * @param roiSizeFixed whether only the default RoI size is possible (the head flattens the pooled features into a
  *     fully connected layer of fixed input width)
  * @param rpnMidChannels channels of the RPN's 3x3 conv; 0 = the feature channels (the reference's 512 -> 512)

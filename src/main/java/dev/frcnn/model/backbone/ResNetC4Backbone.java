@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.roi.BoxHead;
 import dev.frcnn.tensor.ConvolutionBackward;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -47,7 +48,7 @@ public final class ResNetC4Backbone implements Backbone {
     public static final int FEATURE_STRIDE = 16;
     /** Channels of layer3's output (the RPN's input). */
     public static final int FEATURE_CHANNELS = 1024;
-    /** Channels of layer4's output, the width of {@link #classify(Tensor)}. */
+    /** Channels of layer4's output, the width of the box head's output. */
     public static final int OUTPUT_CHANNELS = 2048;
     /** Default output size of the RoI pooling in front of layer4 (detectron2's R50-C4 {@code POOLER_RESOLUTION}). */
     public static final int DEFAULT_ROI_SIZE = 14;
@@ -253,17 +254,13 @@ public final class ResNetC4Backbone implements Backbone {
     /** @return 16 */
     @Override public int featureStride() { return FEATURE_STRIDE; }
 
-    /** {@inheritDoc} The {@link Top}: child {@code layer4}. */
-    @Override public Module classifier() { return top; }
-
-    /** {@inheritDoc} layer4 on (R, 1024, 14, 14), then the mean over H, W: (R, 2048) float32. */
-    @Override public Tensor classify(Tensor pooled) { return top.forward(pooled); }
-
-    /** @return 2048 */
-    @Override public int classifierOutputWidth() { return OUTPUT_CHANNELS; }
-
-    /** @return 14 */
-    @Override public int roiSize() { return roiSize; }
+    /**
+     * {@inheritDoc} The {@link Top} (child {@code layer4}): layer4 on (R, 1024, S, S), then the mean over H, W:
+     * (R, 2048) float32; S = the RoI size (14 by default, {@code roi_size}).
+     */
+    @Override public BoxHead boxHead() {
+        return BoxHead.of(top, top::forward, OUTPUT_CHANNELS, roiSize);
+    }
 
     // ---------------------------------------------------------------------------------------------------------
 

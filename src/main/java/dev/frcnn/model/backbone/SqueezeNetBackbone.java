@@ -1,6 +1,7 @@
 package dev.frcnn.model.backbone;
 
 import dev.frcnn.io.WeightsMismatchException;
+import dev.frcnn.model.roi.BoxHead;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -161,19 +162,14 @@ public final class SqueezeNetBackbone implements Backbone {
     /** @return 16 */
     @Override public int featureStride() { return FEATURE_STRIDE; }
 
-    /** {@inheritDoc} fc6 (25088 to width), ReLU, fc7 (width to width), ReLU. */
-    @Override public Module classifier() { return classifier; }
-
-    /** {@inheritDoc} (R, 512, 7, 7) to (R, width) float32. */
-    @Override public Tensor classify(Tensor pooled) {
-        return classifier.forward(pooled.flatten(1, -1)); // (R, C*S*S); R may be 0 (no RoI)
+    /**
+     * {@inheritDoc} fc6 (25088 to width), ReLU, fc7 (width to width), ReLU: (R, 512, 7, 7) to (R, width) float32,
+     * width = the representation size. RoI size 7.
+     */
+    @Override public BoxHead boxHead() {
+        // (R, C*S*S); R may be 0 (no RoI)
+        return BoxHead.of(classifier, pooled -> classifier.forward(pooled.flatten(1, -1)), width, ROI_SIZE);
     }
-
-    /** @return the representation size */
-    @Override public int classifierOutputWidth() { return width; }
-
-    /** @return 7 */
-    @Override public int roiSize() { return ROI_SIZE; }
 
     private static Conv2dImpl conv(int in, int out, int kernel, int stride, int padding) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));

@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.roi.BoxHead;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -106,13 +107,10 @@ public final class TinyBackbone implements Backbone {
 
     @Override public int featureStride() { return FEATURE_STRIDE; }
 
-    @Override public Module classifier() { return classifier; }
-
-    @Override public Tensor classify(Tensor pooled) { return classifier.forward(pooled.flatten(1, -1)); }
-
-    @Override public int classifierOutputWidth() { return width; }
-
-    @Override public int roiSize() { return ROI_SIZE; }
+    /** {@inheritDoc} Two fully connected layers of the representation size on the flattened pooled features. */
+    @Override public BoxHead boxHead() {
+        return BoxHead.of(classifier, pooled -> classifier.forward(pooled.flatten(1, -1)), width, ROI_SIZE);
+    }
 
     /** {@inheritDoc} */
     @Override public int minInputSide() { return MIN_INPUT_SIDE; }

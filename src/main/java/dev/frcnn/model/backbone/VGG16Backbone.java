@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.roi.BoxHead;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Context;
@@ -187,19 +188,14 @@ public final class VGG16Backbone implements Backbone {
     /** @return 16 */
     @Override public int featureStride() { return FEATURE_STRIDE; }
 
-    /** {@inheritDoc} A {@link SequentialImpl}: fc6, ReLU, [Dropout], fc7, ReLU, [Dropout]. */
-    @Override public Module classifier() { return classifier; }
-
-    /** {@inheritDoc} Flattens (R, 512, 7, 7) to (R, 25088), then fc6/fc7: (R, 4096) float32. */
-    @Override public Tensor classify(Tensor pooled) {
-        return classifier.forward(pooled.flatten(1, -1)); // (R, C*S*S); R may be 0 (no RoI)
+    /**
+     * {@inheritDoc} The classifier, a {@link SequentialImpl}: fc6, ReLU, [Dropout], fc7, ReLU, [Dropout]; it flattens
+     * (R, 512, 7, 7) to (R, 25088), then fc6/fc7: (R, 4096) float32. RoI size 7.
+     */
+    @Override public BoxHead boxHead() {
+        // (R, C*S*S); R may be 0 (no RoI)
+        return BoxHead.of(classifier, pooled -> classifier.forward(pooled.flatten(1, -1)), FC_WIDTH, ROI_SIZE);
     }
-
-    /** @return 4096 */
-    @Override public int classifierOutputWidth() { return FC_WIDTH; }
-
-    /** @return 7 */
-    @Override public int roiSize() { return ROI_SIZE; }
 
     /** {@inheritDoc} */
     @Override public int minInputSide() { return MIN_INPUT_SIDE; }

@@ -433,8 +433,8 @@ class ResNetC4BackboneTest {
             assertThat(Tensors.toFloatArray(pooled))
                     .containsExactly(Tensors.toFloatArray(RoIOperators.roiAlign(7, 1.0 / 16, 0, true).apply(features, xy)));
             ResNetC4Backbone b = (ResNetC4Backbone) small.backbone();
-            assertThat(b.roiSize()).isEqualTo(7);
-            assertThat(Tensors.shape(b.classify(pooled))).containsExactly(2, ResNetC4Backbone.OUTPUT_CHANNELS);
+            assertThat(b.boxHead().roiSize()).isEqualTo(7);
+            assertThat(Tensors.shape(b.boxHead().forward(pooled))).containsExactly(2, ResNetC4Backbone.OUTPUT_CHANNELS);
 
             Map<String, Tensor> sd = new LinkedHashMap<>();
             StringTensorDict ps = big.named_parameters(true), bs = big.named_buffers(true);

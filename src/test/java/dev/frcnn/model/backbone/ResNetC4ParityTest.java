@@ -111,7 +111,7 @@ class ResNetC4ParityTest {
         Tensor l4 = backbone.top().layer4().forward(pooled);
         TensorAssert.assertScaledClose(l4.select(1, 0), g.floats(op + "_layer4_channel0"), CHANNEL0, 0,
                 op + "_layer4_channel0");
-        Tensor head = backbone.classify(pooled);
+        Tensor head = backbone.boxHead().forward(pooled);
         TensorAssert.assertShape(head, g.shape(op + "_head_output"), op + "_head_output");
         TensorAssert.assertScaledClose(head, g.floats(op + "_head_output"), SCALED, 0, op + "_head_output");
     }
