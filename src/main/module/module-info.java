@@ -13,6 +13,7 @@ module dev.frcnn {
     requires com.fasterxml.jackson.dataformat.xml;
     requires info.picocli;
     requires me.tongfei.progressbar;
+    requires org.knowm.xchart; // charts: loss curve, metrics per epoch, PR curves (dev.frcnn.chart)
     requires transitive java.desktop;
     requires jdk.unsupported; // sun.misc.Signal: graceful stop on SIGTERM/SIGINT (cli.StopSignals)
 

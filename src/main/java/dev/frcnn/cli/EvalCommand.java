@@ -39,7 +39,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--set", description = "config override key=value (repeatable)")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--pr-curves", description = "write one precision-recall PNG per class into this directory")
+    @Option(names = "--pr-curves", description = "write one precision-recall chart per class into this directory (PNG and SVG)")
     Path prCurves;
 
     @Override

@@ -440,17 +440,19 @@ public final class VocEval {
     }
 
     /**
-     * Writes one precision-recall curve PNG per class that has a curve (both {@code prec} and
-     * {@code rec} non-null): axes, the raw (recall, precision) curve, the class name and its AP.
-     * Files are named {@code pr_<index>_<name>.png} (the name reduced to letters, digits, '-' and '_').
-     * Each image is {@link PrCurves#WIDTH} x {@link PrCurves#HEIGHT} pixels, 3 channels.
+     * Writes one precision-recall chart per class that has a curve (both {@code prec} and {@code rec} non-null): axes
+     * from 0 to 1 with their titles, a grid, the raw (recall, precision) curve, the class name and its AP in the title,
+     * the name in the legend. Files are named {@code pr_<index>_<name>.png} (the name reduced to letters, digits, '-'
+     * and '_'), each with its SVG twin {@code pr_<index>_<name>.svg}. Each PNG is {@link PrCurves#WIDTH} x
+     * {@link PrCurves#HEIGHT} pixels, 8-bit RGB.
      *
      * @param dir output directory (created if missing)
      * @param result an evaluation result
      * @param classNames names by class index (may be shorter than the class count, or {@code null}:
      *     missing names become {@code class<index>})
-     * @return the files written, in class order
-     * @throws java.io.UncheckedIOException if the directory cannot be created or a file not written
+     * @return the PNG files written, in class order (each has its {@code .svg} beside it)
+     * @throws java.io.UncheckedIOException if the directory cannot be created or a chart not drawn or written; its
+     *     message names the file
      */
     public static List<Path> writePrCurves(Path dir, Result result, List<String> classNames) {
         return PrCurves.write(dir, result, classNames == null ? new ArrayList<>() : classNames);

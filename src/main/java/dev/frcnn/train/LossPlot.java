@@ -1,84 +1,115 @@
 package dev.frcnn.train;
 
-import org.bytedeco.opencv.opencv_core.Mat;
-import org.bytedeco.opencv.opencv_core.Point;
+import dev.frcnn.chart.ChartFiles;
+import dev.frcnn.chart.ChartStyle;
+import org.knowm.xchart.XYChart;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
-import static org.bytedeco.opencv.global.opencv_imgcodecs.imwrite;
-import static org.bytedeco.opencv.global.opencv_imgproc.*;
-
-/** Draws training loss curves (moving averages per step) into a PNG with OpenCV. */
+/**
+ * The training loss curve ({@code loss_curve.png} and {@code loss_curve.svg}): each loss's moving average over the
+ * steps, one line per loss, steps on the x axis.
+ */
 final class LossPlot {
-    private static final int W = 800, H = 480, LEFT = 70, RIGHT = 170, TOP = 40, BOTTOM = 50;
-    private static final double[][] COLORS = {{200, 60, 30}, {30, 140, 30}, {30, 30, 200}, {160, 0, 160}, {0, 0, 0}};
+    /** Width of the chart in pixels. */
+    static final int WIDTH = 960;
+    /** Height of the chart in pixels. */
+    static final int HEIGHT = 540;
+    /**
+     * Most points drawn per series: a longer run is averaged over equal bins of consecutive steps, so that a run of
+     * 70,000 steps still draws in a fraction of a second and its SVG stays small.
+     */
+    static final int MAX_POINTS = 1000;
 
     private LossPlot() {}
 
     /**
-     * @param file the PNG to write
-     * @param names series names (legend)
+     * Draws the curves. Step {@code i} (0-based) of the series is plotted at x = {@code i + 1}. The moving average at a
+     * step is the mean of the finite values among the last {@code window} steps (a diverged step's NaN or infinity
+     * is left out, not spread over the next {@code window} steps); where there is none, the line has a gap. No
+     * steps give empty axes.
+     *
+     * @param png the PNG to write; its SVG twin is {@link ChartFiles#svgTwin}
+     * @param names series names (legend), one per series
      * @param series per series, the values per step (same length)
-     * @param window moving-average window
-     * @return whether OpenCV wrote the file
+     * @param window moving-average window in steps (at least 1)
+     * @throws IOException naming the file that could not be drawn or written ({@link ChartFiles#write})
+     * @throws IllegalArgumentException if names and series differ in number, the series in length, or window < 1
      */
-    static boolean write(Path file, List<String> names, List<double[]> series, int window) {
-        int n = series.isEmpty() ? 0 : series.get(0).length;
-        Mat img = new Mat(H, W, CV_8UC3, new org.bytedeco.opencv.opencv_core.Scalar(255, 255, 255, 0));
-        try {
-            double[][] smooth = new double[series.size()][];
-            double max = 1e-9;
-            for (int s = 0; s < series.size(); s++) {
-                smooth[s] = movingAverage(series.get(s), window);
-                for (double v : smooth[s]) if (Double.isFinite(v)) max = Math.max(max, v);
-            }
-            org.bytedeco.opencv.opencv_core.Scalar black = new org.bytedeco.opencv.opencv_core.Scalar(0, 0, 0, 0);
-            rectangle(img, new Point(LEFT, TOP), new Point(W - RIGHT, H - BOTTOM), black, 1, LINE_8, 0);
-            putText(img, "training loss (moving average of " + window + " steps)", new Point(LEFT, 25),
-                    FONT_HERSHEY_SIMPLEX, 0.55, black, 1, LINE_AA, false);
-            putText(img, "step", new Point((W - RIGHT + LEFT) / 2 - 15, H - 12), FONT_HERSHEY_SIMPLEX, 0.5, black, 1, LINE_AA, false);
-            for (int t = 0; t <= 4; t++) {
-                int y = py(max * t / 4, max);
-                line(img, new Point(LEFT - 5, y), new Point(LEFT, y), black, 1, LINE_8, 0);
-                putText(img, String.format("%.2f", max * t / 4), new Point(8, y + 5), FONT_HERSHEY_SIMPLEX, 0.45, black, 1, LINE_AA, false);
-                int x = px(t / 4.0);
-                putText(img, String.valueOf(Math.round((n - 1) * t / 4.0) + 1), new Point(x - 10, H - BOTTOM + 18),
-                        FONT_HERSHEY_SIMPLEX, 0.45, black, 1, LINE_AA, false);
-            }
-            for (int s = 0; s < smooth.length; s++) {
-                double[] c = COLORS[s % COLORS.length];
-                org.bytedeco.opencv.opencv_core.Scalar col = new org.bytedeco.opencv.opencv_core.Scalar(c[0], c[1], c[2], 0);
-                for (int i = 1; i < n; i++) {
-                    line(img, new Point(px((i - 1) / (double) Math.max(1, n - 1)), py(smooth[s][i - 1], max)),
-                            new Point(px(i / (double) Math.max(1, n - 1)), py(smooth[s][i], max)), col, 1, LINE_AA, 0);
-                }
-                putText(img, names.get(s), new Point(W - RIGHT + 10, TOP + 20 + 22 * s), FONT_HERSHEY_SIMPLEX, 0.5, col, 1, LINE_AA, false);
-            }
-            return imwrite(file.toString(), img);
-        } finally {
-            img.close();
+    static void write(Path png, List<String> names, List<double[]> series, int window) throws IOException {
+        if (names.size() != series.size()) {
+            throw new IllegalArgumentException(names.size() + " names for " + series.size() + " series");
         }
+        if (window < 1) throw new IllegalArgumentException("moving-average window " + window + " < 1");
+        int n = series.isEmpty() ? 0 : series.get(0).length;
+        for (double[] s : series) {
+            if (s.length != n) throw new IllegalArgumentException("series of " + s.length + " and " + n + " steps");
+        }
+        XYChart chart = ChartStyle.lineChart(WIDTH, HEIGHT,
+                "training loss (moving average of " + window + (window == 1 ? " step)" : " steps)"),
+                "step (one image each)", "loss");
+        // Ticks at round step numbers (whole steps once the run has a few; a run of 2 steps gets a 1.5 tick)
+        chart.getStyler().setXAxisDecimalPattern("#,##0.#");
+        if (n > 1) chart.getStyler().setXAxisMin(1.0).setXAxisMax((double) n);
+        if (n > 0) {
+            double[] x = binMeans(steps(n), MAX_POINTS);
+            for (int s = 0; s < series.size(); s++) {
+                double[] y = binMeans(movingAverage(series.get(s), window), MAX_POINTS);
+                ChartStyle.addLine(chart, names.get(s), x, y, false);
+            }
+        }
+        ChartFiles.write(chart, png);
     }
 
-    private static double[] movingAverage(double[] v, int window) {
+    private static double[] steps(int n) {
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = i + 1;
+        return x;
+    }
+
+    /**
+     * @return per step, the mean of the finite values among the last {@code window} steps, or NaN where there is none
+     */
+    static double[] movingAverage(double[] v, int window) {
         double[] out = new double[v.length];
         double sum = 0;
+        int count = 0;
         for (int i = 0; i < v.length; i++) {
-            sum += v[i];
-            if (i >= window) sum -= v[i - window];
-            out[i] = sum / Math.min(i + 1, window);
+            if (Double.isFinite(v[i])) {
+                sum += v[i];
+                count++;
+            }
+            if (i >= window && Double.isFinite(v[i - window])) {
+                sum -= v[i - window];
+                count--;
+            }
+            if (count == 0) sum = 0; // no rounding residue carried past a gap
+            out[i] = count > 0 ? sum / count : Double.NaN;
         }
         return out;
     }
 
-    private static int px(double f) {
-        return LEFT + (int) Math.round(f * (W - RIGHT - LEFT));
-    }
-
-    private static int py(double v, double max) {
-        double f = Math.max(0, Math.min(1, v / max));
-        return H - BOTTOM - (int) Math.round(f * (H - BOTTOM - TOP));
+    /**
+     * @return {@code v} itself if it has at most {@code max} values; otherwise {@code max} values, the i-th the mean of
+     *     the finite values of the i-th of {@code max} equal bins of consecutive values (NaN if it has none)
+     */
+    static double[] binMeans(double[] v, int max) {
+        if (v.length <= max) return v;
+        double[] out = new double[max];
+        for (int b = 0; b < max; b++) {
+            int from = (int) ((long) b * v.length / max), to = (int) ((long) (b + 1) * v.length / max);
+            double sum = 0;
+            int count = 0;
+            for (int i = from; i < to; i++) {
+                if (Double.isFinite(v[i])) {
+                    sum += v[i];
+                    count++;
+                }
+            }
+            out[b] = count > 0 ? sum / count : Double.NaN;
+        }
+        return out;
     }
 }

@@ -16,8 +16,8 @@ import java.util.Locale;
  * The files of a training run in its directory, and the rules that protect them: a fresh run refuses a directory
  * that holds a run ({@link RunExistsException}) unless it resumes it or is told to replace it; replacing removes
  * exactly the run's files ({@link #RUN_FILES}); every start removes the temporary files that a save killed before
- * its rename left behind ({@link Checkpoints#isTemporaryOf(String, String)} of {@code last.ckpt} or
- * {@code best.ckpt}), and nothing else.
+ * its rename left behind ({@link Checkpoints#isTemporaryOf(String, String)} of a checkpoint or a chart,
+ * {@link #ATOMIC_FILES}), and nothing else.
  */
 public final class RunDirectory {
     /** The running state, written every {@code checkpoint_every} steps, at each epoch's end and on a stop. */
@@ -29,7 +29,13 @@ public final class RunDirectory {
      * {@code --overwrite} removes. Other files (the user's notes, the demo's folders) are never touched.
      */
     public static final List<String> RUN_FILES = List.of(LAST, BEST, "config.json", "losses.csv", "metrics.csv",
-            "loss_curve.png");
+            "loss_curve.png", "loss_curve.svg", "metrics.png", "metrics.svg");
+    /**
+     * The {@link #RUN_FILES} written to a temporary file and renamed over the old one (the checkpoints and the charts,
+     * {@code dev.frcnn.chart.ChartFiles}): a save killed before its rename leaves {@code <name><digits>.tmp} behind.
+     */
+    public static final List<String> ATOMIC_FILES = List.of(LAST, BEST, "loss_curve.png", "loss_curve.svg",
+            "metrics.png", "metrics.svg");
 
     private RunDirectory() {}
 
@@ -44,9 +50,8 @@ public final class RunDirectory {
     }
 
     /**
-     * @return the regular files (not links) in {@code dir} that a checkpoint save of {@code last.ckpt} or
-     *     {@code best.ckpt} left behind when it was killed before its rename, sorted by name; empty if {@code dir}
-     *     does not exist
+     * @return the regular files (not links) in {@code dir} that a save of one of the {@link #ATOMIC_FILES} left behind
+     *     when it was killed before its rename, sorted by name; empty if {@code dir} does not exist
      * @throws IOException if the directory cannot be listed
      */
     public static List<Path> staleTemporaryFiles(Path dir) throws IOException {
@@ -55,9 +60,12 @@ public final class RunDirectory {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
-                if ((Checkpoints.isTemporaryOf(n, LAST) || Checkpoints.isTemporaryOf(n, BEST))
-                        && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    stale.add(p);
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) continue;
+                for (String f : ATOMIC_FILES) {
+                    if (Checkpoints.isTemporaryOf(n, f)) {
+                        stale.add(p);
+                        break;
+                    }
                 }
             }
         }
@@ -87,8 +95,8 @@ public final class RunDirectory {
     }
 
     /**
-     * Removes the stale temporary checkpoint files ({@link #staleTemporaryFiles(Path)}) and logs one line naming
-     * them, or nothing if there are none.
+     * Removes the stale temporary files ({@link #staleTemporaryFiles(Path)}) and logs one line naming them, or
+     * nothing if there are none.
      *
      * @return the removed files
      * @throws IOException if one cannot be removed
@@ -102,7 +110,7 @@ public final class RunDirectory {
             Files.delete(p);
             names.add(String.format(Locale.ROOT, "%s (%.1f MB)", p.getFileName(), size / 1e6));
         }
-        log.printf("removed %d stale temporary checkpoint file%s left by an interrupted save in %s: %s%n", stale.size(),
+        log.printf("removed %d stale temporary file%s left by an interrupted save in %s: %s%n", stale.size(),
                 stale.size() == 1 ? "" : "s", dir, String.join(", ", names));
         return stale;
     }

@@ -48,7 +48,8 @@ import java.util.concurrent.Future;
  * crashes on them, this loop skips them and reports the count.
  *
  * <p>Outputs in the run directory: {@code config.json}, {@code losses.csv} (one row per step),
- * {@code loss_curve.png}, {@code metrics.csv} (mAP per epoch), {@code best.ckpt} (best mAP so far),
+ * {@code loss_curve.png} and {@code .svg} (redrawn after each epoch's training), {@code metrics.csv} (mAP per epoch),
+ * {@code metrics.png} and {@code .svg} (redrawn after each evaluation), {@code best.ckpt} (best mAP so far),
  * {@code last.ckpt} (the running state every {@code checkpoint_every} steps and at the end of each epoch:
  * model, optimizer, epoch, position in the epoch, best mAP). {@code resume} continues from {@code last.ckpt}:
  * the epoch order, flips and sampling are functions of (seed, epoch, step), so a resumed run repeats exactly
@@ -185,7 +186,7 @@ public final class TrainLoop {
         } catch (IOException e) {
             throw WriteFailures.naming(cfgOut, e);
         }
-        LossLog losses = new LossLog(opt.outDir(), st.globalStep);
+        LossLog losses = new LossLog(opt.outDir(), st.globalStep, opt.log());
         // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
         // checkpoint still leaves a state to resume from (with other settings).
         if (!opt.resume()) saveCheckpoint(last, model, trainer, st, true);
@@ -229,6 +230,7 @@ public final class TrainLoop {
                 losses.epoch(st.epoch, r.map(), trainer.lr());
                 opt.log().printf("epoch %d/%d: mAP %.4f, lr %.2e (train %.1f s, eval %.1f s)%n", st.epoch + 1, cfg.epoch(),
                         r.map(), trainer.lr(), (evalStart - trainStart) / 1e9, (System.nanoTime() - evalStart) / 1e9);
+                losses.plotMetrics();
                 if (r.map() > st.bestMap) {
                     st.bestMap = r.map();
                     st.bestEpoch = st.epoch;
@@ -496,15 +498,20 @@ public final class TrainLoop {
         }
     }
 
-    /** losses.csv, metrics.csv and the loss curve. */
+    /**
+     * losses.csv, metrics.csv and their charts. A chart that cannot be drawn or written is a warning on the log: the
+     * CSVs hold the numbers, and training goes on.
+     */
     private static final class LossLog implements AutoCloseable {
         private final Path dir;
+        private final PrintStream log;
         private final BufferedWriter csv;
         private final BufferedWriter metrics;
         private final List<double[]> rows = new ArrayList<>();
 
-        LossLog(Path dir, long keepSteps) throws IOException {
+        LossLog(Path dir, long keepSteps, PrintStream log) throws IOException {
             this.dir = dir;
+            this.log = log;
             Path f = dir.resolve("losses.csv");
             List<String> kept = new ArrayList<>();
             kept.add("step,epoch,iteration," + String.join(",", LOSS_NAMES) + ",lr");
@@ -546,6 +553,12 @@ public final class TrainLoop {
             }
         }
 
+        /** Draws metrics.png/.svg from metrics.csv. */
+        void plotMetrics() {
+            chart(() -> MetricsPlot.write(dir.resolve("metrics.png"), "mAP",
+                    MetricsPlot.read(dir.resolve("metrics.csv"), "map")));
+        }
+
         void flush() throws IOException {
             try {
                 csv.flush();
@@ -561,7 +574,20 @@ public final class TrainLoop {
                 for (int i = 0; i < s.length; i++) s[i] = rows.get(i)[k];
                 series.add(s);
             }
-            LossPlot.write(dir.resolve("loss_curve.png"), LOSS_NAMES, series, Math.max(1, Math.min(50, rows.size() / 10 + 1)));
+            chart(() -> LossPlot.write(dir.resolve("loss_curve.png"), LOSS_NAMES, series,
+                    Math.max(1, Math.min(50, rows.size() / 10 + 1))));
+        }
+
+        private interface Chart {
+            void write() throws IOException;
+        }
+
+        private void chart(Chart c) {
+            try {
+                c.write();
+            } catch (IOException e) {
+                log.println("warning: " + e.getMessage() + "; training goes on");
+            }
         }
 
         @Override

@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.eval.PrCurves;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.PrimitiveCache;
+import dev.frcnn.testing.ChartImages;
 import dev.frcnn.testing.Golden;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -185,15 +187,27 @@ class CliTest {
     }
 
     @Test
-    void evalEndsWithTheMapLine() {
+    void evalEndsWithTheMapLine() throws IOException {
         Path data = new SyntheticVoc(5, 96, 128).write(dir.resolve("voc"), 2, 3);
-        Run r = run("eval", "--weights", ckpt.toString(), "--data", data.toString());
+        Path pr = dir.resolve("pr");
+        Run r = run("eval", "--weights", ckpt.toString(), "--data", data.toString(), "--pr-curves", pr.toString());
         assertThat(r.code()).as(r.err()).isZero();
         String[] lines = r.out().strip().split("\n");
         assertThat(lines[lines.length - 1]).matches("mAP: \\d+\\.\\d+");
         double map = Double.parseDouble(lines[lines.length - 1].substring("mAP: ".length()));
         assertThat(map).as("mAP (the test split has non-difficult objects, so it is defined)").isBetween(0.0, 1.0);
         assertThat(r.out()).contains("AP circle");
+        // --pr-curves: a chart per class with ground truth, PNG and SVG
+        List<String> charts;
+        try (var files = Files.list(pr)) {
+            charts = files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        assertThat(charts).isNotEmpty().allMatch(n -> n.matches("pr_0[0-3]_(circle|square|triangle|cross)\\.(png|svg)"));
+        for (String n : charts) {
+            if (!n.endsWith(".png")) continue;
+            assertThat(charts).contains(n.replace(".png", ".svg"));
+            assertThat(ChartImages.png(pr.resolve(n)).getWidth()).isEqualTo(PrCurves.WIDTH);
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.testing.ChartImages;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,11 +45,18 @@ class TrainRunDirectoryTest {
     }
 
     @Test
-    void aFinishedRunIsRefusedWithoutResumeOrOverwriteAndReplacedWithOverwrite() throws IOException {
+    void aFinishedRunIsRefusedWithoutResumeOrOverwriteAndReplacedWithOverwrite() throws Exception {
         Path out = dir.resolve("run");
         CliTest.Run first = train(out, 2);
         assertThat(first.code()).as(first.err()).isZero();
-        List<String> files = List.of("last.ckpt", "best.ckpt", "metrics.csv", "losses.csv", "config.json", "loss_curve.png");
+        List<String> files = List.of("last.ckpt", "best.ckpt", "metrics.csv", "losses.csv", "config.json", "loss_curve.png",
+                "loss_curve.svg", "metrics.png", "metrics.svg");
+        // the charts: PNGs that decode, SVGs that parse
+        for (String chart : List.of("loss_curve", "metrics")) {
+            assertThat(ChartImages.png(out.resolve(chart + ".png")).getWidth()).as(chart).isGreaterThan(100);
+            ChartImages.svg(out.resolve(chart + ".svg"));
+        }
+        assertThat(first.err()).doesNotContain("warning");
         List<byte[]> before = new ArrayList<>();
         for (String f : files) before.add(Files.readAllBytes(out.resolve(f)));
         Path notes = Files.writeString(out.resolve("notes.txt"), "mine");
@@ -90,6 +98,16 @@ class TrainRunDirectoryTest {
         CliTest.Run second = CliTest.run(demo);
         assertThat(second.code()).as("the demo run twice: " + second.err()).isZero();
         assertThat(second.out()).containsPattern("mAP: \\d");
+        for (String chart : List.of("run/loss_curve", "run/metrics")) {
+            assertThat(out.resolve(chart + ".png")).isRegularFile();
+            assertThat(out.resolve(chart + ".svg")).isRegularFile();
+        }
+        List<String> pr;
+        try (var files = Files.list(out.resolve("pr_curves"))) {
+            pr = files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        assertThat(pr).as("PR charts of the classes in the test image").isNotEmpty();
+        for (String n : pr) if (n.endsWith(".png")) assertThat(pr).contains(n.replace(".png", ".svg"));
 
         // A run in OUT/run that the demo did not make (other classes) is refused before anything is written.
         Path foreign = dir.resolve("not-a-demo");
@@ -104,20 +122,22 @@ class TrainRunDirectoryTest {
     }
 
     @Test
-    void staleTemporaryCheckpointsOfOurPatternAreRemovedAtTheNextStartAndNothingElse() throws IOException {
+    void staleTemporaryFilesOfOurPatternAreRemovedAtTheNextStartAndNothingElse() throws IOException {
         Path out = dir.resolve("stale");
         CliTest.Run first = train(out, 1);
         assertThat(first.code()).as(first.err()).isZero();
-        List<String> ours = List.of("last.ckpt8761234598712345.tmp", "best.ckpt18446744073709551615.tmp");
+        List<String> ours = List.of("last.ckpt8761234598712345.tmp", "best.ckpt18446744073709551615.tmp",
+                "loss_curve.png42.tmp", "metrics.svg9.tmp");
         List<String> others = List.of("last.ckpt.tmp", "last.ckpt123.tmp.bak", "mylast.ckpt123.tmp", "last.ckpt12a.tmp",
-                "other123.tmp", "last.ckpt123.TMP");
+                "other123.tmp", "last.ckpt123.TMP", "metrics.csv123.tmp", "loss_curve.png.tmp");
         for (String f : ours) Files.write(out.resolve(f), new byte[1000]);
         for (String f : others) Files.writeString(out.resolve(f), "keep");
         Files.createDirectory(out.resolve("last.ckpt999.tmp")); // a directory is not a file we wrote
 
         CliTest.Run resumed = train(out, 1, "--resume");
         assertThat(resumed.code()).as(resumed.err()).isZero();
-        assertThat(resumed.err()).contains("removed 2 stale temporary checkpoint files").contains(ours.get(0)).contains(ours.get(1));
+        assertThat(resumed.err()).contains("removed 4 stale temporary files");
+        for (String f : ours) assertThat(resumed.err()).contains(f);
         for (String f : ours) assertThat(out.resolve(f)).doesNotExist();
         for (String f : others) assertThat(Files.readString(out.resolve(f))).as(f).isEqualTo("keep");
         assertThat(out.resolve("last.ckpt999.tmp")).isDirectory();
@@ -126,7 +146,7 @@ class TrainRunDirectoryTest {
         Files.write(out.resolve(ours.get(0)), new byte[10]);
         CliTest.Run over = train(out, 1, "--overwrite");
         assertThat(over.code()).as(over.err()).isZero();
-        assertThat(over.err()).contains("removed 1 stale temporary checkpoint file ");
+        assertThat(over.err()).contains("removed 1 stale temporary file ");
         assertThat(out.resolve(ours.get(0))).doesNotExist();
         for (String f : others) assertThat(out.resolve(f)).exists();
     }

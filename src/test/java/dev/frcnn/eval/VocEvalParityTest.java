@@ -1,12 +1,17 @@
 package dev.frcnn.eval;
 
+import dev.frcnn.chart.ChartStyle;
 import dev.frcnn.data.ImageReader;
+import dev.frcnn.testing.ChartImages;
 import dev.frcnn.testing.Golden;
 import dev.frcnn.testing.TensorAssert;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+
+import java.awt.image.BufferedImage;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -162,7 +167,7 @@ class VocEvalParityTest {
     }
 
     @Test
-    void writesPrCurvePngs(@TempDir Path dir) {
+    void writesPrCurvePngs(@TempDir Path dir) throws Exception {
         String c = cases().get(0);
         Case k = load(c);
         VocEval.Result r = VocEval.evalDetectionVoc(k.preds(), k.gts(), G.params().path("iou_thresh").asDouble(), true);
@@ -184,6 +189,45 @@ class VocEvalParityTest {
                 // not blank: the curve and text leave non-white pixels
                 assertThat(img.lt(new org.bytedeco.pytorch.Scalar(250.0)).sum().item_long()).isGreaterThan(100);
             }
+            Path svg = f.resolveSibling(f.getFileName().toString().replace(".png", ".svg"));
+            Document d = ChartImages.svg(svg);
+            assertThat(d.getDocumentElement().getAttribute("width")).isEqualTo(PrCurves.WIDTH + "px");
         }
+        // a class with detections has its curve (and legend sample) in the first series colour
+        int l = 0;
+        while (r.precRec().prec()[l] == null || r.precRec().prec()[l].length == 0) l++;
+        Path withCurve = files.get(l);
+        BufferedImage img = ChartImages.png(withCurve);
+        assertThat(ChartImages.pixelsNear(img, ChartStyle.SERIES_COLORS[0], 0, PrCurves.HEIGHT * 3 / 4))
+                .as(withCurve + ": the curve in the plot").isGreaterThan(50);
+        assertThat(ChartImages.shapesIn(ChartImages.svg(withCurve.resolveSibling(
+                withCurve.getFileName().toString().replace(".png", ".svg"))), ChartStyle.SERIES_COLORS[0]))
+                .isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void prCurvesOfClassesWithoutDetectionsOrGroundTruthStillDraw(@TempDir Path dir) throws Exception {
+        double[][] prec = {{}, {Double.NaN, 0.5}, {1.0, 0.5}};
+        double[][] rec = {{}, {Double.NaN, Double.NaN}, {Double.POSITIVE_INFINITY, 0.5}};
+        VocEval.Result r = new VocEval.Result(new double[] {Double.NaN, Double.NaN, 0.25}, 0.25,
+                new VocEval.PrecRec(prec, rec), false);
+        List<Path> files = VocEval.writePrCurves(dir, r, null);
+        assertThat(files).extracting(p -> p.getFileName().toString())
+                .containsExactly("pr_00_class0.png", "pr_01_class1.png", "pr_02_class2.png");
+        for (Path f : files) assertThat(ChartImages.png(f).getWidth()).isEqualTo(PrCurves.WIDTH);
+        assertThat(ChartImages.shapesIn(ChartImages.svg(dir.resolve("pr_01_class1.svg")), ChartStyle.SERIES_COLORS[0]))
+                .as("no finite recall: no curve").isZero();
+        assertThat(ChartImages.shapesIn(ChartImages.svg(dir.resolve("pr_02_class2.svg")), ChartStyle.SERIES_COLORS[0]))
+                .as("the one finite point").isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void aPrCurveThatCannotBeWrittenNamesTheFile(@TempDir Path dir) throws Exception {
+        VocEval.Result r = new VocEval.Result(new double[] {0.5}, 0.5,
+                new VocEval.PrecRec(new double[][] {{1.0, 0.5}}, new double[][] {{0.5, 0.5}}), true);
+        Files.createDirectories(dir.resolve("pr_00_cat.png/inside"));
+        assertThatThrownBy(() -> VocEval.writePrCurves(dir, r, List.of("cat")))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageStartingWith(dir.resolve("pr_00_cat.png") + ": cannot write: ");
     }
 }
