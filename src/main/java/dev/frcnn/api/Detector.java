@@ -2,6 +2,7 @@ package dev.frcnn.api;
 
 import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
+import dev.frcnn.data.DecodedImage;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.model.Detection;
@@ -132,9 +133,10 @@ public final class Detector implements AutoCloseable {
     /**
      * Detects objects in an image file.
      *
-     * @param image a JPEG, PNG, BMP, ... file (decoded as the reference's {@code read_image}: RGB, EXIF
-     *     orientation ignored)
-     * @return detections in the image's pixels, grouped by class in class order (as {@code bin/frcnn detect}'s JSON);
+     * @param image a JPEG, PNG, BMP, ... file (decoded as {@link #decode(Path)} does: RGB, with its EXIF orientation
+     *     applied unless the config's {@code exif_orientation} is {@code ignore})
+     * @return detections in the image's pixels (as shown, after the EXIF orientation; under {@code ignore}, the
+     *     stored pixels), grouped by class in class order (as {@code bin/frcnn detect}'s JSON);
      *     empty for an image in which the model finds nothing, tiny images included (a 1 x 1 image has no proposal)
      * @throws dev.frcnn.data.ImageTooLargeException if the header declares more pixels than the limit
      * @throws ImageTooSmallException if the preprocessing would resize it to a side below the backbone's smallest
@@ -147,30 +149,67 @@ public final class Detector implements AutoCloseable {
     public List<Detection> detect(Path image) {
         Objects.requireNonNull(image, "image");
         try {
-            return run(() -> ImageReader.readRgbChw(image, loaded.config().maxImagePixels(),
-                    loaded.config().truncatedImagesMode()));
+            return run(() -> decode(image).rgbChw());
         } catch (ImageTooSmallException e) {
             throw e.withFile(image);
         }
     }
 
     /**
+     * Decodes an image file as {@link #detect(Path)} does (the config's {@code max_image_pixels},
+     * {@code truncated_images} and {@code exif_orientation}), for a caller that also needs the pixels or the size
+     * (to draw the boxes, to report the size): decode once, then {@link #detect(DecodedImage)}. Works on a closed
+     * detector too (it uses no model memory).
+     *
+     * @param image a JPEG, PNG, BMP, ... file
+     * @return the pixels and their size, in the frame the detections are in; owned by the caller (close it, or decode
+     *     inside a {@code PointerScope})
+     * @throws dev.frcnn.data.ImageTooLargeException if the header declares more pixels than the limit
+     * @throws dev.frcnn.data.DataException as {@link #detect(Path)}
+     */
+    public DecodedImage decode(Path image) {
+        Objects.requireNonNull(image, "image");
+        Config c = loaded.config();
+        return ImageReader.read(image, c.maxImagePixels(), c.truncatedImagesMode(), c.exifOrientationMode());
+    }
+
+    /**
+     * Detects objects in an image decoded by {@link #decode(Path)} or {@link ImageReader#read}; it is not closed.
+     *
+     * @param image the decoded image
+     * @return detections in its pixels, as {@link #detect(Path)} returns them
+     * @throws ImageTooSmallException as {@link #detect(Path)} (naming {@link DecodedImage#source()} if known)
+     * @throws IllegalStateException if the detector is closed
+     */
+    public List<Detection> detect(DecodedImage image) {
+        Objects.requireNonNull(image, "image");
+        try {
+            return run(image::rgbChw);
+        } catch (ImageTooSmallException e) {
+            throw image.source() != null ? e.withFile(image.source()) : e;
+        }
+    }
+
+    /**
      * Detects objects in the bytes of an encoded image (e.g. an HTTP request body).
      *
-     * @param encodedImage the bytes of a JPEG, PNG, BMP, ... file
-     * @return detections in the image's pixels
+     * @param encodedImage the bytes of a JPEG, PNG, BMP, ... file (decoded as {@link #detect(Path)} decodes a file)
+     * @return detections in the image's pixels (after its EXIF orientation unless {@code exif_orientation} is
+     *     {@code ignore})
      * @throws dev.frcnn.data.DataException if the bytes are empty or not a decodable image, or truncated and
      *     {@code truncated_images} is not {@code load}
      * @throws IllegalStateException if the detector is closed
      */
     public List<Detection> detect(byte[] encodedImage) {
         Objects.requireNonNull(encodedImage, "encodedImage");
-        return run(() -> ImageReader.readRgbChw(encodedImage, loaded.config().maxImagePixels(),
-                loaded.config().truncatedImagesMode()));
+        Config c = loaded.config();
+        return run(() -> ImageReader.read(encodedImage, c.maxImagePixels(), c.truncatedImagesMode(),
+                c.exifOrientationMode()).rgbChw());
     }
 
     /**
-     * Detects objects in an image already in memory; its sRGB pixels ({@code getRGB}) are used, alpha ignored.
+     * Detects objects in an image already in memory; its sRGB pixels ({@code getRGB}) are used as they are (no EXIF
+     * orientation: {@code ImageIO} reads none), alpha ignored.
      *
      * @param image any {@link BufferedImage}
      * @return detections in the image's pixels

@@ -1,6 +1,7 @@
 package dev.frcnn.api;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.data.ExifOrientationMode;
 import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.ComputeDevice;
 import dev.frcnn.tensor.Precision;
@@ -12,8 +13,9 @@ import java.util.Objects;
 /**
  * How a {@link Detector} is loaded and predicts. Immutable; build with {@link #builder()}. The defaults are what
  * {@code bin/frcnn detect} uses: CPU, the reference's {@code visualize} preset (NMS IoU 0.3, score &gt; 0.7), the
- * min/max size of the weights' config (600/1000 for the reference's checkpoints), LibTorch's default number of
- * intra-op threads.
+ * min/max size of the weights' config (600/1000 for the reference's checkpoints), the EXIF orientation rule of the
+ * weights' config ({@code apply} unless set: images are read as photo viewers show them), LibTorch's default number
+ * of intra-op threads.
  *
  * <pre>{@code
  * DetectorOptions opts = DetectorOptions.builder()
@@ -30,6 +32,7 @@ public final class DetectorOptions {
     private final Integer maxSize;
     private final Long maxImagePixels;
     private final Precision precision;
+    private final ExifOrientationMode exifOrientation;
     private final int intraOpThreads;
     private final Config config;
     private final List<String> configOverrides;
@@ -41,6 +44,7 @@ public final class DetectorOptions {
         this.maxSize = b.maxSize;
         this.maxImagePixels = b.maxImagePixels;
         this.precision = b.precision;
+        this.exifOrientation = b.exifOrientation;
         this.intraOpThreads = b.intraOpThreads;
         this.config = b.config;
         this.configOverrides = List.copyOf(b.configOverrides);
@@ -65,6 +69,7 @@ public final class DetectorOptions {
         b.maxSize = maxSize;
         b.maxImagePixels = maxImagePixels;
         b.precision = precision;
+        b.exifOrientation = exifOrientation;
         b.intraOpThreads = intraOpThreads;
         b.config = config;
         b.configOverrides.addAll(configOverrides);
@@ -92,6 +97,12 @@ public final class DetectorOptions {
     /** {@code "fp32"} or {@code "bf16"} ({@code precision}), or null for the weights' config value. */
     public String precision() { return precision == null ? null : precision.configName(); }
 
+    /**
+     * Whether images are decoded with their EXIF orientation applied ({@code exif_orientation}), or null for the
+     * weights' config value.
+     */
+    public ExifOrientationMode exifOrientation() { return exifOrientation; }
+
     /** LibTorch intra-op threads to set when loading (process-wide), or 0 to leave LibTorch's setting. */
     public int intraOpThreads() { return intraOpThreads; }
 
@@ -106,7 +117,7 @@ public final class DetectorOptions {
 
     /**
      * The weights' config with these options applied: the {@code key=value} overrides, then the typed settings
-     * (min/max size, the pixel limit, the precision), each validated by its own type when the config is built.
+     * (min/max size, the pixel limit, the precision, the EXIF orientation rule), each validated by its own type when the config is built.
      *
      * @param weightsConfig the config the weights carry (or {@link #config()} for PyTorch files)
      * @return the config the detector runs with
@@ -118,6 +129,7 @@ public final class DetectorOptions {
         if (maxSize != null) c = c.withMaxSize(maxSize);
         if (maxImagePixels != null) c = c.withMaxImagePixels(maxImagePixels);
         if (precision != null) c = c.withPrecision(precision);
+        if (exifOrientation != null) c = c.withExifOrientation(exifOrientation);
         return c;
     }
 
@@ -125,6 +137,7 @@ public final class DetectorOptions {
     public String toString() {
         return "DetectorOptions[device=" + device + ", thresholds=" + thresholds + ", minSize=" + minSize
                 + ", maxSize=" + maxSize + ", maxImagePixels=" + maxImagePixels + ", precision=" + precision
+                + ", exifOrientation=" + (exifOrientation == null ? null : exifOrientation.configName())
                 + ", intraOpThreads=" + intraOpThreads + ", configOverrides=" + configOverrides + "]";
     }
 
@@ -136,6 +149,7 @@ public final class DetectorOptions {
         private Integer maxSize;
         private Long maxImagePixels;
         private Precision precision;
+        private ExifOrientationMode exifOrientation;
         private int intraOpThreads;
         private Config config = Config.defaults();
         private final List<String> configOverrides = new ArrayList<>();
@@ -220,6 +234,19 @@ public final class DetectorOptions {
          */
         public Builder precision(Precision precision) {
             this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
+        }
+
+        /**
+         * @param mode {@link ExifOrientationMode#APPLY} (images as photo viewers show them: a photo stored sideways
+         *     with EXIF Orientation 6 is detected upright, and the boxes are in its upright pixels) or
+         *     {@link ExifOrientationMode#IGNORE} (the stored pixels, as the reference reads them); default: the
+         *     weights' config value ({@code apply} unless set). Applies to {@code detect(Path)},
+         *     {@code detect(byte[])} and {@link Detector#decode}; a {@code BufferedImage} is used as given
+         * @throws NullPointerException if {@code mode} is null
+         */
+        public Builder exifOrientation(ExifOrientationMode mode) {
+            this.exifOrientation = Objects.requireNonNull(mode, "mode");
             return this;
         }
 

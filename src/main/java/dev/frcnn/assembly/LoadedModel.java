@@ -53,14 +53,14 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
          * ({@code min_size}, {@code max_size}) resizes it to at least the backbone's smallest input per side.
          *
          * @param image an image file
-         * @return its header
+         * @return its header, in the frame {@code exif_orientation} decodes it in
          * @throws dev.frcnn.data.ImageTooLargeException above {@code max_image_pixels}
          * @throws dev.frcnn.data.ImageTooSmallException if a resized side would be below the backbone's minimum
          * @throws dev.frcnn.data.DataException if it is missing, unreadable or not a supported image; every message
          *     names the file
          */
         public ImageHeader checkImage(Path image) {
-            ImageHeader h = ImageReader.readHeader(image, config.maxImagePixels());
+            ImageHeader h = ImageReader.readHeader(image, config.maxImagePixels(), config.exifOrientationMode());
             config.preprocessing().checkResizable(image, h.height(), h.width(),
                     Backbones.get(config.backbone()).minInputSide());
             return h;

@@ -2,8 +2,10 @@ package dev.frcnn.cli;
 
 import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
+import dev.frcnn.data.DecodedImage;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.data.TruncatedImages;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
@@ -95,7 +97,8 @@ final class DemoCommand implements Callable<Integer> {
                 r.bestEpoch() + 1);
 
         LoadedModel best = LoadedModel.load(r.bestCheckpoint(), cfg, List.of(), LoadedModel.device(device));
-        VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels());
+        VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels(),
+                cfg.exifOrientationMode());
         // The best epoch's evaluation is that of the weights in best.ckpt; evaluate again only after a resume.
         VocEval.Result ev = r.bestEvaluation() != null ? r.bestEvaluation()
                 : DetectionEvaluator.run(best.model(), test, best.preprocessing(), Thresholds.EVALUATE,
@@ -105,9 +108,10 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < Math.min(show, test.size()); i++) {
             try (PointerScope s = new PointerScope()) {
                 Path img = test.imagePath(i);
-                List<Detection> dets = best.model().detect(ImageReader.readRgbChw(img, cfg.maxImagePixels()), best.preprocessing(),
-                        Thresholds.VISUALIZE);
-                DetectionOutput.write(shown, img, dets);
+                DecodedImage image = ImageReader.read(img, cfg.maxImagePixels(), TruncatedImages.LOAD,
+                        cfg.exifOrientationMode());
+                List<Detection> dets = best.model().detect(image.rgbChw(), best.preprocessing(), Thresholds.VISUALIZE);
+                DetectionOutput.write(shown, img, image, dets);
             }
         }
         EvalCommand.print(ev, best.classNames());

@@ -4,6 +4,7 @@ import dev.frcnn.api.Detector;
 import dev.frcnn.api.DetectorOptions;
 import dev.frcnn.assembly.LoadedModel;
 import dev.frcnn.config.Config;
+import dev.frcnn.data.DecodedImage;
 import dev.frcnn.model.Detection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +20,9 @@ import java.util.concurrent.Callable;
  * {@link Detector}, the public API. It never writes over an input, lets two inputs' outputs collide or replaces a
  * file that an earlier {@code detect} did not write: {@link DetectOutputs} refuses such a command (exit code 2) before
  * anything is loaded or written. Every image's header is then checked ({@link LoadedModel.Plan#checkImage}) before the
- * weights are loaded; {@code --config} with a {@code .ckpt} is refused ({@link CheckpointConfigRule}).
+ * weights are loaded; {@code --config} with a {@code .ckpt} is refused ({@link CheckpointConfigRule}). Each image is
+ * decoded once ({@link Detector#decode}, with the config's {@code exif_orientation}); its detections, drawing and
+ * JSON width/height all come from that one image.
  */
 @Command(name = "detect", mixinStandardHelpOptions = true,
         description = "Detect objects in images with a trained model (.ckpt or PyTorch .pth).")
@@ -65,9 +68,12 @@ final class DetectCommand implements Callable<Integer> {
         for (Path image : images) plan.checkImage(image);
         try (Detector detector = Detector.load(weights, options)) {
             for (Path image : images) {
-                List<Detection> dets = detector.detect(image);
-                Path png = DetectionOutput.write(out, image, dets);
-                System.out.printf("%s: %d detections -> %s%n", image, dets.size(), png);
+                // One decode per image: the detections, the drawing and the JSON's size all come from it.
+                try (DecodedImage decoded = detector.decode(image)) {
+                    List<Detection> dets = detector.detect(decoded);
+                    Path png = DetectionOutput.write(out, image, decoded, dets);
+                    System.out.printf("%s: %d detections -> %s%n", image, dets.size(), png);
+                }
             }
         }
         return 0;

@@ -3,11 +3,15 @@ package dev.frcnn.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.data.DecodedImage;
 import dev.frcnn.model.Detection;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Point;
 import org.bytedeco.opencv.opencv_core.Size;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,10 +19,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import static org.bytedeco.opencv.global.opencv_imgproc.*;
 
-/** Writes {@code <stem>.png} (boxes, class names, scores drawn) and {@code <stem>.json} for one image. */
+/**
+ * Writes {@code <stem>.png} (boxes, class names, scores drawn) and {@code <stem>.json} for one image, both from the
+ * image the detections were made on ({@link DecodedImage}): the drawing shows its pixels and the JSON gives its width
+ * and height, so boxes, picture and size are in one frame (after the EXIF orientation, or the stored one under
+ * {@code exif_orientation: ignore}), and the file is not decoded again.
+ */
 final class DetectionOutput {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -51,15 +61,18 @@ final class DetectionOutput {
     }
 
     /**
+     * @param outDir the output directory (created if missing)
+     * @param image the input file: its stem names the outputs, and the JSON's {@code image} is its path
+     * @param decoded that file as decoded for the detection (not closed here)
+     * @param dets the detections, in {@code decoded}'s pixels
      * @return the PNG path
-     * @throws dev.frcnn.data.DataException if the image cannot be read or decoded
      * @throws IOException if a file cannot be written (the message names it)
      */
-    static Path write(Path outDir, Path image, List<Detection> dets) throws IOException {
+    @SuppressWarnings("try") // the scope frees the drawing's temporaries; its variable is unused by design
+    static Path write(Path outDir, Path image, DecodedImage decoded, List<Detection> dets) throws IOException {
         Files.createDirectories(outDir);
-        // the checks and decoding of the detection itself (a damaged PNG chunk is dropped again, without libpng's line)
-        Mat img = dev.frcnn.data.ImageReader.readBgr(image, Long.MAX_VALUE);
-        try {
+        try (PointerScope scope = new PointerScope()) {
+            Mat img = bgr(decoded);
             int thick = Math.max(1, Math.round(Math.max(img.rows(), img.cols()) / 300f));
             double fontScale = Math.max(0.4, Math.max(img.rows(), img.cols()) / 900.0);
             for (Detection d : dets) {
@@ -87,11 +100,21 @@ final class DetectionOutput {
             Path jsonFile = outDir.resolve(stem + ".json");
             write(png, encoded);
             write(jsonFile, JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(json(image, img.cols(), img.rows(), dets)).getBytes(StandardCharsets.UTF_8));
+                    .writeValueAsString(json(image, decoded.width(), decoded.height(), dets)).getBytes(StandardCharsets.UTF_8));
             return png;
-        } finally {
-            if (img != null) img.close();
         }
+    }
+
+    /**
+     * The decoded pixels as OpenCV's 8-bit BGR, in the caller's scope. They are integers 0..255 stored as floats, so
+     * the conversion is exact: the drawing shows the pixels the model saw.
+     */
+    private static Mat bgr(DecodedImage d) {
+        Tensor hwc = d.rgbChw().permute(1, 2, 0).to(ScalarType.Byte).contiguous();
+        Mat rgb = new Mat(d.height(), d.width(), CV_8UC3, hwc.data_ptr()); // borrows the tensor's memory
+        Mat bgr = new Mat();
+        cvtColor(rgb, bgr, COLOR_RGB2BGR);
+        return bgr;
     }
 
     private static void write(Path file, byte[] bytes) throws IOException {

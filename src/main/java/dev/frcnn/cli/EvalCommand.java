@@ -50,7 +50,8 @@ final class EvalCommand implements Callable<Integer> {
         LoadedModel.Plan plan = LoadedModel.plan(weights, base, sets);
         IntraOpThreads.apply(plan.config().threads());
         LoadedModel m = LoadedModel.load(plan, dev);
-        VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels());
+        VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels(),
+                m.config().exifOrientationMode());
         DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode(),
                 (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().backbone().minInputSide()));
         for (String w : checked.warnings()) System.err.println("frcnn: warning: " + w);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frcnn.data.ExifOrientationMode;
 import dev.frcnn.data.Normalization;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.TruncatedImages;
@@ -58,7 +59,9 @@ import java.util.Map;
  * every layer, 1 = freeze the stem, k = also layer1..layer(k-1); default 2; {@code docs/resnet.md}) and
  * {@code truncated_images} ({@code load}, the default, {@code skip} or {@code error}: what training, evaluation and
  * detection do with a JPEG without its end marker or a PNG without {@code IEND}, {@link TruncatedImages};
- * {@code docs/preprocessing.md}).
+ * {@code docs/preprocessing.md}) and {@code exif_orientation} ({@code apply}, the default, or {@code ignore}: whether
+ * every image read applies its EXIF orientation tag, {@link ExifOrientationMode}; configs and checkpoints without the
+ * key read as {@code apply}).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>{@code num_workers}, as in PyTorch's {@code DataLoader}: 0 reads each training image in the training thread,
@@ -121,7 +124,8 @@ public record Config(
         @JsonProperty("roi_n_sample") int roiNSample,
         @JsonProperty("norm") String norm,
         @JsonProperty("freeze_at") int freezeAt,
-        @JsonProperty("truncated_images") String truncatedImages) {
+        @JsonProperty("truncated_images") String truncatedImages,
+        @JsonProperty("exif_orientation") String exifOrientation) {
 
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
@@ -150,7 +154,8 @@ public record Config(
                 false, "vgg16", 40, 0, "vgg16", "roi_pool", 0, List.of(), List.of(0.5, 1.0, 2.0),
                 List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
                 "fp32", 0, DEFAULT_ROI_N_SAMPLE, ResNetC4Backbone.Norm.FROZEN_BN.configName(),
-                ResNetC4Backbone.DEFAULT_FREEZE_AT, TruncatedImages.LOAD.configName());
+                ResNetC4Backbone.DEFAULT_FREEZE_AT, TruncatedImages.LOAD.configName(),
+                ExifOrientationMode.APPLY.configName());
     }
 
     public Config {
@@ -160,6 +165,7 @@ public record Config(
         precision = precision == null ? "fp32" : precision;
         norm = norm == null ? ResNetC4Backbone.Norm.FROZEN_BN.configName() : norm;
         truncatedImages = truncatedImages == null ? TruncatedImages.LOAD.configName() : truncatedImages;
+        exifOrientation = exifOrientation == null ? ExifOrientationMode.APPLY.configName() : exifOrientation;
         List<String> errors = new ArrayList<>();
         check(errors, () -> new Preprocessing(minSize, maxSize, Normalization.of(caffePretrain)));
         if (numWorkers < 0 || testNumWorkers < 0) errors.add("num_workers/test_num_workers must be >= 0");
@@ -196,7 +202,7 @@ public record Config(
         if (zeroInitResidual && !resnet) {
             errors.add("zero_init_residual applies to the ResNet backbones only, got backbone " + backbone);
         }
-        String normName = norm, precisionName = precision, truncatedName = truncatedImages;
+        String normName = norm, precisionName = precision, truncatedName = truncatedImages, exifName = exifOrientation;
         if (check(errors, () -> ResNetC4Backbone.Norm.fromName(normName))
                 && ResNetC4Backbone.Norm.fromName(norm) != ResNetC4Backbone.Norm.FROZEN_BN && !resnet) {
             errors.add("norm applies to the ResNet backbones only, got backbone " + backbone);
@@ -210,6 +216,7 @@ public record Config(
         if (maxImagePixels < 1) errors.add("max_image_pixels must be >= 1, got " + maxImagePixels);
         check(errors, () -> Precision.fromName(precisionName));
         check(errors, () -> TruncatedImages.fromName(truncatedName));
+        check(errors, () -> ExifOrientationMode.fromName(exifName));
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
     }
 
@@ -314,6 +321,11 @@ public record Config(
         return withValue("precision", JSON.getNodeFactory().textNode(precision.configName()));
     }
 
+    /** This config with another {@code exif_orientation}. */
+    public Config withExifOrientation(ExifOrientationMode mode) {
+        return withValue("exif_orientation", JSON.getNodeFactory().textNode(mode.configName()));
+    }
+
     private Config withValue(String key, JsonNode value) {
         ObjectNode o = JSON.createObjectNode();
         o.set(key, value);
@@ -396,6 +408,11 @@ public record Config(
     /** {@link #truncatedImages()} as a {@link TruncatedImages}. */
     public TruncatedImages truncatedImagesMode() {
         return TruncatedImages.fromName(truncatedImages);
+    }
+
+    /** {@link #exifOrientation()} as an {@link ExifOrientationMode}. */
+    public ExifOrientationMode exifOrientationMode() {
+        return ExifOrientationMode.fromName(exifOrientation);
     }
 
     /** The JSON type a config key takes, for messages ({@code inList}: an element of a list-valued key). */

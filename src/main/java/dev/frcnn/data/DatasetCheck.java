@@ -54,7 +54,8 @@ public final class DatasetCheck {
     }
 
     /**
-     * A rule on an image's size, applied to its header during the check (e.g. the model's preprocessing must not
+     * A rule on an image's size, applied to its header (in the frame the split's {@link ExifOrientationMode} decodes
+     * it in) during the check (e.g. the model's preprocessing must not
      * resize it below the backbone's smallest input: {@link Preprocessing#checkResizable}).
      */
     @FunctionalInterface
@@ -101,10 +102,10 @@ public final class DatasetCheck {
         if (splits.isEmpty()) throw new IllegalArgumentException("no split to check");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         long t0 = System.nanoTime();
-        // Distinct image files over all splits, with the limit of the first split listing each.
-        Map<Path, Long> files = new LinkedHashMap<>();
+        // Distinct image files over all splits, with the limit and orientation mode of the first split listing each.
+        Map<Path, VocDataset> files = new LinkedHashMap<>();
         for (VocDataset ds : splits) {
-            for (int i = 0; i < ds.size(); i++) files.putIfAbsent(ds.imagePath(i), ds.maxImagePixels());
+            for (int i = 0; i < ds.size(); i++) files.putIfAbsent(ds.imagePath(i), ds);
         }
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, Math.max(1, files.size())), r -> {
             Thread t = new Thread(r, "frcnn-dataset-check");
@@ -115,7 +116,8 @@ public final class DatasetCheck {
         List<List<AnnotationStatus>> annotations = new ArrayList<>();
         try {
             Map<Path, Future<ImageStatus>> fi = new LinkedHashMap<>();
-            files.forEach((path, limit) -> fi.put(path, pool.submit(() -> checkImage(path, limit, truncated, sizeRule))));
+            files.forEach((path, ds) -> fi.put(path, pool.submit(() -> checkImage(path, ds.maxImagePixels(),
+                    ds.exifOrientation(), truncated, sizeRule))));
             for (Map.Entry<Path, Future<ImageStatus>> e : fi.entrySet()) images.put(e.getKey(), get(e.getValue()));
             for (VocDataset ds : splits) {
                 for (int i = 0; i < ds.size(); i++) {
@@ -232,10 +234,12 @@ public final class DatasetCheck {
     /** One annotation's state: what was fixed, or the problem. */
     private record AnnotationStatus(VocDataset.BoxFixes fixes, DatasetProblemsException.Problem problem) {}
 
-    private static ImageStatus checkImage(Path path, long maxPixels, TruncatedImages truncated, SizeRule sizeRule) {
+    private static ImageStatus checkImage(Path path, long maxPixels, ExifOrientationMode exif, TruncatedImages truncated,
+                                          SizeRule sizeRule) {
         try {
             byte[] bytes = ImageReader.readBytes(path);
-            ImageHeader h = ImageReader.checkHeader(path, bytes, maxPixels);
+            // in the frame the image is decoded in, for the size rule and the boxes' clipping
+            ImageHeader h = ImageReader.checkHeader(path, bytes, maxPixels).oriented(exif.orientationOf(bytes));
             sizeRule.check(path, h.height(), h.width());
             String missing = ImageEnd.missingEnd(bytes);
             if (missing != null && truncated == TruncatedImages.LOAD && ImageReader.trialDecode(ImageEnd.completed(bytes)) == null) {

@@ -25,6 +25,17 @@ public record ImageHeader(String format, long width, long height) {
         return width * height;
     }
 
+    /**
+     * This header in the frame an image with EXIF orientation {@code orientation} is decoded in
+     * ({@link ExifOrientationMode#APPLY}): width and height swapped for 5..8 ({@link ExifOrientation#swapsSides}).
+     *
+     * @param orientation 1..8, as {@link ExifOrientation#read} gives
+     * @return this header, or one with the sides swapped
+     */
+    public ImageHeader oriented(int orientation) {
+        return ExifOrientation.swapsSides(orientation) ? new ImageHeader(format, height, width) : this;
+    }
+
     /** A header that cannot be parsed: the message says why (no file name; {@link ImageReader} adds it). */
     public static final class MalformedHeaderException extends Exception {
         private static final long serialVersionUID = 1L;

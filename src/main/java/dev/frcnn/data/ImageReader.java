@@ -12,6 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_8U;
+import static org.bytedeco.opencv.global.opencv_core.ROTATE_180;
+import static org.bytedeco.opencv.global.opencv_core.ROTATE_90_CLOCKWISE;
+import static org.bytedeco.opencv.global.opencv_core.ROTATE_90_COUNTERCLOCKWISE;
+import static org.bytedeco.opencv.global.opencv_core.flip;
+import static org.bytedeco.opencv.global.opencv_core.rotate;
+import static org.bytedeco.opencv.global.opencv_core.transpose;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_IGNORE_ORIENTATION;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
@@ -27,9 +33,17 @@ import org.slf4j.LoggerFactory;
  * dtype=np.float32, color=True)}.
  *
  * <p>Decoding is done by OpenCV ({@code imdecode} with {@code IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION},
- * then BGR to RGB). Like PIL's {@code convert('RGB')} in the reference, the EXIF orientation tag is
- * ignored and gray or palette images become three equal channels. For baseline JPEGs OpenCV's libjpeg
- * gives the same pixels as PIL's (measured on the fixture image: max difference 0).
+ * then BGR to RGB). Gray or palette images become three equal channels, as with PIL's {@code convert('RGB')} in the
+ * reference. For baseline JPEGs OpenCV's libjpeg gives the same pixels as PIL's (measured on the fixture image: max
+ * difference 0).
+ *
+ * <p>EXIF orientation ({@link ExifOrientationMode}, config key {@code exif_orientation}): with {@code APPLY} (the
+ * default, and what the overloads without a mode use) the Orientation tag that {@link ExifOrientation} reads from the
+ * bytes is applied by us after decoding (OpenCV's {@code flip}, {@code transpose}, {@code rotate}), so the image is
+ * the one photo viewers show; with {@code IGNORE} the stored pixels are used as they are (the reference's PIL
+ * ignores the tag). OpenCV's own handling of the tag is never used, so the rule is the same in training, evaluation,
+ * {@code detect} and the API. {@link #read} returns the image with its size ({@link DecodedImage}), so that nothing
+ * needs to decode a file a second time.
  *
  * <p>A PNG's chunk CRCs are checked first ({@link PngChunks}): a damaged critical chunk is a {@link DataException}
  * naming the chunk, a damaged ancillary chunk is dropped (libpng's rule), and libpng prints nothing to stderr.
@@ -69,7 +83,8 @@ public final class ImageReader {
 
     /**
      * Reads an image file as a float32 CPU tensor of shape (3, H, W), channels in RGB order, values
-     * 0..255 (integers stored as floats), like {@code read_image(path)}.
+     * 0..255 (integers stored as floats), like {@code read_image(path)}, with its EXIF orientation applied
+     * ({@link ExifOrientationMode#APPLY}; {@link #read} takes the mode).
      *
      * <p>The caller owns the returned tensor (create it inside a {@code PointerScope}, or retain it).
      *
@@ -90,21 +105,38 @@ public final class ImageReader {
      * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
     public static Tensor readRgbChw(Path path, long maxPixels, TruncatedImages truncated) {
-        checkLimit(maxPixels);
-        byte[] bytes = readBytes(path);
-        checkHeader(path, bytes, maxPixels);
-        return decode(whole(bytes, path, null, truncated, true), path, null);
+        return read(path, maxPixels, truncated, ExifOrientationMode.APPLY).rgbChw();
     }
 
     /**
-     * As {@link #readRgbChw(Path, long)} without the warning, for {@link VocDataset}, whose images were checked (and
-     * warned about) once by {@link DatasetCheck}.
+     * Reads an image file once, as {@link #readRgbChw(Path, long, TruncatedImages)} does, in the frame that
+     * {@code exif} gives, with its size.
+     *
+     * @param path an image file in one of {@link ImageHeader#FORMATS}
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @param truncated what to do with a truncated file ({@code truncated_images})
+     * @param exif whether the EXIF orientation is applied ({@code exif_orientation})
+     * @return the pixels, (3, H, W) float32 RGB 0..255 owned by the caller, and H, W (after the orientation)
+     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
+     * @throws DataException as {@link #readRgbChw(Path, long, TruncatedImages)}
+     * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
-    static Tensor readRgbChwChecked(Path path, long maxPixels) {
+    public static DecodedImage read(Path path, long maxPixels, TruncatedImages truncated, ExifOrientationMode exif) {
         checkLimit(maxPixels);
         byte[] bytes = readBytes(path);
         checkHeader(path, bytes, maxPixels);
-        return decode(whole(bytes, path, null, TruncatedImages.LOAD, false), path, null);
+        return decode(whole(bytes, path, null, truncated, true), path, null, exif);
+    }
+
+    /**
+     * As {@link #read(Path, long, TruncatedImages, ExifOrientationMode)} with {@code load} and without the warning,
+     * for {@link VocDataset}, whose images were checked (and warned about) once by {@link DatasetCheck}.
+     */
+    static Tensor readRgbChwChecked(Path path, long maxPixels, ExifOrientationMode exif) {
+        checkLimit(maxPixels);
+        byte[] bytes = readBytes(path);
+        checkHeader(path, bytes, maxPixels);
+        return decode(whole(bytes, path, null, TruncatedImages.LOAD, false), path, null, exif).rgbChw();
     }
 
     /** As {@link #readRgbChw(byte[], long)} with {@link #DEFAULT_MAX_PIXELS}. */
@@ -131,11 +163,29 @@ public final class ImageReader {
      * @throws IllegalArgumentException if {@code maxPixels < 1}
      */
     public static Tensor readRgbChw(byte[] encoded, long maxPixels, TruncatedImages truncated) {
+        return read(encoded, maxPixels, truncated, ExifOrientationMode.APPLY).rgbChw();
+    }
+
+    /**
+     * Decodes an encoded image once, as {@link #readRgbChw(byte[], long, TruncatedImages)} does, in the frame that
+     * {@code exif} gives, with its size.
+     *
+     * @param encoded the file's bytes (not modified)
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @param truncated what to do with truncated bytes ({@code truncated_images})
+     * @param exif whether the EXIF orientation is applied ({@code exif_orientation})
+     * @return the pixels, owned by the caller, and their size; {@link DecodedImage#source()} is null
+     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
+     * @throws DataException as {@link #readRgbChw(byte[], long, TruncatedImages)}
+     * @throws IllegalArgumentException if {@code maxPixels < 1}
+     */
+    public static DecodedImage read(byte[] encoded, long maxPixels, TruncatedImages truncated,
+                                    ExifOrientationMode exif) {
         checkLimit(maxPixels);
         String what = "encoded image (" + (encoded == null ? 0 : encoded.length) + " bytes)";
         if (encoded == null || encoded.length == 0) throw new DataException(null, what + ": empty");
         checkHeader(null, encoded, maxPixels);
-        return decode(whole(encoded, null, what, truncated, true), null, what);
+        return decode(whole(encoded, null, what, truncated, true), null, what, exif);
     }
 
     /**
@@ -202,33 +252,10 @@ public final class ImageReader {
     }
 
     /**
-     * Reads an image file as OpenCV decodes it for drawing: 8-bit BGR, after the same checks as
-     * {@link #readRgbChw(Path, long)} (header, pixel limit, PNG chunk CRCs), so a damaged file is reported once, by
-     * us, and libpng prints nothing.
-     *
-     * @param path an image file
-     * @param maxPixels the largest accepted {@code width * height}
-     * @return (H, W) 3-channel 8-bit BGR; the caller closes it
-     * @throws ImageTooLargeException if the header declares more than {@code maxPixels} pixels
-     * @throws DataException if the file is missing, unreadable or not a decodable image (naming the file)
+     * imdecode as BGR (in the caller's scope) after the PNG chunk check ({@link PngChunks}), then the EXIF orientation
+     * of those bytes under {@code exif}.
      */
-    public static Mat readBgr(Path path, long maxPixels) {
-        checkLimit(maxPixels);
-        byte[] bytes = readBytes(path);
-        checkHeader(path, bytes, maxPixels);
-        PointerScope outer = PointerScope.getInnerScope();
-        Mat out;
-        try (PointerScope scope = new PointerScope()) {
-            // A truncated file is completed as for detection (which has applied the truncated_images policy and
-            // warned already), so the drawing shows what was detected on.
-            out = decodeBgr(whole(bytes, path, null, TruncatedImages.LOAD, false), path, null);
-            out.retainReference();
-        }
-        return Scopes.handOver(out, outer);
-    }
-
-    /** imdecode as BGR (in the caller's scope) after the PNG chunk check ({@link PngChunks}). */
-    private static Mat decodeBgr(byte[] bytes, Path path, String what) {
+    private static Mat decodeBgr(byte[] bytes, Path path, String what, ExifOrientationMode exif) {
         boolean png = bytes.length >= 8 && (bytes[0] & 0xFF) == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G';
         byte[] checked = png ? PngChunks.verified(path, bytes, what) : bytes;
         Mat buf = new Mat(checked);
@@ -242,14 +269,42 @@ public final class ImageReader {
             throw new DataException(path, prefix(what) + "not a decodable image (OpenCV could not decode its "
                     + bytes.length + " bytes)");
         }
-        return bgr;
+        return oriented(bgr, exif.orientationOf(checked));
     }
 
-    private static Tensor decode(byte[] bytes, Path path, String what) {
+    /**
+     * The image as shown with EXIF orientation {@code orientation} (in the caller's scope), {@link ExifOrientation}'s
+     * table: 2 mirrors left to right, 3 rotates 180 degrees, 4 mirrors top to bottom, 5 transposes, 6 rotates 90 degrees
+     * clockwise, 7 transposes and rotates 180 degrees (the anti-diagonal mirror), 8 rotates 90 degrees
+     * counter-clockwise; 1 (and anything else) leaves it as it is.
+     */
+    static Mat oriented(Mat m, int orientation) {
+        if (orientation < 2 || orientation > 8) return m;
+        Mat out = new Mat();
+        switch (orientation) {
+            case 2 -> flip(m, out, 1);
+            case 3 -> rotate(m, out, ROTATE_180);
+            case 4 -> flip(m, out, 0);
+            case 5 -> transpose(m, out);
+            case 6 -> rotate(m, out, ROTATE_90_CLOCKWISE);
+            case 7 -> {
+                Mat t = new Mat();
+                transpose(m, t);
+                flip(t, out, -1);
+            }
+            default -> rotate(m, out, ROTATE_90_COUNTERCLOCKWISE);
+        }
+        return out;
+    }
+
+    private static DecodedImage decode(byte[] bytes, Path path, String what, ExifOrientationMode exif) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor out;
+        int h, w;
         try (PointerScope scope = new PointerScope()) {
-            Mat bgr = decodeBgr(bytes, path, what);
+            Mat bgr = decodeBgr(bytes, path, what, exif);
+            h = bgr.rows();
+            w = bgr.cols();
             Mat rgb = new Mat();
             cvtColor(bgr, rgb, COLOR_BGR2RGB);
             if (!rgb.isContinuous()) rgb = rgb.clone();
@@ -259,7 +314,7 @@ public final class ImageReader {
             out = hwc.permute(2, 0, 1).to(ScalarType.Float).contiguous();
             out.retainReference();
         }
-        return Scopes.handOver(out, outer);
+        return new DecodedImage(Scopes.handOver(out, outer), h, w, path);
     }
 
     /**
@@ -300,6 +355,23 @@ public final class ImageReader {
      *     {@link ImageHeader#FORMATS}; the message names the file
      */
     public static ImageHeader readHeader(Path path, long maxPixels) {
+        return readHeader(path, maxPixels, ExifOrientationMode.IGNORE);
+    }
+
+    /**
+     * As {@link #readHeader(Path, long)}, with the size in the frame that {@code exif} decodes the image in: under
+     * {@link ExifOrientationMode#APPLY}, width and height are swapped for EXIF orientations 5 to 8
+     * ({@link ImageHeader#oriented}). The tag is read from the same first bytes (the whole file only if its metadata
+     * lies beyond them).
+     *
+     * @param path an image file
+     * @param maxPixels the largest accepted {@code width * height} ({@code max_image_pixels})
+     * @param exif whether the EXIF orientation will be applied ({@code exif_orientation})
+     * @return the header, oriented
+     * @throws ImageTooLargeException if it declares more than {@code maxPixels} pixels
+     * @throws DataException as {@link #readHeader(Path, long)}
+     */
+    public static ImageHeader readHeader(Path path, long maxPixels, ExifOrientationMode exif) {
         checkLimit(maxPixels);
         if (Files.isDirectory(path)) throw new DataException(path, "is a directory, not an image file");
         byte[] prefix;
@@ -315,10 +387,16 @@ public final class ImageReader {
             try {
                 ImageHeader.parse(prefix);
             } catch (ImageHeader.MalformedHeaderException e) {
-                return checkHeader(path, readBytes(path), maxPixels); // the header may lie beyond the prefix
+                byte[] all = readBytes(path); // the header may lie beyond the prefix
+                return checkHeader(path, all, maxPixels).oriented(exif.orientationOf(all));
             }
         }
-        return checkHeader(path, prefix, maxPixels);
+        ImageHeader h = checkHeader(path, prefix, maxPixels);
+        if (exif == ExifOrientationMode.IGNORE) return h;
+        int orientation = ExifOrientation.readPrefix(prefix);
+        if (orientation == ExifOrientation.UNDECIDED) orientation = size > prefix.length
+                ? ExifOrientation.read(readBytes(path)) : ExifOrientation.NORMAL; // metadata beyond the prefix
+        return h.oriented(orientation);
     }
 
     private static String prefix(String what) {

@@ -45,7 +45,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Boxes outside the image (the reference takes them as they are): after the minus 1, a box is clipped to the
  * image's valid 0-based range, {@code y in [0, H - 1]}, {@code x in [0, W - 1]} (VOC's 1-based {@code [1, H]} and
  * {@code [1, W]}); a box that is empty after clipping (it lay wholly outside, or on the border line outside) is
- * dropped. The size is the image file's, from its header ({@link ImageHeader}), whatever the annotation's
+ * dropped. The size is the image file's, from its header ({@link ImageHeader}) in the frame the image is decoded in
+ * (width and height swapped for EXIF orientations 5 to 8 under {@link ExifOrientationMode#APPLY}), whatever the annotation's
  * {@code <size>} says; only when the image cannot be read is {@code <size>} used (and without either the boxes are
  * kept as they are: {@link #get} then fails on the image anyway). {@link Annotation#fixes()} counts what was changed;
  * {@link DatasetCheck} reports it as one warning line per split.
@@ -74,6 +75,7 @@ public final class VocDataset {
     private final Map<String, Integer> labelIndex = new HashMap<>();
     private final List<String> ids;
     private final long maxImagePixels;
+    private final ExifOrientationMode exifOrientation;
     /** Image headers by id: filled by {@link DatasetCheck} or on first use; shared by {@link #withoutIds} copies. */
     private final Map<String, ImageHeader> headers;
 
@@ -165,8 +167,21 @@ public final class VocDataset {
      * @throws IllegalArgumentException also if {@code maxImagePixels < 1}
      */
     public VocDataset(Path dataDir, String split, boolean useDifficult, List<String> labelNames, long maxImagePixels) {
+        this(dataDir, split, useDifficult, labelNames, maxImagePixels, ExifOrientationMode.APPLY);
+    }
+
+    /**
+     * As {@link #VocDataset(Path, String, boolean, List, long)}, decoding the images with {@code exifOrientation}
+     * ({@code exif_orientation}); their header sizes, to which the boxes are clipped, are in the same frame.
+     *
+     * @throws IllegalArgumentException also if {@code maxImagePixels < 1}
+     * @throws NullPointerException if {@code exifOrientation} is null
+     */
+    public VocDataset(Path dataDir, String split, boolean useDifficult, List<String> labelNames, long maxImagePixels,
+                      ExifOrientationMode exifOrientation) {
         if (maxImagePixels < 1) throw new IllegalArgumentException("maxImagePixels must be >= 1, got " + maxImagePixels);
         this.maxImagePixels = maxImagePixels;
+        this.exifOrientation = java.util.Objects.requireNonNull(exifOrientation, "exifOrientation");
         this.dataDir = dataDir;
         this.split = split;
         this.useDifficult = useDifficult;
@@ -190,6 +205,7 @@ public final class VocDataset {
         this.labelNames = from.labelNames;
         this.labelIndex.putAll(from.labelIndex);
         this.maxImagePixels = from.maxImagePixels;
+        this.exifOrientation = from.exifOrientation;
         this.ids = ids;
         this.headers = from.headers;
     }
@@ -232,18 +248,30 @@ public final class VocDataset {
         return maxImagePixels;
     }
 
-    /** Records image {@code id}'s header, read by {@link DatasetCheck}, so that {@link #annotation} needs no read. */
+    /** Whether the images are decoded with their EXIF orientation applied ({@code exif_orientation}). */
+    public ExifOrientationMode exifOrientation() {
+        return exifOrientation;
+    }
+
+    /**
+     * Records image {@code id}'s header, read by {@link DatasetCheck} and oriented as {@link #exifOrientation()}
+     * decodes it, so that {@link #annotation} needs no read.
+     */
     void rememberHeader(String id, ImageHeader header) {
         headers.put(id, header);
     }
 
-    /** Image {@code i}'s header: remembered, or read from the file; null if the file cannot be read or parsed. */
+    /**
+     * Image {@code i}'s header in the frame it is decoded in: remembered, or read from the file; null if the file
+     * cannot be read or parsed.
+     */
     private ImageHeader header(int i) {
         String id = ids.get(i);
         ImageHeader h = headers.get(id);
         if (h != null) return h;
         try {
-            h = ImageHeader.parse(Files.readAllBytes(imagePath(i)));
+            byte[] bytes = Files.readAllBytes(imagePath(i));
+            h = ImageHeader.parse(bytes).oriented(exifOrientation.orientationOf(bytes));
         } catch (IOException | ImageHeader.MalformedHeaderException | RuntimeException e) {
             return null;
         }
@@ -317,7 +345,7 @@ public final class VocDataset {
      */
     public VocExample get(int i) {
         Annotation a = annotation(i);
-        Tensor image = ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels);
+        Tensor image = ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels, exifOrientation);
         int r = a.size();
         long[] label = new long[r], diff = new long[r];
         for (int k = 0; k < r; k++) {

@@ -140,8 +140,10 @@ public final class TrainLoop {
      */
     public Result run() throws IOException {
         RunDirectory.checkStart(opt.outDir(), opt.resume(), opt.overwrite());
-        VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels());
-        VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels());
+        VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels(),
+                cfg.exifOrientationMode());
+        VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels(),
+                cfg.exifOrientationMode());
         // Every listed image and annotation of both splits, before anything is created or trained.
         DatasetCheck.Result checked = DatasetCheck.run(List.of(train, test), cfg.truncatedImagesMode(),
                 (file, h, w) -> preprocessing.checkResizable(file, h, w, minInputSide));

@@ -69,7 +69,9 @@ class ConfigValidationTest {
             new Check(List.of("backbone=squeezenet1_1", "freeze_at=0"), "freeze_at",
                     List.of("backbone=squeezenet1_1", "freeze_at=2")),
             new Check("truncated_images=ignore", "truncated_images", "truncated_images=skip"),
-            new Check("truncated_images=LOAD", "truncated_images", "truncated_images=error"));
+            new Check("truncated_images=LOAD", "truncated_images", "truncated_images=error"),
+            new Check("exif_orientation=rotate", "exif_orientation", "exif_orientation=ignore"),
+            new Check("exif_orientation=APPLY", "exif_orientation", "exif_orientation=apply"));
 
     @TestFactory
     Stream<DynamicTest> eachCheckRejectsItsKeyAndAcceptsTheBoundary() {
@@ -88,6 +90,22 @@ class ConfigValidationTest {
         assertThat(Config.defaults().truncatedImagesMode()).isEqualTo(dev.frcnn.data.TruncatedImages.LOAD);
         assertThat(Config.defaults().withOverrides(List.of("truncated_images=skip")).truncatedImagesMode())
                 .isEqualTo(dev.frcnn.data.TruncatedImages.SKIP);
+    }
+
+    @Test
+    void exifOrientationDefaultsToApplyAlsoForStoredConfigsWithoutTheKey() throws Exception {
+        assertThat(Config.defaults().exifOrientation()).isEqualTo("apply");
+        assertThat(Config.defaults().exifOrientationMode()).isEqualTo(dev.frcnn.data.ExifOrientationMode.APPLY);
+        assertThat(Config.defaults().withOverrides(List.of("exif_orientation=ignore")).exifOrientationMode())
+                .isEqualTo(dev.frcnn.data.ExifOrientationMode.IGNORE);
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Config.defaults().withOverrides(List.of("exif_orientation=ignore")).toJson());
+        assertThat(json.get("exif_orientation").asText()).isEqualTo("ignore");
+        json.remove("exif_orientation"); // a checkpoint written before the key existed
+        assertThat(Config.fromJson(json).exifOrientationMode()).isEqualTo(dev.frcnn.data.ExifOrientationMode.APPLY);
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("exif_orientation=sideways")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("exif_orientation must be one of apply, ignore, got sideways");
     }
 
     @Test
