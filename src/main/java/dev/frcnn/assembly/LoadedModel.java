@@ -172,13 +172,18 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
     }
 
     /**
-     * Parses a device name and opens the device ({@link ComputeDevice}).
+     * Parses the command line's {@code --device} and opens the device ({@link ComputeDevice}).
      *
      * @param name {@code cpu} or {@code cuda}
      * @return the device
-     * @throws IllegalArgumentException for another name, or {@code cuda} where no CUDA device is available
+     * @throws IllegalArgumentException for another name, or {@code cuda} where no CUDA device is available; the
+     *     message starts with {@code --device}
      */
     public static Device device(String name) {
-        return ComputeDevice.fromName(name).open();
+        try {
+            return ComputeDevice.fromName(name).open();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--" + e.getMessage(), e);
+        }
     }
 }
