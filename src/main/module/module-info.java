@@ -1,9 +1,10 @@
 /**
  * Faster R-CNN for the JVM over LibTorch. The public API is {@link dev.frcnn.api} ({@code Detector},
  * {@code DetectorOptions}); the other exported packages are the library's building blocks (model, config, data,
- * io, train, eval, ops). Internals are not exported: the Panama bindings of the native ops
- * ({@code ops.nativeops}), the assembly of models from configs and weights files ({@code assembly}), benchmarks ({@code bench}), tensor helpers
- * ({@code tensor}) and the command line ({@code cli}). See docs/embedding.md.
+ * io, train, eval, ops) and {@link dev.frcnn.error} (the base type of the user's errors). Internals are not
+ * exported: the Panama bindings of the native ops ({@code ops.nativeops}), the assembly of models from configs and
+ * weights files ({@code assembly}), benchmarks ({@code bench}), tensor helpers ({@code tensor}) and the command line
+ * ({@code cli}). See docs/embedding.md.
  */
 module dev.frcnn {
     requires transitive org.bytedeco.javacpp;
@@ -20,6 +21,7 @@ module dev.frcnn {
     exports dev.frcnn.api;
     exports dev.frcnn.config;
     exports dev.frcnn.data;
+    exports dev.frcnn.error;
     exports dev.frcnn.eval;
     exports dev.frcnn.io;
     exports dev.frcnn.model;

@@ -1,5 +1,7 @@
 package dev.frcnn.data;
 
+import dev.frcnn.error.UserInputException;
+
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
@@ -7,9 +9,9 @@ import java.nio.file.Path;
 
 /**
  * A problem with input data: a missing, unreadable or corrupt image, split file or annotation. The
- * message always names the file and the problem, so that a command-line tool can print it as one line.
+ * message always names the file and the problem, so that a command-line tool can print it as one line. A user error (exit code 2).
  */
-public class DataException extends RuntimeException {
+public class DataException extends UserInputException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path file;

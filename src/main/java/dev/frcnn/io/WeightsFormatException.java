@@ -1,6 +1,7 @@
 package dev.frcnn.io;
 
-import java.io.IOException;
+import dev.frcnn.error.UserInputException;
+
 import java.nio.file.Path;
 
 /**
@@ -9,10 +10,11 @@ import java.nio.file.Path;
  * pickled global such as {@code os.system}). The message always starts with the file name, then says what is
  * wrong, so that it can be shown to a user as is.
  *
- * <p>It is an {@link IOException}: the file's content, not the program, is at fault, as for
- * {@link java.util.zip.ZipException}.
+ * <p>A {@link UserInputException} (exit code 2 in the CLI): the file's content, not the program, is at fault. It is
+ * unchecked and not an {@link java.io.IOException}: catch it (or {@code UserInputException}) for a bad weights
+ * file; the readers declare {@code IOException} for failed reads of the file itself.
  */
-public class WeightsFormatException extends IOException {
+public class WeightsFormatException extends UserInputException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path file;

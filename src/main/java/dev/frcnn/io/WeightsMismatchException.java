@@ -1,14 +1,16 @@
 package dev.frcnn.io;
 
+import dev.frcnn.error.UserInputException;
+
 import java.util.List;
 
 /**
  * A state dict that does not fit the model it is loaded into: missing keys, unexpected keys and shape
  * mismatches, all listed in one message (mirrors the {@code RuntimeError} of PyTorch's
  * {@code Module.load_state_dict}, which also reports every problem at once). Also thrown when a pretrained file
- * has keys that the configured backbone's pretrained weights cannot have (e.g. {@link StateDicts#vgg16KeyToReference}).
+ * has keys that the configured backbone's pretrained weights cannot have (e.g. {@link StateDicts#vgg16KeyToReference}). A user error (exit code 2): the weights do not fit the config.
  */
-public class WeightsMismatchException extends RuntimeException {
+public class WeightsMismatchException extends UserInputException {
     private static final long serialVersionUID = 1L;
 
     private final List<String> missingKeys;

@@ -1,5 +1,7 @@
 package dev.frcnn.train;
 
+import dev.frcnn.error.UserInputException;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -8,7 +10,7 @@ import java.util.List;
  * config). Nothing was read or written. The message names the directory and the files, and says what to pass:
  * {@code --resume} to continue that run or {@code --overwrite} to replace it. A user error (exit code 2).
  */
-public class RunExistsException extends RuntimeException {
+public class RunExistsException extends UserInputException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path dir;
