@@ -73,7 +73,9 @@ import java.util.function.Supplier;
  * {@link dev.frcnn.data.DataException} (a missing, unreadable or undecodable image) and its subclass
  * {@link dev.frcnn.data.ImageTooLargeException} (an image whose header declares more than
  * {@link DetectorOptions#maxImagePixels()} pixels, refused before decoding), {@link IllegalStateException}
- * (a closed detector). Messages name the file and the problem.
+ * (a closed detector). Messages name the file and the problem. Apart from a missing file, every error of the
+ * caller's input (weights, config, images, device) is a {@link dev.frcnn.error.UserInputException} (unchecked;
+ * {@code WeightsFormatException} is not an {@code IOException}); an {@code IOException} is a failed read.
  */
 public final class Detector implements AutoCloseable {
     private final LoadedModel loaded;
@@ -118,7 +120,7 @@ public final class Detector implements AutoCloseable {
      *     pretrained weights only, or (as {@link dev.frcnn.io.WeightsDoNotFitException}) its tensors do not fit the
      *     model
      * @throws dev.frcnn.config.ConfigException for a bad config override
-     * @throws IllegalArgumentException for {@code cuda} where no CUDA device is available
+     * @throws dev.frcnn.error.UserInputException for {@code cuda} where no CUDA device is available
      * @throws IOException on read errors
      */
     public static Detector load(Path weights, DetectorOptions options) throws IOException {

@@ -8,6 +8,7 @@ import dev.frcnn.io.Checkpoints;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightsDoNotFitException;
 import dev.frcnn.io.WeightsFormatException;
+import dev.frcnn.io.WeightsMismatchException;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.backbone.Backbones;
 import dev.frcnn.tensor.ComputeDevice;
@@ -161,10 +162,13 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
         FasterRCNN model = Detectors.create(cfg, names);
         try {
             Detectors.load(model, cfg, w, weights.toString());
-        } catch (RuntimeException e) {
+        } catch (WeightsMismatchException e) { // the file's keys or shapes
             model.close();
             throw new WeightsDoNotFitException(weights, "weights do not fit the " + cfg.backbone() + " model with "
                     + names.size() + " classes: " + e.getMessage(), e);
+        } catch (RuntimeException e) { // anything else is not the file's fault: passed on as it is
+            model.close();
+            throw e;
         }
         model.to(device, false);
         model.train(false);
@@ -176,14 +180,14 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
      *
      * @param name {@code cpu} or {@code cuda}
      * @return the device
-     * @throws IllegalArgumentException for another name, or {@code cuda} where no CUDA device is available; the
-     *     message starts with {@code --device}
+     * @throws dev.frcnn.error.UserInputException for another name, or {@code cuda} where no CUDA device is available;
+     *     the message starts with {@code --device}
      */
     public static Device device(String name) {
         try {
             return ComputeDevice.fromName(name).open();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--" + e.getMessage(), e);
+        } catch (IllegalArgumentException e) { // the parser's check of its argument; here the argument is the user's
+            throw new dev.frcnn.error.UserInputException("--" + e.getMessage(), e);
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.frcnn.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.error.UserInputException;
 import dev.frcnn.model.roi.RoIOperator;
 import dev.frcnn.ops.Nms;
 import dev.frcnn.ops.RoIAlign;
@@ -59,7 +60,9 @@ public final class OpsBench {
      *     {@code reps}, {@code nms_ms} (median), {@code nms_kept}, {@code roi_pool_fwd_bwd_ms} (median),
      *     {@code roi_align_fwd_bwd_ms} (median)
      * @throws UncheckedIOException if the file cannot be read
-     * @throws IllegalArgumentException for bad counts or a malformed input file
+     * @throws IllegalArgumentException for bad counts
+     * @throws UserInputException for an input file that lacks a parameter or tensor, or a {@code feature_shape}
+     *     that is not 4-D
      */
     public static LinkedHashMap<String, Object> run(Path inputJson, String device, int warmup, int reps) {
         if (warmup < 0 || reps < 1) throw new IllegalArgumentException("need warmup >= 0 and reps >= 1");
@@ -78,7 +81,7 @@ public final class OpsBench {
         long[] featureShape = new long[fs.size()];
         for (int i = 0; i < featureShape.length; i++) featureShape[i] = fs.get(i).asLong();
         if (featureShape.length != 4) {
-            throw new IllegalArgumentException("feature_shape must be (N, C, H, W), got " + Arrays.toString(featureShape));
+            throw new UserInputException("feature_shape must be (N, C, H, W), got " + Arrays.toString(featureShape));
         }
 
         double[] nmsMs = new double[reps], roiMs = new double[reps], alignMs = new double[reps];
@@ -150,13 +153,13 @@ public final class OpsBench {
 
     private static JsonNode require(JsonNode params, String key) {
         JsonNode n = params.get(key);
-        if (n == null || n.isNull()) throw new IllegalArgumentException("ops benchmark input lacks params." + key);
+        if (n == null || n.isNull()) throw new UserInputException("ops benchmark input lacks params." + key);
         return n;
     }
 
     private static Tensor tensor(JsonNode root, String name) {
         JsonNode t = root.path("tensors").get(name);
-        if (t == null) throw new IllegalArgumentException("ops benchmark input lacks tensors." + name);
+        if (t == null) throw new UserInputException("ops benchmark input lacks tensors." + name);
         JsonNode sh = t.get("shape"), data = t.get("data");
         long[] shape = new long[sh.size()];
         for (int i = 0; i < shape.length; i++) shape[i] = sh.get(i).asLong();

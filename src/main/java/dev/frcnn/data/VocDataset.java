@@ -2,6 +2,7 @@ package dev.frcnn.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.xml.XmlMapper;
+import dev.frcnn.error.UserInputException;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -153,7 +154,7 @@ public final class VocDataset {
      * @param useDifficult keep difficult objects
      * @param labelNames foreground class names; label i is name i. Matched case-insensitively and
      *     ignoring surrounding blanks, as the reference lower-cases and strips the XML names.
-     * @throws IllegalArgumentException if the names are empty, blank or duplicated
+     * @throws UserInputException if the names (the config's {@code class_names}) are empty, blank or duplicated
      * @throws DataException if the split file is missing, unreadable or lists no ids
      */
     public VocDataset(Path dataDir, String split, boolean useDifficult, List<String> labelNames) {
@@ -185,13 +186,13 @@ public final class VocDataset {
         this.dataDir = dataDir;
         this.split = split;
         this.useDifficult = useDifficult;
-        if (labelNames == null || labelNames.isEmpty()) throw new IllegalArgumentException("no class names given");
+        if (labelNames == null || labelNames.isEmpty()) throw new UserInputException("no class names given");
         this.labelNames = List.copyOf(labelNames);
         for (int i = 0; i < this.labelNames.size(); i++) {
             String key = normalizeName(this.labelNames.get(i));
-            if (key.isEmpty()) throw new IllegalArgumentException("class name " + i + " is blank");
+            if (key.isEmpty()) throw new UserInputException("class name " + i + " is blank");
             if (labelIndex.putIfAbsent(key, i) != null) {
-                throw new IllegalArgumentException("class name '" + key + "' given twice");
+                throw new UserInputException("class name '" + key + "' given twice");
             }
         }
         this.ids = readIds(dataDir.resolve("ImageSets").resolve("Main").resolve(split + ".txt"));

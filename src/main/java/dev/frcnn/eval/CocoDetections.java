@@ -2,6 +2,7 @@ package dev.frcnn.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.error.UserInputException;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ public record CocoDetections(List<Detection> detections) {
     public record Detection(long id, long imageId, long categoryId, double[] bbox, double score) {
         public Detection {
             bbox = CocoGroundTruth.checkBox(bbox, "detection " + id);
-            if (!Double.isFinite(score)) throw new IllegalArgumentException("detection " + id + ": score is not finite");
+            if (!Double.isFinite(score)) throw new UserInputException("detection " + id + ": score is not finite");
         }
 
         /** {@code w*h}, as {@code loadRes} sets it; decides the area range of an unmatched detection. */
@@ -42,11 +43,17 @@ public record CocoDetections(List<Detection> detections) {
         detections = List.copyOf(detections);
     }
 
-    /** A results file: a JSON list of {@code {image_id, category_id, bbox, score}}; ids are assigned 1, 2, ... */
+    /**
+     * A results file: a JSON list of {@code {image_id, category_id, bbox, score}}; ids are assigned 1, 2, ...
+     *
+     * @throws IOException        if the file cannot be read or is not JSON
+     * @throws UserInputException if it is not a list, or an entry lacks a field or has one of the wrong type (the
+     *                            message names the file and the entry)
+     */
     public static CocoDetections read(Path file) throws IOException {
         JsonNode root = new ObjectMapper().readTree(file.toFile());
         String where = file.toString();
-        if (root == null || !root.isArray()) throw new IllegalArgumentException(where + ": not a JSON list");
+        if (root == null || !root.isArray()) throw new UserInputException(where + ": not a JSON list");
         List<Detection> out = new ArrayList<>(root.size());
         long id = 0;
         for (JsonNode n : root) {

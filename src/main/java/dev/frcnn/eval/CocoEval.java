@@ -1,5 +1,7 @@
 package dev.frcnn.eval;
 
+import dev.frcnn.error.UserInputException;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -198,8 +200,8 @@ public final class CocoEval {
     /**
      * Evaluates detections against ground truth.
      *
-     * @throws IllegalArgumentException if a detection's image is not an image of the ground truth (as
-     *                                  {@code loadRes} refuses it)
+     * @throws UserInputException if a detection's image is not an image of the ground truth (as {@code loadRes}
+     *     refuses it)
      */
     public static Result evaluate(CocoGroundTruth gt, CocoDetections dt, Params params) {
         int[] maxDets = params.maxDets.clone();
@@ -221,7 +223,7 @@ public final class CocoEval {
         for (CocoDetections.Detection d : dt.detections()) {
             Integer i = imgIndex.get(d.imageId());
             if (i == null) {
-                throw new IllegalArgumentException("detection " + d.id() + ": image " + d.imageId()
+                throw new UserInputException("detection " + d.id() + ": image " + d.imageId()
                         + " is not in the ground truth");
             }
             Integer c = catIndex.get(d.categoryId());

@@ -2,6 +2,7 @@ package dev.frcnn.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.error.UserInputException;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -55,13 +56,13 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
      * {@code category_id}, {@code bbox} (4 numbers) and {@code area} are required.
      *
      * @throws IOException              if the file cannot be read or is not JSON
-     * @throws IllegalArgumentException if a required field is missing or of the wrong type (the message names
+     * @throws UserInputException       if a required field is missing or of the wrong type (the message names
      *                                  the file and the entry)
      */
     public static CocoGroundTruth read(Path file) throws IOException {
         JsonNode root = new ObjectMapper().readTree(file.toFile());
         String where = file.toString();
-        if (root == null || !root.isObject()) throw new IllegalArgumentException(where + ": not a JSON object");
+        if (root == null || !root.isObject()) throw new UserInputException(where + ": not a JSON object");
         List<Image> images = new ArrayList<>();
         for (JsonNode n : array(root, "images", where)) {
             long id = integer(n, "id", where + ": image");
@@ -85,14 +86,14 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
 
     static JsonNode array(JsonNode root, String field, String where) {
         JsonNode a = root.get(field);
-        if (a == null || !a.isArray()) throw new IllegalArgumentException(where + ": '" + field + "' is not a list");
+        if (a == null || !a.isArray()) throw new UserInputException(where + ": '" + field + "' is not a list");
         return a;
     }
 
     static long integer(JsonNode n, String field, String what) {
         JsonNode v = n.get(field);
         if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
-            throw new IllegalArgumentException(what + ": '" + field + "' missing or not an integer");
+            throw new UserInputException(what + ": '" + field + "' missing or not an integer");
         }
         return v.asLong();
     }
@@ -101,27 +102,27 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
         JsonNode v = n.get(field);
         if (v == null || v.isNull()) return dflt;
         if (!v.isIntegralNumber() && !v.isBoolean()) {
-            throw new IllegalArgumentException(what + ": '" + field + "' is not an integer: " + v);
+            throw new UserInputException(what + ": '" + field + "' is not an integer: " + v);
         }
         return v.isBoolean() ? (v.asBoolean() ? 1 : 0) : v.asLong();
     }
 
     static double number(JsonNode n, String field, String what) {
         JsonNode v = n.get(field);
-        if (v == null || !v.isNumber()) throw new IllegalArgumentException(what + ": '" + field + "' missing or not a number");
+        if (v == null || !v.isNumber()) throw new UserInputException(what + ": '" + field + "' missing or not a number");
         double d = v.asDouble();
-        if (!Double.isFinite(d)) throw new IllegalArgumentException(what + ": '" + field + "' is not finite");
+        if (!Double.isFinite(d)) throw new UserInputException(what + ": '" + field + "' is not finite");
         return d;
     }
 
     static double[] box(JsonNode n, String what) {
         JsonNode b = n.get("bbox");
         if (b == null || !b.isArray() || b.size() != 4) {
-            throw new IllegalArgumentException(what + ": 'bbox' missing or not [x, y, w, h]");
+            throw new UserInputException(what + ": 'bbox' missing or not [x, y, w, h]");
         }
         double[] out = new double[4];
         for (int i = 0; i < 4; i++) {
-            if (!b.get(i).isNumber()) throw new IllegalArgumentException(what + ": 'bbox' has a non-number");
+            if (!b.get(i).isNumber()) throw new UserInputException(what + ": 'bbox' has a non-number");
             out[i] = b.get(i).asDouble();
         }
         return out;
@@ -129,9 +130,9 @@ public record CocoGroundTruth(List<Image> images, List<Annotation> annotations, 
 
     static double[] checkBox(double[] bbox, String what) {
         Objects.requireNonNull(bbox, what + ": bbox");
-        if (bbox.length != 4) throw new IllegalArgumentException(what + ": bbox is not [x, y, w, h]");
+        if (bbox.length != 4) throw new UserInputException(what + ": bbox is not [x, y, w, h]");
         for (double v : bbox) {
-            if (!Double.isFinite(v)) throw new IllegalArgumentException(what + ": bbox is not finite");
+            if (!Double.isFinite(v)) throw new UserInputException(what + ": bbox is not finite");
         }
         return bbox.clone();
     }

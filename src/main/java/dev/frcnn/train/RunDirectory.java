@@ -1,5 +1,6 @@
 package dev.frcnn.train;
 
+import dev.frcnn.error.UserInputException;
 import dev.frcnn.io.Checkpoints;
 
 import java.io.IOException;
@@ -78,16 +79,16 @@ public final class RunDirectory {
      * directory without a run; {@code resume} needs {@code last.ckpt}; {@code overwrite} accepts anything.
      *
      * @throws RunExistsException if a fresh run (neither resume nor overwrite) meets a run's files
-     * @throws IllegalArgumentException if both resume and overwrite are asked, or resume finds no {@code last.ckpt}
+     * @throws UserInputException if both resume and overwrite are asked, or resume finds no {@code last.ckpt}
      */
     public static void checkStart(Path dir, boolean resume, boolean overwrite) {
         if (resume && overwrite) {
-            throw new IllegalArgumentException("--resume and --overwrite exclude each other: resume continues the run in "
+            throw new UserInputException("--resume and --overwrite exclude each other: resume continues the run in "
                     + dir + ", overwrite replaces it");
         }
         if (resume) {
             Path last = dir.resolve(LAST);
-            if (!Files.isRegularFile(last)) throw new IllegalArgumentException(last + ": no checkpoint to resume from");
+            if (!Files.isRegularFile(last)) throw new UserInputException(last + ": no checkpoint to resume from");
         } else if (!overwrite) {
             List<String> found = runFiles(dir);
             if (!found.isEmpty()) throw new RunExistsException(dir, found);
@@ -121,6 +122,7 @@ public final class RunDirectory {
      * or nothing if there are none. A directory among them is not removed (it is not ours): that is an error.
      *
      * @return the names of the removed files
+     * @throws UserInputException if one of them is a directory (nothing is removed)
      * @throws IOException if one cannot be removed
      */
     public static List<String> removeRun(Path dir, PrintStream log) throws IOException {
@@ -128,7 +130,7 @@ public final class RunDirectory {
         for (String f : found) {
             Path p = dir.resolve(f);
             if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                throw new IllegalArgumentException(p + " is a directory, not a file of a training run; --overwrite "
+                throw new UserInputException(p + " is a directory, not a file of a training run; --overwrite "
                         + "does not remove it");
             }
         }

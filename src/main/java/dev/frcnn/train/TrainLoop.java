@@ -3,6 +3,7 @@ package dev.frcnn.train;
 import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
+import dev.frcnn.data.DataException;
 import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
@@ -134,8 +135,10 @@ public final class TrainLoop {
      * @throws dev.frcnn.data.DataException for a broken dataset (names the file); problems found by the up-front
      *     check of both splits ({@link DatasetCheck}: missing, unreadable, truncated or too small images, bad
      *     annotations) come all together, as a {@link dev.frcnn.data.DatasetProblemsException}, before the run
-     *     directory is touched
+     *     directory is touched; also for a training split without an image with a non-difficult object
      * @throws RunExistsException if a fresh run meets a run's files in the run directory (before anything is read)
+     * @throws dev.frcnn.error.UserInputException also for {@code resume} with {@code overwrite}, or {@code resume}
+     *     without {@code last.ckpt} ({@link RunDirectory#checkStart})
      * @throws TrainingStoppedException when {@link Options#stop()} was requested: after saving {@code last.ckpt}
      */
     public Result run() throws IOException {
@@ -158,7 +161,7 @@ public final class TrainLoop {
         for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
         int skipped = train.size() - trainable.size();
         if (trainable.isEmpty()) {
-            throw new IllegalArgumentException(opt.dataDir() + ": split '" + opt.trainSplit() + "' has no image with a non-difficult object");
+            throw new DataException(opt.dataDir(), "split '" + opt.trainSplit() + "' has no image with a non-difficult object");
         }
 
         // Random initialisation from the seed, so that the same seed gives the same run.

@@ -120,7 +120,7 @@ class VocDatasetTest {
         assertThat(ds.annotation(0).label()).containsExactly(1, 0, 2);
         assertThat(ds.annotation(1).label()).containsExactly(3);
         assertThatThrownBy(() -> new VocDataset(voc, "trainval", true, List.of("dog", "DOG")))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(dev.frcnn.error.UserInputException.class).hasMessage("class name 'dog' given twice");
     }
 
     @Test

@@ -91,7 +91,7 @@ class CocoEvalTest {
     void detectionOnAnUnknownImageIsRefused() {
         CocoDetections d = new CocoDetections(List.of(new CocoDetections.Detection(1, 99, 1, new double[] {0, 0, 5, 5}, 0.5)));
         assertThatThrownBy(() -> CocoEval.evaluate(oneImage(), d, CocoEval.Params.defaults()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("image 99");
+                .isInstanceOf(dev.frcnn.error.UserInputException.class).hasMessageContaining("image 99");
     }
 
     @Test
