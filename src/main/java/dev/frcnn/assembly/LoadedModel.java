@@ -4,6 +4,7 @@ import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageHeader;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Preprocessing;
+import dev.frcnn.error.UserInputException;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightsDoNotFitException;
@@ -180,14 +181,22 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
      *
      * @param name {@code cpu} or {@code cuda}
      * @return the device
-     * @throws dev.frcnn.error.UserInputException for another name, or {@code cuda} where no CUDA device is available;
-     *     the message starts with {@code --device}
+     * @throws UserInputException for another name, or {@code cuda} where no CUDA device is available; the message
+     *     names the option ({@code --device must be one of cpu, cuda, got 'tpu'}, {@code --device cuda: no CUDA device
+     *     is available ...})
      */
     public static Device device(String name) {
+        // ComputeDevice's messages start with "device": on the command line, that is the option --device
+        ComputeDevice d;
         try {
-            return ComputeDevice.fromName(name).open();
+            d = ComputeDevice.fromName(name);
         } catch (IllegalArgumentException e) { // the parser's check of its argument; here the argument is the user's
-            throw new dev.frcnn.error.UserInputException("--" + e.getMessage(), e);
+            throw new UserInputException("--" + e.getMessage(), e);
+        }
+        try {
+            return d.open();
+        } catch (UserInputException e) {
+            throw new UserInputException("--" + e.getMessage(), e);
         }
     }
 }

@@ -66,6 +66,7 @@ final class BenchCommand implements Callable<Integer> {
         if (reps < 1) throw new BadInputException("--reps must be >= 1, got " + reps);
         if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
         if (callers < 1) throw new BadInputException("--callers must be >= 1, got " + callers);
+        if (threads < 0) throw new BadInputException("--threads must be >= 0, got " + threads);
         Device dev = LoadedModel.device(device); // cpu | cuda, and cuda only where a device is available
         IntraOpThreads.apply(threads);
         Map<String, Object> result = switch (what) {

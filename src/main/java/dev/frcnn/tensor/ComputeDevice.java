@@ -1,5 +1,6 @@
 package dev.frcnn.tensor;
 
+import dev.frcnn.error.UserInputException;
 import org.bytedeco.pytorch.Device;
 
 import java.util.Arrays;
@@ -42,11 +43,12 @@ public enum ComputeDevice {
      * The LibTorch device, checked to exist.
      *
      * @return a new {@link Device}
-     * @throws IllegalArgumentException for {@link #CUDA} where no CUDA device is available
+     * @throws UserInputException for {@link #CUDA} where no CUDA device is available (the user asked for a device
+     *     that this machine or build does not have)
      */
     public Device open() {
         if (this == CUDA && !org.bytedeco.pytorch.global.torch.cuda_is_available()) {
-            throw new IllegalArgumentException("device cuda: no CUDA device is available (this build uses the CPU "
+            throw new UserInputException("device cuda: no CUDA device is available (this build uses the CPU "
                     + "LibTorch natives unless built with -Pgpu; see README)");
         }
         return new Device(configName);

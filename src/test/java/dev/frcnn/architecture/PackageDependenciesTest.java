@@ -140,6 +140,14 @@ class PackageDependenciesTest {
         assertThat(cycles(g)).containsExactly(Set.of("dev.frcnn.a", "dev.frcnn.b", "dev.frcnn.c"));
     }
 
+    /** {@code dev.frcnn.error} (the base type of the user's errors) is thrown from every layer, so it imports none. */
+    @Test
+    void theErrorPackageIsALeaf() {
+        assertThat(graph).as("packages that use dev.frcnn.error (jdeps)").containsKey("dev.frcnn.error");
+        assertThat(graph.get("dev.frcnn.error")).as("dev.frcnn.error's imports (jdeps)").isEmpty();
+        assertThat(sourceGraph.getOrDefault("dev.frcnn.error", Set.of())).as("dev.frcnn.error's import lines").isEmpty();
+    }
+
     @Test
     void modelDataIoOpsAndTensorNeverImportConfigOrTheLayersAbove() {
         List<String> lower = List.of("dev.frcnn.model", "dev.frcnn.data", "dev.frcnn.io", "dev.frcnn.ops",

@@ -127,6 +127,26 @@ class MainTest {
     }
 
     /**
+     * Option values that reached the library as {@code IllegalArgumentException}s before, through the command line:
+     * still exit 2 and one line naming the option or file, now as user errors.
+     */
+    @Test
+    void badOptionValuesAndInputFilesAreUserErrors() throws IOException {
+        CliTest.Run device = CliTest.run("bench", "--what", "ops", "--device", "tpu");
+        assertThat(device.code()).isEqualTo(2);
+        assertThat(device.err().strip()).isEqualTo("frcnn: --device must be one of cpu, cuda, got 'tpu'");
+
+        CliTest.Run threads = CliTest.run("bench", "--what", "ops", "--threads", "-1");
+        assertThat(threads.code()).isEqualTo(2);
+        assertThat(threads.err().strip()).isEqualTo("frcnn: --threads must be >= 0, got -1");
+
+        Path input = Files.writeString(dir.resolve("ops.json"), "{\"params\": {}}");
+        CliTest.Run ops = CliTest.run("bench", "--what", "ops", "--input", input.toString(), "--reps", "1");
+        assertThat(ops.code()).isEqualTo(2);
+        assertThat(ops.err().strip()).isEqualTo("frcnn: ops benchmark input lacks params.nms_iou_thresh");
+    }
+
+    /**
      * The whole path in a JVM of its own, where {@code FRCNN_DEBUG} can be set: {@code train --resume --overwrite}
      * (refused by {@code RunDirectory.checkStart} with a {@link UserInputException}, an
      * {@code IllegalArgumentException} before) exits with 2 and one line; with {@code FRCNN_DEBUG=1}, the stack trace
