@@ -3,8 +3,8 @@
  * {@code DetectorOptions}); the other exported packages are the library's building blocks (model, config, data,
  * io, train, eval, ops) and {@link dev.frcnn.error} (the base type of the user's errors). Internals are not
  * exported: the Panama bindings of the native ops ({@code ops.nativeops}), the assembly of models from configs and
- * weights files ({@code assembly}), benchmarks ({@code bench}), tensor helpers ({@code tensor}) and the command line
- * ({@code cli}). See docs/embedding.md.
+ * weights files ({@code assembly}), benchmarks ({@code bench}), tensor helpers ({@code tensor}), the c10d process
+ * group ({@code dist}) and the command line ({@code cli}). See docs/embedding.md.
  */
 module dev.frcnn {
     requires transitive org.bytedeco.javacpp;

@@ -149,9 +149,9 @@ class PackageDependenciesTest {
     }
 
     @Test
-    void modelDataIoOpsAndTensorNeverImportConfigOrTheLayersAbove() {
+    void modelDataIoOpsTensorAndDistNeverImportConfigOrTheLayersAbove() {
         List<String> lower = List.of("dev.frcnn.model", "dev.frcnn.data", "dev.frcnn.io", "dev.frcnn.ops",
-                "dev.frcnn.tensor");
+                "dev.frcnn.tensor", "dev.frcnn.dist");
         List<String> upper = List.of("dev.frcnn.config", "dev.frcnn.assembly", "dev.frcnn.train", "dev.frcnn.eval",
                 "dev.frcnn.api", "dev.frcnn.cli", "dev.frcnn.bench");
         List<String> violations = new ArrayList<>();
