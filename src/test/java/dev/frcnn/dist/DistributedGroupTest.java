@@ -59,7 +59,11 @@ class DistributedGroupTest {
      */
     @Test
     void aRendezvousThatCannotCompleteEndsWithExit1WithinTheTimeout() throws Exception {
-        int lonelyClientPort = freePort(), lonelyServerPort = freePort();
+        int lonelyClientPort, lonelyServerPort;
+        try (ServerSocket a = new ServerSocket(0); ServerSocket b = new ServerSocket(0)) { // two different ports
+            lonelyClientPort = a.getLocalPort();
+            lonelyServerPort = b.getLocalPort();
+        }
         long t0 = System.nanoTime();
         Probe client = start(lonelyClientPort, 2, 1, String.valueOf(SHORT_TIMEOUT_S), "collectives");
         Probe server = start(lonelyServerPort, 2, 0, String.valueOf(SHORT_TIMEOUT_S), "collectives");
