@@ -1,5 +1,7 @@
 package dev.frcnn.dist;
 
+import dev.frcnn.error.UserInputException;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +49,7 @@ public record Rendezvous(String masterAddr, int masterPort, int worldSize, int r
     /**
      * The rendezvous of this process, from {@link System#getenv()}.
      *
-     * @throws IllegalArgumentException as {@link #fromEnvironment(Map)}
+     * @throws UserInputException as {@link #fromEnvironment(Map)}
      */
     public static Rendezvous fromEnvironment() {
         return fromEnvironment(System.getenv());
@@ -58,15 +60,15 @@ public record Rendezvous(String masterAddr, int masterPort, int worldSize, int r
      *
      * @param env an environment (variable name to value)
      * @return {@link #single()} when none of the variables is set, or only {@code WORLD_SIZE=1}
-     * @throws IllegalArgumentException naming every variable that is missing or invalid, its value and what is
-     *         expected, in one message
+     * @throws UserInputException naming every variable that is missing or invalid, its value and what is expected,
+     *         in one line (the environment is the user's input: {@code bin/frcnn} exits with 2)
      */
     public static Rendezvous fromEnvironment(Map<String, String> env) {
         if (VARIABLES.stream().noneMatch(env::containsKey)) return single();
         if (!env.containsKey("WORLD_SIZE")) {
             List<String> set = VARIABLES.stream().filter(env::containsKey).map(v -> v + "=" + quoted(env.get(v)))
                     .toList();
-            throw new IllegalArgumentException("distributed environment: " + String.join(", ", set)
+            throw new UserInputException("distributed environment: " + String.join(", ", set)
                     + (set.size() == 1 ? " is" : " are") + " set but WORLD_SIZE is not; set WORLD_SIZE (the number "
                     + "of processes) or unset " + (set.size() == 1 ? "it" : "them") + " for one process");
         }
@@ -88,7 +90,7 @@ public record Rendezvous(String masterAddr, int masterPort, int worldSize, int r
         Integer localRank = integer(env, "LOCAL_RANK", 0, maxRank, range + ", the rank of this process on its machine",
                 problems);
         if (!problems.isEmpty())
-            throw new IllegalArgumentException("distributed environment: " + String.join("; ", problems));
+            throw new UserInputException("distributed environment: " + String.join("; ", problems));
         return new Rendezvous(addr.strip(), port, worldSize, rank, localRank);
     }
 

@@ -1,5 +1,6 @@
 package dev.frcnn.dist;
 
+import dev.frcnn.error.UserInputException;
 import dev.frcnn.tensor.NativeLibraries;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.PointerScope;
@@ -29,8 +30,8 @@ import java.util.StringJoiner;
  * </ul>
  * It prints {@code "rank R joined after MS ms"} or {@code "rank R failed after MS ms"} (timed from before the join,
  * after LibTorch has loaded),
- * and on a {@link DistributedException} or a bad environment prints the exception's message alone on stderr and
- * exits with 1.
+ * and on a {@link DistributedException} or a bad environment ({@link UserInputException}) prints the exception's
+ * message alone on stderr and exits with 1.
  */
 public final class AllReduceProbe {
     private AllReduceProbe() {}
@@ -57,7 +58,7 @@ public final class AllReduceProbe {
             }
             System.out.println("rank " + rank + " done");
             System.exit(0);
-        } catch (DistributedException | IllegalArgumentException e) {
+        } catch (DistributedException | UserInputException e) {
             System.out.println("rank " + rank + " failed after " + elapsedMs(start) + " ms");
             System.out.flush();
             System.err.println(e.getMessage());

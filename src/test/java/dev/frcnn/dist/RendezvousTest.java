@@ -1,5 +1,6 @@
 package dev.frcnn.dist;
 
+import dev.frcnn.error.UserInputException;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
@@ -39,11 +40,11 @@ class RendezvousTest {
     @Test
     void variablesWithoutWorldSizeAreRefused() {
         assertThatThrownBy(() -> Rendezvous.fromEnvironment(Map.of("RANK", "1")))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(UserInputException.class)
                 .hasMessage("distributed environment: RANK='1' is set but WORLD_SIZE is not; set WORLD_SIZE (the "
                         + "number of processes) or unset it for one process");
         assertThatThrownBy(() -> Rendezvous.fromEnvironment(Map.of("MASTER_ADDR", "h", "MASTER_PORT", "1")))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(UserInputException.class)
                 .hasMessageStartingWith("distributed environment: MASTER_ADDR='h', MASTER_PORT='1' are set but "
                         + "WORLD_SIZE is not");
     }
@@ -53,7 +54,7 @@ class RendezvousTest {
         Map<String, String> env = torchrun("4", "-1");
         env.put("MASTER_PORT", "70000");
         env.remove("MASTER_ADDR");
-        assertThatThrownBy(() -> Rendezvous.fromEnvironment(env)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Rendezvous.fromEnvironment(env)).isInstanceOf(UserInputException.class)
                 .hasMessage("distributed environment: "
                         + "MASTER_ADDR is not set: expected the host name or address of rank 0; "
                         + "MASTER_PORT='70000': expected a TCP port in 1..65535, where rank 0's store listens; "
@@ -68,7 +69,7 @@ class RendezvousTest {
         env.put("WORLD_SIZE", "two");
         env.put("MASTER_ADDR", " ");
         env.remove("LOCAL_RANK");
-        assertThatThrownBy(() -> Rendezvous.fromEnvironment(env)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Rendezvous.fromEnvironment(env)).isInstanceOf(UserInputException.class)
                 .hasMessage("distributed environment: "
                         + "WORLD_SIZE='two': expected an integer >= 1, the number of processes; "
                         + "MASTER_ADDR=' ': expected the host name or address of rank 0; "
@@ -76,7 +77,7 @@ class RendezvousTest {
         env.put("WORLD_SIZE", "0");
         env.put("LOCAL_RANK", "0");
         env.put("MASTER_ADDR", "h");
-        assertThatThrownBy(() -> Rendezvous.fromEnvironment(env)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Rendezvous.fromEnvironment(env)).isInstanceOf(UserInputException.class)
                 .hasMessage("distributed environment: WORLD_SIZE='0': expected an integer >= 1, the number of "
                         + "processes");
     }
