@@ -4,6 +4,7 @@ import dev.frcnn.bench.ModelBench;
 import dev.frcnn.model.Detection;
 import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +36,7 @@ class DetectorMemoryTest {
 
     @Test
     void thousandDetectCallsKeepResidentMemoryFlat() throws IOException {
-        Path ckpt = TinyDetectorFiles.write(dir.resolve("tiny.ckpt"));
+        Path ckpt = TinyModels.checkpoint(dir.resolve("tiny.ckpt"), TinyModels.Size.DEMO, TinyModels.TWO_SHAPES);
         Path image = Golden.file("demo.jpg");
         byte[] bytes = Files.readAllBytes(image);
         DetectorOptions small = DetectorOptions.builder().preset("evaluate").minSize(96).maxSize(128).build();

@@ -4,6 +4,7 @@ import dev.frcnn.data.DataException;
 import dev.frcnn.io.WeightsDoNotFitException;
 import dev.frcnn.model.Detection;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,7 +42,7 @@ class DetectorTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        ckpt = TinyDetectorFiles.write(dir.resolve("tiny.ckpt"));
+        ckpt = TinyModels.checkpoint(dir.resolve("tiny.ckpt"), TinyModels.Size.DEMO, TinyModels.TWO_SHAPES);
         images.add(Golden.file("demo.jpg"));
         Random r = new Random(7);
         for (int k = 0; k < 3; k++) {
@@ -104,9 +105,9 @@ class DetectorTest {
     @Test
     void detectionsAreInOriginalImagePixelsWithTheCheckpointsClassNames() throws IOException {
         BufferedImage img = ImageIO.read(images.get(2).toFile());
-        assertThat(detector.classNames()).isEqualTo(TinyDetectorFiles.CLASS_NAMES);
+        assertThat(detector.classNames()).isEqualTo(TinyModels.TWO_SHAPES);
         for (Detection d : detector.detect(images.get(2))) {
-            assertThat(d.label()).isEqualTo(TinyDetectorFiles.CLASS_NAMES.get(d.classIndex()));
+            assertThat(d.label()).isEqualTo(TinyModels.TWO_SHAPES.get(d.classIndex()));
             assertThat(d.score()).isGreaterThan(0.05f).isLessThanOrEqualTo(1f);
             assertThat(d.xmin()).isBetween(0f, d.xmax());
             assertThat(d.xmax()).isLessThanOrEqualTo(img.getWidth());

@@ -6,6 +6,7 @@ import dev.frcnn.config.Config;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.io.WeightsFormatException;
 import dev.frcnn.tensor.Tensors;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +27,7 @@ class CheckpointTest {
 
     @Test
     void metaTensorsAndOptimizerStateRoundTrip() throws IOException {
-        Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "lr=0.002"));
+        Config cfg = TinyModels.config("lr=0.002");
         Checkpoint.Meta meta = new Checkpoint.Meta(cfg, List.of("a", "b"), 3, 17, 1234L, 0.625, 2, 0.0002,
                 new double[]{0.0002, 0.0004});
         Map<String, Tensor> t = new LinkedHashMap<>();

@@ -1,10 +1,10 @@
 package dev.frcnn.bench;
 
-import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.testing.ChildJvm;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -26,12 +26,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("slow")
 class MemoryFlatnessTest {
-    private static final Config CFG = Config.defaults().withOverrides(
-            List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]"));
+    private static final Config CFG = TinyModels.config(TinyModels.Size.DEMO);
 
     private static FasterRCNN model() {
-        org.bytedeco.pytorch.global.torch.manual_seed(0);
-        return Detectors.create(CFG, FasterRCNN.VOC_BBOX_LABEL_NAMES);
+        return TinyModels.randomDetector(CFG, FasterRCNN.VOC_BBOX_LABEL_NAMES);
     }
 
     /**
@@ -112,13 +110,13 @@ class MemoryFlatnessTest {
 
     @Test
     void predictWithoutAnOuterScopeFreesEverything() throws Exception {
-        Samples s = soak("predict", 200, List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]"));
+        Samples s = soak("predict", 200, TinyModels.settings(TinyModels.Size.DEMO));
         assertFlat(s, 60, 16 * 1024, "tiny predict");
     }
 
     @Test
     void trainStepWithoutAnOuterScopeFreesEverything() throws Exception {
-        Samples s = soak("train", 150, List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]"));
+        Samples s = soak("train", 150, TinyModels.settings(TinyModels.Size.DEMO));
         assertFlat(s, 50, 16 * 1024, "tiny train step");
     }
 

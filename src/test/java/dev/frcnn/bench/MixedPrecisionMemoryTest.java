@@ -1,15 +1,14 @@
 package dev.frcnn.bench;
 
-import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,12 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("slow")
 class MixedPrecisionMemoryTest {
-    private static final Config CFG = Config.defaults().withOverrides(
-            List.of("backbone=tiny", "min_size=192", "max_size=320", "anchor_scales=[2,4,8]", "precision=bf16"));
+    private static final Config CFG = TinyModels.config(TinyModels.Size.DEMO, "precision=bf16");
 
     private static FasterRCNN model() {
-        org.bytedeco.pytorch.global.torch.manual_seed(0);
-        return Detectors.create(CFG, FasterRCNN.VOC_BBOX_LABEL_NAMES);
+        return TinyModels.randomDetector(CFG, FasterRCNN.VOC_BBOX_LABEL_NAMES);
     }
 
     @Test

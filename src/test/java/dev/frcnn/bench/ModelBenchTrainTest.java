@@ -4,6 +4,7 @@ import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Test;
 
@@ -20,8 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ModelBenchTrainTest {
     @Test
     void aOneClassModelTrainsInTheBenchmark() {
-        Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=128", "max_size=192",
-                "anchor_scales=[2,4,8]"));
+        Config cfg = TinyModels.config(TinyModels.Size.MEDIUM);
         FasterRCNN model = Detectors.create(cfg, List.of("raccoon"));
         LinkedHashMap<String, Object> r = ModelBench.train(model, cfg, Golden.file("demo.jpg"), new Device("cpu"), 0, 2);
         assertThat((Double) r.get("train_step_ms")).isPositive();

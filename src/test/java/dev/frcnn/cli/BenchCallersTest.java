@@ -2,8 +2,10 @@ package dev.frcnn.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,9 +14,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BenchCallersTest {
     @Test
     void inferJsonGainsCallersAndImagesPerSecond() throws Exception {
-        CliTest.Run r = CliTest.run("bench", "--what", "infer", "--set", "backbone=tiny", "--set", "min_size=96",
-                "--set", "max_size=128", "--set", "anchor_scales=[2,4,8]", "--reps", "2", "--warmup", "0",
-                "--callers", "2", "--json");
+        List<String> args = new ArrayList<>(List.of("bench", "--what", "infer"));
+        args.addAll(TinyModels.setOptions(TinyModels.settings(TinyModels.Size.SMALL)));
+        args.addAll(List.of("--reps", "2", "--warmup", "0", "--callers", "2", "--json"));
+        CliTest.Run r = CliTest.run(args.toArray(String[]::new));
         assertThat(r.code()).as(r.err()).isZero();
         List<String> lines = r.out().lines().toList();
         JsonNode j = new ObjectMapper().readTree(lines.get(lines.size() - 1));

@@ -2,19 +2,12 @@ package dev.frcnn.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.frcnn.assembly.Detectors;
-import dev.frcnn.config.Config;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.eval.PrCurves;
-import dev.frcnn.io.Checkpoints;
-import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.testing.ChartImages;
 import dev.frcnn.testing.Golden;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.StringTensorDict;
-import org.bytedeco.pytorch.Tensor;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,9 +17,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imread;
@@ -56,21 +48,8 @@ class CliTest {
     /** A randomly initialised demo-size model saved as a checkpoint with its config and class names. */
     @BeforeAll
     static void writeCheckpoint() throws IOException {
-        Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=192", "max_size=320"));
-        List<String> names = SyntheticVoc.CLASS_NAMES;
-        org.bytedeco.pytorch.global.torch.manual_seed(0);
-        FasterRCNN m = Detectors.create(cfg, names);
-        ckpt = dir.resolve("tiny.ckpt");
-        try (PointerScope s = new PointerScope()) {
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            StringTensorDict p = m.named_parameters(true);
-            for (long i = 0; i < p.size(); i++) t.put(p.get(i).key().getString(), p.get(i).value());
-            ObjectMapper om = new ObjectMapper();
-            ObjectNode meta = om.createObjectNode();
-            meta.set("config", om.readTree(cfg.toJson()));
-            meta.set("class_names", om.valueToTree(names));
-            Checkpoints.save(ckpt, t, meta);
-        }
+        ckpt = TinyModels.checkpoint(dir.resolve("tiny.ckpt"), TinyModels.configWithDefaultAnchors(TinyModels.Size.DEMO),
+                SyntheticVoc.CLASS_NAMES);
     }
 
     @Test
@@ -259,8 +238,10 @@ class CliTest {
         assertThat(j.get("nms_kept").asInt()).isEqualTo(2000);
         assertThat(j.get("nms_ms").asDouble()).isPositive();
 
-        Run infer = run("bench", "--what", "infer", "--set", "backbone=tiny", "--set", "min_size=192", "--set", "max_size=320",
-                "--reps", "1", "--warmup", "0", "--json");
+        List<String> inferArgs = new ArrayList<>(List.of("bench", "--what", "infer"));
+        inferArgs.addAll(TinyModels.setOptions(TinyModels.settingsWithDefaultAnchors(TinyModels.Size.DEMO)));
+        inferArgs.addAll(List.of("--reps", "1", "--warmup", "0", "--json"));
+        Run infer = run(inferArgs.toArray(String[]::new));
         assertThat(infer.code()).as(infer.err()).isZero();
         lines = infer.out().strip().split("\n");
         j = new ObjectMapper().readTree(lines[lines.length - 1]);

@@ -1,6 +1,7 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -26,9 +27,8 @@ class DatasetCheckCliTest {
     @TempDir
     Path dir;
 
-    private static final List<String> TINY = List.of("backbone=tiny", "min_size=96", "max_size=128",
-            "anchor_scales=[2,4,8]", "epoch=1", "num_workers=0", "seed=3",
-            "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]");
+    private static final List<String> TINY = TinyModels.settings(TinyModels.Size.SMALL, "epoch=1", "num_workers=0",
+            "seed=3", TinyModels.SHAPE_CLASSES);
 
     private Path data() {
         return new SyntheticVoc(5, 96, 128).write(dir.resolve("data"), 6, 2);   // train 000001-6, test 000007-8
@@ -37,8 +37,8 @@ class DatasetCheckCliTest {
     private CliTest.Run train(Path data, Path out, String... sets) {
         List<String> args = new java.util.ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(),
                 "--train-split", "train", "--no-progress"));
-        for (String s : TINY) args.addAll(List.of("--set", s));
-        for (String s : sets) args.addAll(List.of("--set", s));
+        args.addAll(TinyModels.setOptions(TINY));
+        args.addAll(TinyModels.setOptions(List.of(sets)));
         return CliTest.run(args.toArray(String[]::new));
     }
 

@@ -47,7 +47,7 @@ class DetectExifOrientationTest {
 
     @BeforeAll
     static void writeFiles() throws IOException {
-        ckpt = ExtremeInputsCliTest.checkpoint(dir.resolve("tiny.ckpt"), "backbone=tiny");
+        ckpt = ExtremeInputsCliTest.tinyCheckpoint(dir.resolve("tiny.ckpt"));
         try (PointerScope s = new PointerScope()) {
             Mat photo = imdecode(new Mat(Files.readAllBytes(Golden.file("demo.jpg"))), IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION);
             Mat blocky = ExifImages.blocky(photo); // 496 x 368

@@ -3,18 +3,13 @@ package dev.frcnn.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.api.Detector;
-import dev.frcnn.assembly.Checkpoint;
-import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.StateDictFiles;
 import dev.frcnn.io.WeightsFormatException;
-import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.testing.ChildJvm;
 import dev.frcnn.testing.PngHeaders;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.StringTensorDict;
-import org.bytedeco.pytorch.Tensor;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,9 +20,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static dev.frcnn.cli.CliTest.run;
@@ -44,30 +37,26 @@ class ExtremeInputsCliTest {
     static Path dir;
     static Path ckpt;
 
-    /** A random tiny-backbone detector (min_size 192, max_size 320, the demo's classes) as a checkpoint. */
     @BeforeAll
     static void writeCheckpoint() throws IOException {
-        ckpt = checkpoint(dir.resolve("tiny.ckpt"), "backbone=tiny");
+        ckpt = tinyCheckpoint(dir.resolve("tiny.ckpt"));
+    }
+
+    /**
+     * A random tiny-backbone detector (min_size 192, max_size 320, the default anchor scales, the demo's classes) as
+     * a checkpoint.
+     */
+    static Path tinyCheckpoint(Path file) throws IOException {
+        return TinyModels.checkpoint(file, TinyModels.configWithDefaultAnchors(TinyModels.Size.DEMO,
+                TinyModels.SHAPE_CLASSES), SyntheticVoc.CLASS_NAMES);
     }
 
     /** A random detector of the demo's classes at min_size 192, max_size 320, with these settings, saved. */
-    @SuppressWarnings("try")
     static Path checkpoint(Path file, String... settings) throws IOException {
-        List<String> names = SyntheticVoc.CLASS_NAMES;
         List<String> sets = new ArrayList<>(List.of(settings));
-        sets.addAll(List.of("min_size=192", "max_size=320", "class_names=" + new ObjectMapper().writeValueAsString(names)));
-        Config cfg = Config.defaults().withOverrides(sets);
-        org.bytedeco.pytorch.global.torch.manual_seed(0);
-        FasterRCNN m = Detectors.create(cfg, names);
-        try (PointerScope s = new PointerScope()) {
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            StringTensorDict p = m.named_parameters(true);
-            for (long i = 0; i < p.size(); i++) t.put(p.get(i).key().getString(), p.get(i).value());
-            new Checkpoint(t, new Checkpoint.Meta(cfg, names, 0, 0, 0, -1, -1, cfg.lr(), null), null).save(file);
-        } finally {
-            m.close();
-        }
-        return file;
+        sets.addAll(TinyModels.Size.DEMO.settings());
+        sets.add(TinyModels.SHAPE_CLASSES);
+        return TinyModels.checkpoint(file, Config.defaults().withOverrides(sets), SyntheticVoc.CLASS_NAMES);
     }
 
     static Path png(String name, int w, int h) throws IOException {

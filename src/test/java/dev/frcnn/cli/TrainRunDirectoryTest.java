@@ -2,6 +2,8 @@ package dev.frcnn.cli;
 
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.testing.ChartImages;
+import dev.frcnn.testing.ChildJvm;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,15 +33,8 @@ class TrainRunDirectoryTest {
     }
 
     private static CliTest.Run train(Path out, int epochs, String... extra) {
-        List<String> args = new ArrayList<>(List.of("train", "--config",
-                Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(), "--data", data.toString(),
-                "--out", out.toString(), "--train-split", "train", "--no-progress"));
-        for (String s : List.of("backbone=tiny", "min_size=96", "max_size=128", "anchor_scales=[2,4,8]",
-                "epoch=" + epochs, "lr_decay_epoch=0", "lr=0.01", "num_workers=0", "threads=1", "seed=5",
-                "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]")) {
-            args.add("--set");
-            args.add(s);
-        }
+        List<String> args = ChildJvm.trainArgs(data, out, TinyModels.settings(TinyModels.Size.SMALL, "epoch=" + epochs,
+                "lr_decay_epoch=0", "lr=0.01", "num_workers=0", "threads=1", "seed=5", TinyModels.SHAPE_CLASSES), false);
         args.addAll(Arrays.asList(extra));
         return CliTest.run(args.toArray(String[]::new));
     }

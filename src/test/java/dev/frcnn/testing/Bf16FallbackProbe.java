@@ -15,7 +15,6 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.Arrays;
-import java.util.List;
 
 import static org.bytedeco.pytorch.global.torch.manual_seed;
 import static org.bytedeco.pytorch.global.torch.rand;
@@ -36,8 +35,7 @@ public final class Bf16FallbackProbe {
         double[][] losses = new double[2][];
         String[] precisions = {"fp32", "bf16"};
         for (int i = 0; i < 2; i++) {
-            Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=128", "max_size=192",
-                    "anchor_scales=[2,4,8]", "precision=" + precisions[i]));
+            Config cfg = TinyModels.config(TinyModels.Size.MEDIUM, "precision=" + precisions[i]);
             try (PointerScope s = new PointerScope()) {
                 manual_seed(0);
                 Tensor x = rand(1, 3, 128, 160);

@@ -35,20 +35,24 @@ public final class ChildJvm {
     }
 
     /**
-     * {@code bin/frcnn train} on the demo's shapes data in {@code data} (split {@code train}), with
-     * {@code configs/voc07-vgg16.json} overridden by {@code settings} ({@code --set} each) and no progress bar.
+     * The arguments of {@code bin/frcnn train} on the demo's shapes data in {@code data} (split {@code train}), with
+     * {@code configs/voc07-vgg16.json} overridden by {@code settings} ({@code --set} each) and no progress bar: for
+     * {@link #train} and for {@code Main.run} in the test's own JVM.
      *
      * @param resume whether to pass {@code --resume}
+     * @return a mutable list
      */
-    public static List<String> train(Path data, Path out, List<String> settings, boolean resume) {
+    public static List<String> trainArgs(Path data, Path out, List<String> settings, boolean resume) {
         List<String> args = new ArrayList<>(List.of("train",
                 "--config", Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(),
                 "--data", data.toString(), "--out", out.toString(), "--train-split", "train", "--no-progress"));
-        for (String s : settings) {
-            args.add("--set");
-            args.add(s);
-        }
+        args.addAll(TinyModels.setOptions(settings));
         if (resume) args.add("--resume");
-        return command("dev.frcnn.cli.Main", args);
+        return args;
+    }
+
+    /** {@link #trainArgs} run by {@code dev.frcnn.cli.Main} in a child JVM ({@link #command(String, List)}). */
+    public static List<String> train(Path data, Path out, List<String> settings, boolean resume) {
+        return command("dev.frcnn.cli.Main", trainArgs(data, out, settings, resume));
     }
 }

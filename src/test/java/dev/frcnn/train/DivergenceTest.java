@@ -3,6 +3,8 @@ package dev.frcnn.train;
 import dev.frcnn.cli.Main;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
+import dev.frcnn.testing.ChildJvm;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
@@ -27,25 +29,15 @@ class DivergenceTest {
     @TempDir
     Path dir;
 
-    private static final List<String> SETTINGS = List.of(
-            "backbone=tiny", "min_size=96", "max_size=128", "anchor_scales=[2,4,8]", "epoch=1", "lr_decay_epoch=5",
-            "checkpoint_every=4", "num_workers=1", "threads=1", "seed=3",
-            "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]");
+    private static final List<String> SETTINGS = TinyModels.settings(TinyModels.Size.SMALL, "epoch=1",
+            "lr_decay_epoch=5", "checkpoint_every=4", "num_workers=1", "threads=1", "seed=3", TinyModels.SHAPE_CLASSES);
 
     record Run(int code, String out, String err) {}
 
     private static Run train(Path data, Path out, boolean resume, String... extra) {
-        List<String> args = new ArrayList<>(List.of("train", "--config", Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(),
-                "--data", data.toString(), "--out", out.toString(), "--train-split", "train", "--no-progress"));
-        for (String s : SETTINGS) {
-            args.add("--set");
-            args.add(s);
-        }
-        for (String s : extra) {
-            args.add("--set");
-            args.add(s);
-        }
-        if (resume) args.add("--resume");
+        List<String> settings = new ArrayList<>(SETTINGS);
+        settings.addAll(List.of(extra));
+        List<String> args = ChildJvm.trainArgs(data, out, settings, resume);
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
         System.setOut(new PrintStream(o, true));

@@ -4,6 +4,7 @@ import dev.frcnn.testing.ChildJvm;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,10 +34,8 @@ class GracefulStopTest {
             "frcnn: stopped by (SIG[A-Z]+) at epoch (\\d+) iteration (\\d+) of (\\d+)[^;\\n]*; saved (\\S+last\\.ckpt); "
                     + "continue with --resume");
 
-    private static final List<String> SETTINGS = List.of(
-            "backbone=tiny", "min_size=128", "max_size=192", "anchor_scales=[2,4,8]", "epoch=" + EPOCHS,
-            "lr_decay_epoch=1", "lr=0.01", "checkpoint_every=1000", "num_workers=1", "threads=1",
-            "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]");
+    private static final List<String> SETTINGS = TinyModels.settings(TinyModels.Size.MEDIUM, "epoch=" + EPOCHS,
+            "lr_decay_epoch=1", "lr=0.01", "checkpoint_every=1000", "num_workers=1", "threads=1", TinyModels.SHAPE_CLASSES);
 
     private Process train(Path data, Path out, boolean resume, Path log) throws IOException {
         List<String> cmd = ChildJvm.train(data, out, SETTINGS, resume);

@@ -4,13 +4,14 @@ import dev.frcnn.cli.Main;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.tensor.Tensors;
+import dev.frcnn.testing.ChildJvm;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,15 +27,8 @@ class LoaderThreadsTest {
 
     private Path train(Path data, int numWorkers) {
         Path out = dir.resolve("workers" + numWorkers);
-        List<String> args = new ArrayList<>(List.of("train", "--config",
-                Path.of("configs/voc07-vgg16.json").toAbsolutePath().toString(), "--data", data.toString(),
-                "--out", out.toString(), "--train-split", "train", "--no-progress"));
-        for (String s : List.of("backbone=tiny", "min_size=128", "max_size=192", "anchor_scales=[2,4,8]", "epoch=1",
-                "lr_decay_epoch=0", "lr=0.01", "threads=1", "num_workers=" + numWorkers,
-                "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]")) {
-            args.add("--set");
-            args.add(s);
-        }
+        List<String> args = ChildJvm.trainArgs(data, out, TinyModels.settings(TinyModels.Size.MEDIUM, "epoch=1",
+                "lr_decay_epoch=0", "lr=0.01", "threads=1", "num_workers=" + numWorkers, TinyModels.SHAPE_CLASSES), false);
         assertThat(Main.run(args.toArray(String[]::new))).isZero();
         return out;
     }

@@ -6,6 +6,7 @@ import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.Tensors;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -56,10 +57,9 @@ class LrScheduleTest {
     }
 
     private static Config config(int epochs) {
-        return Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=96", "max_size=128",
-                "anchor_scales=[2,4,8]", "epoch=" + epochs, "lr_decay_epoch=" + DECAY_EPOCH, "lr=" + LR,
-                "lr_decay=" + DECAY, "checkpoint_every=1000", "num_workers=1", "seed=3",
-                "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]"));
+        return TinyModels.config(TinyModels.Size.SMALL, "epoch=" + epochs, "lr_decay_epoch=" + DECAY_EPOCH,
+                "lr=" + LR, "lr_decay=" + DECAY, "checkpoint_every=1000", "num_workers=1", "seed=3",
+                TinyModels.SHAPE_CLASSES);
     }
 
     private static TrainLoop.Result train(Path out, int epochs, boolean resume) throws IOException {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.tensor.Tensors;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,9 +28,8 @@ class ResumeAfterKillTest {
     @TempDir
     Path dir;
 
-    private static final List<String> SETTINGS = List.of(
-            "backbone=tiny", "min_size=128", "max_size=192", "anchor_scales=[2,4,8]", "epoch=2", "lr_decay_epoch=0",
-            "lr=0.01", "checkpoint_every=3", "num_workers=1", "threads=1", "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]");
+    private static final List<String> SETTINGS = TinyModels.settings(TinyModels.Size.MEDIUM, "epoch=2",
+            "lr_decay_epoch=0", "lr=0.01", "checkpoint_every=3", "num_workers=1", "threads=1", TinyModels.SHAPE_CLASSES);
 
     private Process train(Path data, Path out, boolean resume) throws IOException {
         List<String> cmd = ChildJvm.train(data, out, SETTINGS, resume);

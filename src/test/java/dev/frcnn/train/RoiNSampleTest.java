@@ -4,6 +4,7 @@ import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.Tensors;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -41,7 +42,7 @@ class RoiNSampleTest {
 
     @Test
     void theTrainerSamplesRoiNSampleRois() {
-        Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=192", "max_size=320"));
+        Config cfg = TinyModels.configWithDefaultAnchors(TinyModels.Size.DEMO);
         assertThat(cfg.roiNSample()).isEqualTo(128);
         long[] reference = sampled(cfg, cfg.roiNSample());
         assertThat(reference[0]).isEqualTo(128);
@@ -53,7 +54,7 @@ class RoiNSampleTest {
 
     @Test
     void aNonPositiveCountIsRefused() {
-        Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny"));
+        Config cfg = TinyModels.config();
         assertThatThrownBy(() -> new FasterRCNNTrainer(Detectors.create(cfg, List.of("a")), 3, 1, 1e-3, 5e-4, false,
                 Sampler.seeded(1), 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nSample must be > 0");
     }

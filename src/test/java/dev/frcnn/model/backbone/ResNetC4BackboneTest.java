@@ -13,6 +13,7 @@ import dev.frcnn.model.roi.VGG16RoIHead;
 import dev.frcnn.tensor.ConvolutionBackward;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.Golden;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -452,10 +453,10 @@ class ResNetC4BackboneTest {
     @Test
     void tinyBackboneAcceptsRoiAlign() {
         try (PointerScope s = new PointerScope()) {
-            Config cfg = Config.defaults().withOverrides(List.of("backbone=tiny", "roi_op=roi_align"));
+            Config cfg = TinyModels.config("roi_op=roi_align");
             FasterRCNN model = Detectors.create(cfg, List.of("a", "b"));
             assertThat(model.head()).isInstanceOf(VGG16RoIHead.class);
-            assertThat(Detectors.create(Config.defaults().withOverrides(List.of("backbone=tiny")), List.of("a"))
+            assertThat(Detectors.create(TinyModels.config(), List.of("a"))
                     .head()).isInstanceOf(VGG16RoIHead.class);
         }
     }
