@@ -3,6 +3,7 @@ package dev.frcnn.api;
 import dev.frcnn.io.ReferenceCheckpointFiles;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.FasterRCNNVGG16;
+import dev.frcnn.testing.ChildJvm;
 import dev.frcnn.testing.FormulaWeights;
 import dev.frcnn.testing.Golden;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,10 +72,10 @@ class ReadmeExampleTest {
         assertThat(rc).as("javac Example.java: %s", diag.toString(StandardCharsets.UTF_8)).isZero();
 
         Path image = Golden.file("demo.jpg");
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-cp", src.getParent() + File.pathSeparator + cp, "Example", pth.toString(), image.toString())
-                .redirectError(dir.resolve("example.err").toFile()).start();
+        // README's command line: java --enable-native-access=ALL-UNNAMED -cp ... Example model image
+        List<String> cmd = ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g"),
+                src.getParent() + File.pathSeparator + cp, "Example", List.of(pth.toString(), image.toString()));
+        Process p = new ProcessBuilder(cmd).redirectError(dir.resolve("example.err").toFile()).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
         assertThat(p.exitValue()).as("java Example: %s", Files.readString(dir.resolve("example.err"))).isZero();

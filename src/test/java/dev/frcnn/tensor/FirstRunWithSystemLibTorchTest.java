@@ -1,5 +1,6 @@
 package dev.frcnn.tensor;
 
+import dev.frcnn.testing.ChildJvm;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,11 +29,9 @@ class FirstRunWithSystemLibTorchTest {
     void firstRunOnAnEmptyCacheLoadsOnlyThePresetsLibraries() throws Exception {
         Path cache = Files.createDirectories(dir.resolve("javacpp-cache"));
         Path log = dir.resolve("child.log");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
-                "-Dorg.bytedeco.javacpp.cachedir=" + cache, "-cp", System.getProperty("java.class.path"),
-                "dev.frcnn.testing.LibTorchProbe", "bench", "--what", "ops", "--json")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        List<String> cmd = ChildJvm.command("1g", List.of("-Dorg.bytedeco.javacpp.cachedir=" + cache),
+                "dev.frcnn.testing.LibTorchProbe", List.of("bench", "--what", "ops", "--json"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
         String out = Files.readString(log);
         assertThat(p.exitValue()).as(out).isZero();

@@ -6,13 +6,38 @@ import java.util.List;
 
 /**
  * Command lines for the tests that run code in a child JVM (a crash, a signal, stderr or the environment of its own):
- * this JDK's {@code java} with the flags {@code bin/frcnn} passes, the test class path, a main class and its
- * arguments.
+ * this JDK's {@code java} with the flags {@code bin/frcnn} passes (or exactly the caller's), the test class path (or
+ * the caller's), a main class and its arguments. Every test that starts a JVM builds its command here.
  */
 public final class ChildJvm {
     private ChildJvm() {}
 
+    /** The flags {@code bin/frcnn} passes to {@code java}: native access for the class path, Unsafe allowed, headless. */
+    public static final List<String> BIN_FRCNN_FLAGS = List.of("--enable-native-access=ALL-UNNAMED",
+            "--sun-misc-unsafe-memory-access=allow", "-Djava.awt.headless=true");
+
+    /** @return this JDK's {@code java} executable ({@code java.home}) */
+    public static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
     /**
+     * {@code java}, exactly {@code jvmOptions}, a class path, a main class and its arguments: for a command line as
+     * someone else writes it (the README's).
+     *
+     * @return a mutable command list
+     */
+    public static List<String> command(List<String> jvmOptions, String classPath, String mainClass, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(java()));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", classPath, mainClass));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /**
+     * {@code java} with {@link #BIN_FRCNN_FLAGS}, a heap limit and {@code jvmOptions}, on the test class path.
+     *
      * @param maxHeap e.g. {@code "1g"}
      * @param jvmOptions further options before the class path (system properties, ...)
      * @param mainClass the class to run
@@ -20,13 +45,10 @@ public final class ChildJvm {
      * @return a mutable command list
      */
     public static List<String> command(String maxHeap, List<String> jvmOptions, String mainClass, List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Djava.awt.headless=true",
-                "-Xmx" + maxHeap));
-        cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
-        cmd.addAll(args);
-        return cmd;
+        List<String> options = new ArrayList<>(BIN_FRCNN_FLAGS);
+        options.add("-Xmx" + maxHeap);
+        options.addAll(jvmOptions);
+        return command(options, System.getProperty("java.class.path"), mainClass, args);
     }
 
     /** {@link #command} with a 1 GB heap and no further options. */
