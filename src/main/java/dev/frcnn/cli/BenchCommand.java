@@ -11,12 +11,11 @@ import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -30,8 +29,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--what", defaultValue = "ops", description = "ops | infer | train (default: ${DEFAULT-VALUE})")
     String what;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--input", description = "ops input JSON (default: ../shared/bench/ops_input.json)")
     Path input;
@@ -45,8 +44,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "LibTorch intra-op threads, 0 = default")
     int threads;
 
-    @Option(names = "--set", description = "config override key=value (repeatable)")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOption sets;
 
     @Option(names = "--json", description = "print the result as one JSON object on the last line")
     boolean json;
@@ -67,13 +66,13 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
         if (callers < 1) throw new BadInputException("--callers must be >= 1, got " + callers);
         if (threads < 0) throw new BadInputException("--threads must be >= 0, got " + threads);
-        Device dev = LoadedModel.device(device); // cpu | cuda, and cuda only where a device is available
+        Device dev = device.resolve(); // cpu | cuda, and cuda only where a device is available
         IntraOpThreads.apply(threads);
         Map<String, Object> result = switch (what) {
             case "ops" -> {
                 Path in = input != null ? input : Paths.shared().resolve("bench/ops_input.json");
                 if (!Files.isRegularFile(in)) throw new BadInputException(in + ": ops input file not found");
-                yield OpsBench.run(in, device, warmup, reps);
+                yield OpsBench.run(in, device.name(), warmup, reps);
             }
             case "infer", "train" -> {
                 Path img = image != null ? image : Paths.golden().resolve("demo.jpg");
@@ -81,11 +80,11 @@ final class BenchCommand implements Callable<Integer> {
                 FasterRCNN model;
                 Config cfg;
                 if (weights != null) {
-                    LoadedModel m = LoadedModel.load(weights, Config.defaults(), sets, dev);
+                    LoadedModel m = LoadedModel.load(weights, Config.defaults(), sets.overrides(), dev);
                     model = m.model();
                     cfg = m.config();
                 } else {
-                    cfg = Config.defaults().withOverrides(sets);
+                    cfg = sets.applyTo(Config.defaults());
                     model = Detectors.create(cfg, cfg.classNamesOrVoc());
                     model.to(dev, false);
                 }

@@ -19,6 +19,7 @@ import dev.frcnn.train.TrainingStoppedException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -50,11 +51,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/demo", description = "output directory (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--set", description = "config override key=value (repeatable)")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOption sets;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--train-images", defaultValue = "400", description = "default: ${DEFAULT-VALUE}")
     int trainImages;
@@ -65,13 +66,13 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--show", defaultValue = "8", description = "annotated test images to write (default: ${DEFAULT-VALUE})")
     int show;
 
-    @Option(names = "--no-progress", description = "no progress bar")
-    boolean noProgress;
+    @Mixin
+    ProgressOption progress;
 
     @Override
     public Integer call() throws Exception {
         if (trainImages < 1 || testImages < 1) throw new BadInputException("--train-images and --test-images must be >= 1");
-        Config cfg = demoConfig(loadDemoConfig(), sets);
+        Config cfg = demoConfig(loadDemoConfig(), sets.overrides());
         Path run = out.resolve("run");
         checkOwnRun(run);
         IntraOpThreads.apply(cfg.threads());
@@ -88,7 +89,7 @@ final class DemoCommand implements Callable<Integer> {
         TrainLoop.Result r;
         try (StopSignals signals = StopSignals.install(stop, System.err)) {
             r = new TrainLoop(cfg, new TrainLoop.Options(data, run, false, true, "train", "test",
-                    LoadedModel.device(device), System.err, !noProgress, stop)).run();
+                    device.resolve(), System.err, progress.show(), stop)).run();
         } catch (TrainingStoppedException e) {
             System.err.println("frcnn: " + e.getMessage() + "; the next bin/frcnn demo starts over");
             return e.reason().exitCode();
@@ -96,7 +97,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.printf("trained %d epochs in %.1f s; best epoch %d%n", cfg.epoch(), (System.nanoTime() - t0) / 1e9,
                 r.bestEpoch() + 1);
 
-        LoadedModel best = LoadedModel.load(r.bestCheckpoint(), cfg, List.of(), LoadedModel.device(device));
+        LoadedModel best = LoadedModel.load(r.bestCheckpoint(), cfg, List.of(), device.resolve());
         VocDataset test = new VocDataset(data, "test", true, best.classNames(), cfg.maxImagePixels(),
                 cfg.exifOrientationMode());
         // The best epoch's evaluation is that of the weights in best.ckpt; evaluate again only after a resume.

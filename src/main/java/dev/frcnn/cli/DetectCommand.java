@@ -7,11 +7,11 @@ import dev.frcnn.config.Config;
 import dev.frcnn.data.DecodedImage;
 import dev.frcnn.model.Detection;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -27,27 +27,23 @@ import java.util.concurrent.Callable;
 @Command(name = "detect", mixinStandardHelpOptions = true,
         description = "Detect objects in images with a trained model (.ckpt or PyTorch .pth).")
 final class DetectCommand implements Callable<Integer> {
-    @Option(names = "--weights", required = true, description = "our .ckpt, or a PyTorch .pth (reference checkpoint or state dict)")
-    Path weights;
+    @Mixin
+    WeightsOptions model;
 
     @Option(names = "--out", required = true, description = "output directory: OUT/<stem>.png and OUT/<stem>.json per "
             + "image; refused (nothing written) if that would overwrite an input or a file an earlier detect did not "
             + "write, or if two images share a stem")
     Path out;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--preset", defaultValue = "visualize",
             description = "visualize (score > 0.7) | evaluate (score > 0.05) (default: ${DEFAULT-VALUE})")
     String preset;
 
-    @Option(names = "--config", description = "config for .pth weights (default: configs/voc07-vgg16.json settings); "
-            + "refused with a .ckpt, which carries its own (use --set)")
-    Path config;
-
-    @Option(names = "--set", description = "config override key=value (repeatable)")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOption sets;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files")
     List<Path> images;
@@ -58,15 +54,14 @@ final class DetectCommand implements Callable<Integer> {
         if (!preset.equals("visualize") && !preset.equals("evaluate")) {
             throw new BadInputException("--preset must be visualize or evaluate, got '" + preset + "'");
         }
-        LoadedModel.device(device); // validates --device before the weights are read
-        CheckpointConfigRule.check(config, weights);
-        Config base = config != null ? Config.load(config) : Config.defaults();
-        DetectorOptions options = DetectorOptions.builder().device(device).preset(preset).config(base)
-                .configOverrides(sets).build();
+        device.resolve(); // validates --device before the weights are read
+        Config base = model.baseConfig();
+        DetectorOptions options = DetectorOptions.builder().device(device.name()).preset(preset).config(base)
+                .configOverrides(sets.overrides()).build();
         // Every input's header (format, max_image_pixels, resized size) before the weights are loaded.
-        LoadedModel.Plan plan = LoadedModel.plan(weights, base, sets);
+        LoadedModel.Plan plan = LoadedModel.plan(model.weights(), base, sets.overrides());
         for (Path image : images) plan.checkImage(image);
-        try (Detector detector = Detector.load(weights, options)) {
+        try (Detector detector = Detector.load(model.weights(), options)) {
             for (Path image : images) {
                 // One decode per image: the detections, the drawing and the JSON's size all come from it.
                 try (DecodedImage decoded = detector.decode(image)) {

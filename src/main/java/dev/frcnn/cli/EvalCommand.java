@@ -10,10 +10,10 @@ import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -21,36 +21,32 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a model on a VOCdevkit/VOC2007-layout dataset (VOC07 11-point mAP by default).")
 final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--weights", required = true, description = "our .ckpt, or a PyTorch .pth")
-    Path weights;
+    @Mixin
+    WeightsOptions model;
 
-    @Option(names = "--data", required = true, description = "dataset directory (VOC2007 layout)")
-    Path data;
+    @Mixin
+    DataOption data;
 
     @Option(names = "--split", defaultValue = "test", description = "split file name (default: ${DEFAULT-VALUE})")
     String split;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin
+    DeviceOption device;
 
-    @Option(names = "--config", description = "config for .pth weights; refused with a .ckpt, which carries its own (use --set)")
-    Path config;
-
-    @Option(names = "--set", description = "config override key=value (repeatable)")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOption sets;
 
     @Option(names = "--pr-curves", description = "write one precision-recall chart per class into this directory (PNG and SVG)")
     Path prCurves;
 
     @Override
     public Integer call() throws Exception {
-        CheckpointConfigRule.check(config, weights);
-        Config base = config != null ? Config.load(config) : Config.defaults();
-        Device dev = LoadedModel.device(device);
-        LoadedModel.Plan plan = LoadedModel.plan(weights, base, sets);
+        Config base = model.baseConfig();
+        Device dev = device.resolve();
+        LoadedModel.Plan plan = LoadedModel.plan(model.weights(), base, sets.overrides());
         IntraOpThreads.apply(plan.config().threads());
         LoadedModel m = LoadedModel.load(plan, dev);
-        VocDataset ds = new VocDataset(data, split, true, m.classNames(), m.config().maxImagePixels(),
+        VocDataset ds = new VocDataset(data.dir(), split, true, m.classNames(), m.config().maxImagePixels(),
                 m.config().exifOrientationMode());
         DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode(),
                 (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().backbone().minInputSide()));

@@ -7,11 +7,10 @@ import dev.frcnn.train.TrainLoop;
 import dev.frcnn.train.TrainingStoppedException;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -28,14 +27,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", defaultValue = "configs/voc07-vgg16.json", description = "config JSON (default: ${DEFAULT-VALUE})")
     Path config;
 
-    @Option(names = "--data", required = true, description = "dataset directory (VOC2007 layout)")
-    Path data;
+    @Mixin
+    DataOption data;
 
     @Option(names = "--out", required = true, description = "run directory (checkpoints, losses, curves)")
     Path out;
 
-    @Option(names = "--set", description = "config override key=value (repeatable)")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOption sets;
 
     @Option(names = "--resume", description = "continue the run in OUT from OUT/last.ckpt (where it stopped, "
             + "mid-epoch included)")
@@ -46,8 +45,8 @@ final class TrainCommand implements Callable<Integer> {
             + "files stay). Without --resume or --overwrite, an OUT that holds a run is refused (exit code 2)")
     boolean overwrite;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu | cuda (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--train-split", defaultValue = "trainval", description = "default: ${DEFAULT-VALUE}")
     String trainSplit;
@@ -55,8 +54,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--test-split", defaultValue = "test", description = "default: ${DEFAULT-VALUE}")
     String testSplit;
 
-    @Option(names = "--no-progress", description = "no progress bar")
-    boolean noProgress;
+    @Mixin
+    ProgressOption progress;
 
     @Override
     public Integer call() throws Exception {
@@ -64,13 +63,13 @@ final class TrainCommand implements Callable<Integer> {
         // in neither place, the message names the path as the user gave it
         Path home = Paths.home().resolve(config);
         Path cfgFile = config.isAbsolute() || config.toFile().exists() || !home.toFile().exists() ? config : home;
-        Config cfg = Config.load(cfgFile).withOverrides(sets);
+        Config cfg = sets.applyTo(Config.load(cfgFile));
         IntraOpThreads.apply(cfg.threads());
         StopRequest stop = new StopRequest();
         TrainLoop.Result r;
         try (StopSignals signals = StopSignals.install(stop, System.err)) {
-            r = new TrainLoop(cfg, new TrainLoop.Options(data, out, resume, overwrite, trainSplit, testSplit,
-                    dev.frcnn.assembly.LoadedModel.device(device), System.err, !noProgress, stop)).run();
+            r = new TrainLoop(cfg, new TrainLoop.Options(data.dir(), out, resume, overwrite, trainSplit, testSplit,
+                    device.resolve(), System.err, progress.show(), stop)).run();
         } catch (TrainingStoppedException e) {
             System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
             return e.reason().exitCode();
