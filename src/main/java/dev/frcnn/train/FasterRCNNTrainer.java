@@ -109,9 +109,9 @@ public final class FasterRCNNTrainer {
 
     /**
      * The reference's {@code get_optimizer}: one parameter group per trainable parameter, in
-     * {@code named_parameters()} order; names containing {@code bias} get lr x2 and no weight decay. (One
-     * group per parameter, exactly as the reference, so optimizer state maps 1:1 to parameter names.) SGD is
-     * {@link MomentumSgd} (momentum 0.9, LibTorch's SGD bit for bit in one pass per parameter); Adam is LibTorch's.
+     * {@code named_parameters()} order; names containing {@code bias} get lr x2 ({@link #lrMultiplier}) and no weight
+     * decay. (One group per parameter, exactly as the reference, so optimizer state maps 1:1 to parameter names.) SGD
+     * is {@link MomentumSgd} (momentum 0.9, LibTorch's SGD bit for bit in one pass per parameter); Adam is LibTorch's.
      */
     static TrainOptimizer makeOptimizer(FasterRCNN model, double lr, double weightDecay, boolean useAdam) {
         StringTensorDict np = model.named_parameters(true);
@@ -125,7 +125,7 @@ public final class FasterRCNNTrainer {
             boolean bias = name.contains("bias");
             names.add(name);
             params.add(p);
-            groupSettings.add(new double[]{bias ? lr * 2 : lr, bias ? 0.0 : weightDecay});
+            groupSettings.add(new double[]{lrMultiplier(name) * lr, bias ? 0.0 : weightDecay});
         }
         if (params.isEmpty()) throw new IllegalArgumentException("the model has no trainable parameters");
         if (!useAdam) {
@@ -152,46 +152,36 @@ public final class FasterRCNNTrainer {
         return new LibTorchOptimizer(opt, groups);
     }
 
-    /** Multiplies every group's learning rate by {@code decay}; mirrors {@code FasterRCNN.scale_lr}. */
-    public void scaleLr(double decay) {
-        for (int g = 0; g < optimizer.groupCount(); g++) optimizer.setLr(g, optimizer.lr(g) * decay);
+    /**
+     * The reference's rule for a parameter group's learning rate: a parameter whose name contains {@code bias} gets
+     * twice the base lr, any other the base lr. The one place of that rule: the optimizer's initial groups and
+     * {@link LrSchedule} (through {@link #lrMultipliers()}) use it.
+     *
+     * @param parameterName the parameter's name in {@code named_parameters()}
+     * @return 2 or 1
+     */
+    static double lrMultiplier(String parameterName) {
+        return parameterName.contains("bias") ? 2.0 : 1.0;
     }
 
-    /** Every parameter group's learning rate, in group order. */
+    /** Per parameter group, in group order, its lr over the base lr ({@link #lrMultiplier}). */
+    public double[] lrMultipliers() {
+        List<TrainOptimizer.Group> groups = optimizer.groups();
+        double[] out = new double[groups.size()];
+        for (int g = 0; g < out.length; g++) out[g] = lrMultiplier(groups.get(g).name());
+        return out;
+    }
+
+    /** Every parameter group's learning rate, in group order (set by {@link LrSchedule} during training). */
     public double[] groupLrs() {
         double[] out = new double[optimizer.groupCount()];
         for (int g = 0; g < out.length; g++) out[g] = optimizer.lr(g);
         return out;
     }
 
-    /**
-     * Sets every parameter group's learning rate (as saved by {@link #groupLrs()}).
-     *
-     * @throws IllegalArgumentException if the count differs from the number of groups
-     */
-    public void setGroupLrs(double[] lrs) {
-        int n = optimizer.groupCount();
-        if (lrs.length != n) throw new IllegalArgumentException("expected " + n + " learning rates, got " + lrs.length);
-        for (int g = 0; g < n; g++) optimizer.setLr(g, lrs[g]);
-    }
-
     /** The learning rate of the first group (a weight), as the reference logs it. */
     public double lr() {
         return optimizer.lr(0);
-    }
-
-    /**
-     * Sets every group's learning rate from the base {@code lr} (weights {@code lr}, biases {@code 2 * lr}); used when
-     * resuming a run.
-     */
-    public void setBaseLr(double lr) {
-        StringTensorDict np = fasterRcnn.named_parameters(true);
-        int g = 0;
-        for (long i = 0; i < np.size(); i++) {
-            if (!np.get(i).value().requires_grad()) continue;
-            boolean bias = np.get(i).key().getString().contains("bias");
-            optimizer.setLr(g++, bias ? 2 * lr : lr);
-        }
     }
 
     /**

@@ -8,6 +8,7 @@ package dev.frcnn.train;
  *  factor(i) = 1                                                    for i &gt;= warmup_iters</pre>
  * The factor multiplies whatever the schedule's learning rate is at that step (after any decay), as detectron2's
  * {@code WarmupParamScheduler} does. The reference has no warm-up; {@code warmup_iters = 0} turns it off.
+ * {@link LrSchedule} applies it to the optimizer's groups.
  *
  * @param iters {@code warmup_iters}: steps of warm-up ({@code 0} = none)
  * @param factor {@code warmup_factor}: the multiplier at step 0, in (0, 1]

@@ -1,0 +1,135 @@
+package dev.frcnn.train;
+
+import dev.frcnn.data.Preprocessing;
+import dev.frcnn.data.Transform;
+import dev.frcnn.data.VocDataset;
+import org.bytedeco.javacpp.PointerScope;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The training samples of each epoch, in the epoch's order ({@link Seeds#epochOrder}) with the epoch's flips
+ * ({@link Seeds#flip}), read and transformed ahead of the step that needs them. With {@code num_workers} 0 (as
+ * PyTorch's {@code DataLoader}) each image is read in the training thread when its step asks for it; otherwise up to
+ * {@value #PREFETCH} samples are read ahead on {@code min(num_workers, 2)} daemon threads named {@code frcnn-loader}.
+ * Either way a step gets the same sample.
+ */
+final class PrefetchLoader implements AutoCloseable {
+    /** Samples read ahead of the step in progress. */
+    static final int PREFETCH = 4;
+
+    private final VocDataset train;
+    private final List<Integer> trainable;
+    private final Transform transform;
+    private final Preprocessing preprocessing;
+    private final int minInputSide;
+    private final long seed;
+    private final ExecutorService pool;
+
+    /**
+     * @param train the training split
+     * @param trainable the indices of {@code train} trained on (images with at least one non-difficult object)
+     * @param transform resize, normalisation and flip of a sample
+     * @param preprocessing checks that an image's resize stays at least {@code minInputSide} on each side
+     * @param minInputSide the backbone's smallest input side
+     * @param seed the run's seed (epoch order and flips)
+     * @param numWorkers {@code num_workers}: 0 reads in the training thread
+     */
+    PrefetchLoader(VocDataset train, List<Integer> trainable, Transform transform, Preprocessing preprocessing,
+                   int minInputSide, long seed, int numWorkers) {
+        this.train = train;
+        this.trainable = List.copyOf(trainable);
+        this.transform = transform;
+        this.preprocessing = preprocessing;
+        this.minInputSide = minInputSide;
+        this.seed = seed;
+        this.pool = numWorkers == 0 ? null : Executors.newFixedThreadPool(Math.min(numWorkers, 2), r -> {
+            Thread t = new Thread(r, "frcnn-loader");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The order of {@code epoch}: dataset indices, one per step. */
+    int[] order(int epoch) {
+        return Seeds.epochOrder(trainable, seed, epoch);
+    }
+
+    /**
+     * Starts reading an epoch from step {@code from}.
+     *
+     * @param order the epoch's {@link #order(int)}
+     */
+    Epoch epoch(int epoch, int[] order, int from) {
+        return new Epoch(epoch, order, from);
+    }
+
+    /** The samples of one epoch, asked for in step order; closing it cancels the reads ahead. */
+    final class Epoch implements AutoCloseable {
+        private final int epoch;
+        private final int[] order;
+        private final ArrayDeque<Future<Transform.Sample>> ahead = new ArrayDeque<>();
+        private int next;
+
+        private Epoch(int epoch, int[] order, int from) {
+            this.epoch = epoch;
+            this.order = order;
+            this.next = from;
+        }
+
+        /**
+         * The sample of step {@code it} of the epoch (steps are asked for in order, from the epoch's start step).
+         *
+         * @return the transformed sample; the caller closes it
+         * @throws dev.frcnn.data.DataException or another runtime exception of the read, naming the image
+         */
+        Transform.Sample next(int it) {
+            while (pool != null && next < order.length && ahead.size() < PREFETCH) {
+                int idx = order[next];
+                boolean flip = Seeds.flip(seed, epoch, idx);
+                ahead.add(pool.submit(() -> load(idx, flip)));
+                next++;
+            }
+            return pool == null ? load(order[it], Seeds.flip(seed, epoch, order[it])) : take(ahead.poll(), order[it]);
+        }
+
+        @Override
+        public void close() {
+            for (Future<Transform.Sample> f : ahead) {
+                f.cancel(true);
+            }
+        }
+    }
+
+    private Transform.Sample load(int idx, boolean flip) {
+        try (PointerScope s = new PointerScope()) {
+            VocDataset.VocExample ex = train.get(idx);
+            // an image resized below the backbone's smallest input is refused naming its file (not LibTorch's shape error)
+            preprocessing.checkResizable(train.imagePath(idx), ex.image().size(1), ex.image().size(2), minInputSide);
+            return transform.apply(ex.image(), ex.bbox(), ex.label(), flip);
+        }
+    }
+
+    private Transform.Sample take(Future<Transform.Sample> f, int idx) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while loading " + train.imagePath(idx), e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException("cannot load " + train.imagePath(idx) + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** Stops the reading threads (a read in progress is interrupted). */
+    @Override
+    public void close() {
+        if (pool != null) pool.shutdownNow();
+    }
+}

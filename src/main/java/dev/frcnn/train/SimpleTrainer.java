@@ -1,0 +1,120 @@
+package dev.frcnn.train;
+
+import dev.frcnn.data.Transform;
+import dev.frcnn.model.FasterRCNN;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+
+/**
+ * The core training loop, detectron2's {@code SimpleTrainer} by epochs: for each epoch of the run, from the position
+ * in the {@link TrainState} (a resume may start mid-epoch), each step takes the next sample of the
+ * {@link PrefetchLoader}, re-seeds the sampler for the step, moves the sample to the device and runs
+ * {@link FasterRCNNTrainer#trainStep} (forward, the divergence check, backward through
+ * {@link dev.frcnn.tensor.ConvolutionBackward}, gradient clipping, the optimizer step). Everything else (the lr
+ * schedule, checkpoints, evaluation and the best model, the loss log, the progress bar) is a {@link HookBase} called
+ * at the points listed there, in the order of the list.
+ *
+ * <p>Two things stop the loop: a step whose losses are not finite (the hooks' {@link HookBase#afterDivergedStep}, then
+ * {@link TrainingDivergedException}, naming {@code last.ckpt} if it exists), and a {@link StopRequest}, polled at the
+ * start of each epoch, after each step's hooks and after the last epoch ({@link Checkpointer#stopIfRequested}:
+ * {@code last.ckpt} saved where the run is, then {@link TrainingStoppedException}).
+ */
+final class SimpleTrainer {
+    private final FasterRCNN model;
+    private final FasterRCNNTrainer trainer;
+    private final ReseedableSampler sampler;
+    private final PrefetchLoader loader;
+    private final TrainState state;
+    private final Checkpointer checkpointer;
+    private final StopRequest stop;
+    private final int epochs;
+    private final long seed;
+    private final Device device;
+    private final List<HookBase> hooks;
+
+    /**
+     * @param trainer the losses and the optimizer step of the model being trained
+     * @param sampler the trainer's sampler, re-seeded before each step ({@link Seeds#stepSeed})
+     * @param loader the training samples
+     * @param state the position to start from (a resume's), updated as the loop runs
+     * @param checkpointer saves {@code last.ckpt} on a stop
+     * @param stop polled at step boundaries
+     * @param epochs epochs of the run ({@code epoch})
+     * @param seed the run's seed
+     * @param device where the samples go
+     * @param hooks called in this order at each point
+     */
+    SimpleTrainer(FasterRCNNTrainer trainer, ReseedableSampler sampler, PrefetchLoader loader, TrainState state,
+                  Checkpointer checkpointer, StopRequest stop, int epochs, long seed, Device device,
+                  List<HookBase> hooks) {
+        this.model = trainer.fasterRcnn();
+        this.trainer = trainer;
+        this.sampler = sampler;
+        this.loader = loader;
+        this.state = state;
+        this.checkpointer = checkpointer;
+        this.stop = stop;
+        this.epochs = epochs;
+        this.seed = seed;
+        this.device = device;
+        this.hooks = List.copyOf(hooks);
+    }
+
+    /**
+     * Trains from the state's position to the end of the last epoch.
+     *
+     * @throws TrainingDivergedException when a loss (or a parameter due to be saved) is not finite
+     * @throws TrainingStoppedException when a stop was requested (after saving {@code last.ckpt})
+     * @throws IOException if a file of the run cannot be written or read
+     */
+    void train() throws IOException {
+        try {
+            for (HookBase h : hooks) h.beforeTrain(state);
+            for (; state.epoch() < epochs; state.endEpoch()) {
+                int[] order = loader.order(state.epoch());
+                state.startEpoch(order.length);
+                checkpointer.stopIfRequested(stop);
+                state.startEpochClock(System.nanoTime());
+                for (HookBase h : hooks) h.beforeEpoch(state);
+                if (state.iteration() < order.length) runSteps(order);
+                for (HookBase h : hooks) h.afterEpoch(state);
+            }
+            state.endTraining();
+            checkpointer.stopIfRequested(stop);
+        } finally {
+            for (HookBase h : hooks) h.afterTrain(state);
+        }
+    }
+
+    private void runSteps(int[] order) throws IOException {
+        model.train(true);
+        int epoch = state.epoch();
+        try (PrefetchLoader.Epoch samples = loader.epoch(epoch, order, state.iteration())) {
+            for (int it = state.iteration(); it < order.length; it++) {
+                double[] v;
+                try (Transform.Sample s = samples.next(it); PointerScope scope = new PointerScope()) {
+                    sampler.reseed(Seeds.stepSeed(seed, state.globalStep()));
+                    Tensor img = s.img().unsqueeze(0).to(device, s.img().scalar_type());
+                    Tensor bbox = s.bbox().unsqueeze(0).to(device, s.bbox().scalar_type());
+                    Tensor label = s.label().unsqueeze(0).to(device, s.label().scalar_type());
+                    for (HookBase h : hooks) h.beforeStep(state);
+                    v = trainer.trainStep(img, bbox, label, s.scale()).values();
+                } catch (NonFiniteLossException e) {
+                    state.stepDiverged(e.values());
+                    for (HookBase h : hooks) h.afterDivergedStep(state);
+                    throw new TrainingDivergedException(state.globalStep() + 1, epoch + 1, e.nonFiniteLosses(),
+                            NonFiniteLossException.describe(e.values()),
+                            Files.isRegularFile(checkpointer.last()) ? checkpointer.last() : null);
+                }
+                state.stepDone(it, v);
+                for (HookBase h : hooks) h.afterStep(state);
+                if (stop.isRequested()) checkpointer.stopIfRequested(stop);
+            }
+        }
+    }
+}
