@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
+import dev.frcnn.testing.TinyModels;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,10 +43,8 @@ class HookSequenceTest {
     }
 
     private static Config config() {
-        return Config.defaults().withOverrides(List.of("backbone=tiny", "min_size=96", "max_size=128",
-                "anchor_scales=[2,4,8]", "epoch=" + EPOCHS, "lr_decay_epoch=0", "lr=0.01",
-                "checkpoint_every=" + EVERY, "num_workers=1", "seed=3",
-                "class_names=[\"circle\",\"square\",\"triangle\",\"cross\"]"));
+        return TinyModels.config(TinyModels.Size.SMALL, "epoch=" + EPOCHS, "lr_decay_epoch=0", "lr=0.01",
+                "checkpoint_every=" + EVERY, "num_workers=1", "seed=3", TinyModels.SHAPE_CLASSES);
     }
 
     /** A point of the loop and the state there. */

@@ -2,6 +2,7 @@ package dev.frcnn.train;
 
 import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.config.Config;
+import dev.frcnn.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -44,10 +45,10 @@ class LrScheduleUnitTest {
     }
 
     private static Config config(String... overrides) {
-        List<String> o = new ArrayList<>(List.of("backbone=tiny", "lr=0.01", "lr_decay=0.1", "lr_decay_epoch=1",
-                "warmup_iters=0", "class_names=[\"circle\"]"));
+        List<String> o = new ArrayList<>(List.of("lr=0.01", "lr_decay=0.1", "lr_decay_epoch=1", "warmup_iters=0",
+                "class_names=[\"circle\"]"));
         o.addAll(List.of(overrides));
-        return Config.defaults().withOverrides(o);
+        return TinyModels.config(o.toArray(String[]::new));
     }
 
     private static double[] multipliers() {
