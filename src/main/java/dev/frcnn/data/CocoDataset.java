@@ -136,7 +136,13 @@ public final class CocoDataset implements DetectionDataset {
         int clipped = 0, dropped = 0, skipped = 0;
         String firstClip = null;
         for (CocoFile.Image im : coco.images()) {
-            Path p = root.resolve(im.fileName()).normalize();
+            Path p;
+            try {
+                p = root.resolve(im.fileName()).normalize();
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new DataException(annotationFile, "image id " + im.id() + ": file_name '" + im.fileName()
+                        + "' is not a valid file name: " + e.getReason());
+            }
             if (!p.startsWith(root) || p.equals(root)) {
                 throw new DataException(annotationFile, "image id " + im.id() + ": file_name '" + im.fileName()
                         + "' is not a file inside the image folder " + imageDir);

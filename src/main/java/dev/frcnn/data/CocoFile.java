@@ -16,7 +16,7 @@ import java.util.Set;
 
 /**
  * The parts of a COCO instances JSON that detection uses, read with Jackson's streaming parser (one token at a time:
- * a file of 100k annotations is read in well under a second and never held as a tree).
+ * a file of 100k annotations is read in seconds and never held as a tree).
  *
  * <p>Read: {@code images[]} ({@code id}, {@code file_name}, {@code width}, {@code height}), {@code categories[]}
  * ({@code id}, {@code name}) and {@code annotations[]} ({@code id}, {@code image_id}, {@code category_id}, {@code bbox}
