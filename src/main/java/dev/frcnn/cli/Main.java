@@ -19,7 +19,8 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "frcnn", mixinStandardHelpOptions = true, version = "frcnn 0.1.0",
         description = "Faster R-CNN for the JVM (a port of simple-faster-rcnn-pytorch over LibTorch).",
-        subcommands = {BenchCommand.class, TrainCommand.class, EvalCommand.class, DetectCommand.class, DemoCommand.class})
+        subcommands = {BenchCommand.class, TrainCommand.class, EvalCommand.class, DetectCommand.class, DemoCommand.class,
+                ConvertCommand.class})
 public final class Main implements Runnable {
     /** Exit code of the user's errors: bad usage or bad input. */
     static final int BAD_INPUT = 2;

@@ -60,7 +60,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * warning, and leaving them out ({@code skip}) or refusing them ({@code error}), are {@link DatasetCheck}'s, which
  * training and evaluation run first.
  */
-public final class VocDataset {
+public final class VocDataset implements DetectionDataset {
     /** The 20 VOC class names in the reference's order ({@code VOC_BBOX_LABEL_NAMES}); label i is name i. */
     public static final List<String> VOC_BBOX_LABEL_NAMES = List.of(
             "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -89,7 +89,8 @@ public final class VocDataset {
      * @param label (R,) int64 class indices into {@link #labelNames()}
      * @param difficult (R,) bool VOC difficult flags (all false unless {@code useDifficult})
      */
-    public record VocExample(String id, Tensor image, Tensor bbox, Tensor label, Tensor difficult) {}
+    public record VocExample(String id, Tensor image, Tensor bbox, Tensor label, Tensor difficult)
+            implements DetectionDataset.Example {}
 
     /**
      * The annotation of one image as Java arrays (no image decoding).
@@ -100,13 +101,15 @@ public final class VocDataset {
      * @param difficult (R,) difficult flags
      * @param fixes what was clipped or dropped to fit the boxes into the image ({@link BoxFixes#NONE} if nothing)
      */
-    public record Annotation(String id, float[] bbox, int[] label, boolean[] difficult, BoxFixes fixes) {
+    public record Annotation(String id, float[] bbox, int[] label, boolean[] difficult, BoxFixes fixes)
+            implements DetectionDataset.Boxes {
         /** An annotation whose boxes needed no fix. */
         public Annotation(String id, float[] bbox, int[] label, boolean[] difficult) {
             this(id, bbox, label, difficult, BoxFixes.NONE);
         }
 
         /** Number of objects R. */
+        @Override
         public int size() {
             return label.length;
         }
@@ -245,11 +248,13 @@ public final class VocDataset {
     }
 
     /** The pixel limit images are checked against ({@code max_image_pixels}). */
+    @Override
     public long maxImagePixels() {
         return maxImagePixels;
     }
 
     /** Whether the images are decoded with their EXIF orientation applied ({@code exif_orientation}). */
+    @Override
     public ExifOrientationMode exifOrientation() {
         return exifOrientation;
     }
@@ -297,16 +302,19 @@ public final class VocDataset {
     }
 
     /** Number of images in the split. */
+    @Override
     public int size() {
         return ids.size();
     }
 
     /** Image ids in split-file order. */
+    @Override
     public List<String> ids() {
         return ids;
     }
 
     /** Foreground class names; label i is name i. */
+    @Override
     public List<String> labelNames() {
         return labelNames;
     }
@@ -317,6 +325,7 @@ public final class VocDataset {
     }
 
     /** The split name given at construction. */
+    @Override
     public String split() {
         return split;
     }
@@ -332,6 +341,7 @@ public final class VocDataset {
     }
 
     /** Path of image {@code i}'s JPEG, {@code JPEGImages/<id>.jpg}. */
+    @Override
     public Path imagePath(int i) {
         return dataDir.resolve("JPEGImages").resolve(ids.get(i) + ".jpg");
     }
@@ -344,6 +354,7 @@ public final class VocDataset {
      * @throws DataException for a missing or corrupt annotation or image (message names the file)
      * @throws IndexOutOfBoundsException if {@code i} is out of range
      */
+    @Override
     public VocExample get(int i) {
         Annotation a = annotation(i);
         Tensor image = ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels, exifOrientation);
@@ -366,6 +377,7 @@ public final class VocDataset {
      *     {@code <bndbox>} coordinate, an unknown class name, a non-numeric coordinate or difficult flag,
      *     or an empty or inverted box
      */
+    @Override
     public Annotation annotation(int i) {
         String id = ids.get(i);
         Path file = annotationPath(i);
