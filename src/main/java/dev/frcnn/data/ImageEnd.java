@@ -133,7 +133,7 @@ final class ImageEnd {
         };
         if (channels < 0 || w <= 0 || h <= 0) return null;
         long raw = interlace == 0 ? rawSize(w, h, channels, depth) : adam7RawSize(w, h, channels, depth);
-        if (raw > Integer.MAX_VALUE - 16) return null;
+        if (raw < 0 || raw > Integer.MAX_VALUE - 16) return null;
         ByteArrayOutputStream before = new ByteArrayOutputStream(); // chunks before the image data
         ByteArrayOutputStream idat = new ByteArrayOutputStream();
         before.write(b, 0, 8);
@@ -184,10 +184,15 @@ final class ImageEnd {
         return out.toByteArray();
     }
 
+    /** Inflated IDAT bytes of a {@code w x h} image; {@link Long#MAX_VALUE} where that does not fit a long. */
     private static long rawSize(long w, long h, int channels, int depth) {
         if (w == 0 || h == 0) return 0;
-        long rowBytes = (w * channels * depth + 7) / 8;
-        return h * (1 + rowBytes);
+        long rowBytes = (w * channels * depth + 7) / 8; // < 2^32 * 4 * 255: no overflow
+        try {
+            return Math.multiplyExact(h, 1 + rowBytes);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     private static long adam7RawSize(long w, long h, int channels, int depth) {

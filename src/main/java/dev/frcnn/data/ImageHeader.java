@@ -20,9 +20,13 @@ public record ImageHeader(String format, long width, long height) {
     /** Formats {@link #parse} understands, for messages. */
     public static final String FORMATS = "JPEG, PNG, BMP, GIF, WebP, TIFF, PNM";
 
-    /** The pixel count {@code width * height} (exact: both are below 2^32). */
+    /**
+     * The pixel count {@code width * height}, or {@link Long#MAX_VALUE} where it does not fit a long (both sides are
+     * below 2^32, so their product can reach 2^64: a PNG header of 4294967295 x 4285202177 would wrap to a negative
+     * count and pass every pixel limit).
+     */
     public long pixels() {
-        return width * height;
+        return Math.multiplyHigh(width, height) != 0 || width * height < 0 ? Long.MAX_VALUE : width * height;
     }
 
     /**

@@ -83,6 +83,20 @@ class ImageHeaderTest {
         }
     }
 
+    /**
+     * Sides near 2^32 (a fuzzing finding): their product does not fit a long; it used to wrap to a negative count,
+     * pass the limit and reach the truncated-PNG completion, which then failed with NegativeArraySizeException.
+     */
+    @Test
+    void sidesWhoseProductOverflowsAreTooLarge() throws IOException {
+        ImageHeader huge = new ImageHeader("PNG", 4294967295L, 4285202177L);
+        assertThat(huge.pixels()).isEqualTo(Long.MAX_VALUE);
+        assertThat(new ImageHeader("PNG", 4294967295L, 2).pixels()).isEqualTo(8589934590L);
+        Path bomb = dev.frcnn.testing.PngHeaders.write(dir.resolve("overflow.png"), 0xFFFFFFFF, 0xFF6AFF01);
+        assertThatThrownBy(() -> ImageReader.readRgbChw(bomb, 4096)).isInstanceOf(ImageTooLargeException.class)
+                .hasMessageContaining(bomb.toString());
+    }
+
     @Test
     void datasetReportsTheOversizedImage() throws IOException {
         Path data = new SyntheticVoc(1, 64, 64).write(dir.resolve("voc"), 2, 1);
