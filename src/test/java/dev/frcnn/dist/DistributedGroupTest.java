@@ -26,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class DistributedGroupTest {
     /** The rendezvous timeout of the failing jobs. */
-    private static final int SHORT_TIMEOUT_S = 10;
+    private static final int SHORT_TIMEOUT_S = 5;
     /** JVM start and LibTorch's load before the join, plus the exit: generous on a loaded 2-core machine. */
     private static final int STARTUP_ALLOWANCE_S = 30;
 
@@ -78,7 +78,7 @@ class DistributedGroupTest {
             assertThat(failedAfter).as(out).isBetween(SHORT_TIMEOUT_S * 1000L - 1000, SHORT_TIMEOUT_S * 1000L + 1500);
         }
         assertThat(ourLines(clientOut, 1)).as(clientOut).containsExactly("rank 1 of 2: rendezvous with 127.0.0.1:"
-                + lonelyClientPort + " did not complete within 10 s (connecting to rank 0's store at 127.0.0.1:"
+                + lonelyClientPort + " did not complete within " + SHORT_TIMEOUT_S + " s (connecting to rank 0's store at 127.0.0.1:"
                 + lonelyClientPort + ")");
         assertThat(ourLines(serverOut, 0)).as(serverOut).hasSize(1).first().asString()
                 .startsWith("rank 0 of 2: rendezvous with 127.0.0.1:" + lonelyServerPort + " ")
