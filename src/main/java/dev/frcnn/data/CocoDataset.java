@@ -1,8 +1,5 @@
 package dev.frcnn.data;
 
-import dev.frcnn.tensor.Tensors;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,18 +45,6 @@ public final class CocoDataset implements DetectionDataset {
         /** Evaluation: difficult objects kept and flagged, every image kept. */
         EVALUATE
     }
-
-    /**
-     * One image with its targets; as {@link DetectionDataset.Example}.
-     *
-     * @param id the COCO image id in decimal
-     * @param image (3, H, W) float32 RGB 0..255
-     * @param bbox (R, 4) float32 (ymin, xmin, ymax, xmax), pixels
-     * @param label (R,) int64 labels
-     * @param difficult (R,) bool
-     */
-    public record CocoExample(String id, Tensor image, Tensor bbox, Tensor label, Tensor difficult)
-            implements DetectionDataset.Example {}
 
     /**
      * One image's boxes as arrays; as {@link DetectionDataset.Boxes}.
@@ -311,20 +296,6 @@ public final class CocoDataset implements DetectionDataset {
     @Override
     public Path imagePath(int i) {
         return imageDir.resolve(entries.get(i).image().fileName());
-    }
-
-    @Override
-    public CocoExample get(int i) {
-        CocoBoxes a = annotation(i);
-        Tensor image = ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels, exifOrientation);
-        int r = a.size();
-        long[] label = new long[r], diff = new long[r];
-        for (int k = 0; k < r; k++) {
-            label[k] = a.label()[k];
-            diff[k] = a.difficult()[k] ? 1 : 0;
-        }
-        return new CocoExample(a.id(), image, Tensors.fromFloats(a.bbox(), r, 4), Tensors.fromLongs(label, r),
-                Tensors.fromLongs(diff, r).to(ScalarType.Bool));
     }
 
     /** Image {@code i}'s targets (crowd regions excluded; see {@link #crowd}). */

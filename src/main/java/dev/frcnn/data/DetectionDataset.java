@@ -1,6 +1,8 @@
 package dev.frcnn.data;
 
+import dev.frcnn.tensor.Tensors;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -16,26 +18,33 @@ import java.util.List;
  */
 public interface DetectionDataset {
     /**
-     * One image with its boxes. The tensors are CPU tensors owned by the caller's {@code PointerScope}.
+     * One image with its boxes ({@code VOCBboxDataset.get_example(i)}). The tensors are CPU tensors owned by the
+     * caller's {@code PointerScope}.
      *
-     * <p>{@code image()} is (3, H, W) float32 RGB 0..255; {@code bbox()} (R, 4) float32 (ymin, xmin, ymax, xmax),
-     * 0-based pixels; {@code label()} (R,) int64 indices into {@link #labelNames()}; {@code difficult()} (R,) bool.
+     * @param id the image's id in the dataset (a VOC file stem, a COCO image id in decimal)
+     * @param image (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw})
+     * @param bbox (R, 4) float32 (ymin, xmin, ymax, xmax), 0-based pixels
+     * @param label (R,) int64 indices into {@link DetectionDataset#labelNames()}
+     * @param difficult (R,) bool difficult flags
      */
-    interface Example {
-        /** The image's id in the dataset (a VOC file stem, a COCO image id in decimal). */
-        String id();
-
-        /** (3, H, W) float32 RGB 0..255. */
-        Tensor image();
-
-        /** (R, 4) float32 (ymin, xmin, ymax, xmax), 0-based pixels. */
-        Tensor bbox();
-
-        /** (R,) int64 labels, indices into {@link DetectionDataset#labelNames()}. */
-        Tensor label();
-
-        /** (R,) bool difficult flags. */
-        Tensor difficult();
+    record Example(String id, Tensor image, Tensor bbox, Tensor label, Tensor difficult) {
+        /**
+         * An image's decoded pixels with its boxes as tensors.
+         *
+         * @param boxes the image's boxes
+         * @param image (3, H, W) float32 RGB 0..255
+         * @return the example
+         */
+        public static Example of(Boxes boxes, Tensor image) {
+            int r = boxes.size();
+            long[] label = new long[r], diff = new long[r];
+            for (int k = 0; k < r; k++) {
+                label[k] = boxes.label()[k];
+                diff[k] = boxes.difficult()[k] ? 1 : 0;
+            }
+            return new Example(boxes.id(), image, Tensors.fromFloats(boxes.bbox(), r, 4), Tensors.fromLongs(label, r),
+                    Tensors.fromLongs(diff, r).to(ScalarType.Bool));
+        }
     }
 
     /**
@@ -79,13 +88,18 @@ public interface DetectionDataset {
     Path imagePath(int i);
 
     /**
-     * Image {@code i} with its boxes.
+     * Image {@code i} with its boxes: {@link #annotation}, then the image decoded with {@link #maxImagePixels()} and
+     * {@link #exifOrientation()} (its file was checked, and warned about, once by {@link DatasetCheck}).
      *
      * @param i index in {@code [0, size())}
+     * @return the example; tensors on the CPU, owned by the caller's {@code PointerScope}
      * @throws DataException for a missing or corrupt image or annotation (the message names the file)
      * @throws IndexOutOfBoundsException if {@code i} is out of range
      */
-    Example get(int i);
+    default Example get(int i) {
+        Boxes boxes = annotation(i);
+        return Example.of(boxes, ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels(), exifOrientation()));
+    }
 
     /**
      * Image {@code i}'s boxes, without decoding the image.

@@ -3,9 +3,6 @@ package dev.frcnn.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.xml.XmlMapper;
 import dev.frcnn.error.UserInputException;
-import dev.frcnn.tensor.Tensors;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -79,18 +76,6 @@ public final class VocDataset implements DetectionDataset {
     private final ExifOrientationMode exifOrientation;
     /** Image headers by id: filled by {@link DatasetCheck} or on first use; shared by {@link #withoutIds} copies. */
     private final Map<String, ImageHeader> headers;
-
-    /**
-     * One image with its boxes. The tensors are CPU tensors owned by the caller's {@code PointerScope}.
-     *
-     * @param id image id (file stem)
-     * @param image (3, H, W) float32 RGB 0..255 ({@link ImageReader#readRgbChw})
-     * @param bbox (R, 4) float32 (ymin, xmin, ymax, xmax), 0-based pixels
-     * @param label (R,) int64 class indices into {@link #labelNames()}
-     * @param difficult (R,) bool VOC difficult flags (all false unless {@code useDifficult})
-     */
-    public record VocExample(String id, Tensor image, Tensor bbox, Tensor label, Tensor difficult)
-            implements DetectionDataset.Example {}
 
     /**
      * The annotation of one image as Java arrays (no image decoding).
@@ -344,28 +329,6 @@ public final class VocDataset implements DetectionDataset {
     @Override
     public Path imagePath(int i) {
         return dataDir.resolve("JPEGImages").resolve(ids.get(i) + ".jpg");
-    }
-
-    /**
-     * Image {@code i} with its annotation ({@code VOCBboxDataset.get_example(i)}).
-     *
-     * @param i index in {@code [0, size())}
-     * @return the example; tensors on the CPU, owned by the caller's {@code PointerScope}
-     * @throws DataException for a missing or corrupt annotation or image (message names the file)
-     * @throws IndexOutOfBoundsException if {@code i} is out of range
-     */
-    @Override
-    public VocExample get(int i) {
-        Annotation a = annotation(i);
-        Tensor image = ImageReader.readRgbChwChecked(imagePath(i), maxImagePixels, exifOrientation);
-        int r = a.size();
-        long[] label = new long[r], diff = new long[r];
-        for (int k = 0; k < r; k++) {
-            label[k] = a.label()[k];
-            diff[k] = a.difficult()[k] ? 1 : 0;
-        }
-        return new VocExample(a.id(), image, Tensors.fromFloats(a.bbox(), r, 4), Tensors.fromLongs(label, r),
-                Tensors.fromLongs(diff, r).to(ScalarType.Bool));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.frcnn.eval;
 
 import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.data.Preprocessing;
+import dev.frcnn.data.DetectionDataset;
 import dev.frcnn.data.VocDataset;
 import dev.frcnn.model.Detection;
 import dev.frcnn.model.FasterRCNN;
@@ -38,7 +39,7 @@ public final class DetectionEvaluator {
         int n = Math.min(data.size(), testNum + 1);
         for (int i = 0; i < n; i++) {
             try (PointerScope s = new PointerScope()) {
-                VocDataset.VocExample ex = data.get(i);
+                DetectionDataset.Example ex = data.get(i);
                 List<Detection> dets;
                 try {
                     dets = model.detect(ex.image(), pre, thresholds);

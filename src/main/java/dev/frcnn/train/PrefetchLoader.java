@@ -2,6 +2,7 @@ package dev.frcnn.train;
 
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
+import dev.frcnn.data.DetectionDataset;
 import dev.frcnn.data.VocDataset;
 import org.bytedeco.javacpp.PointerScope;
 
@@ -108,7 +109,7 @@ final class PrefetchLoader implements AutoCloseable {
 
     private Transform.Sample load(int idx, boolean flip) {
         try (PointerScope s = new PointerScope()) {
-            VocDataset.VocExample ex = train.get(idx);
+            DetectionDataset.Example ex = train.get(idx);
             // an image resized below the backbone's smallest input is refused naming its file (not LibTorch's shape error)
             preprocessing.checkResizable(train.imagePath(idx), ex.image().size(1), ex.image().size(2), minInputSide);
             return transform.apply(ex.image(), ex.bbox(), ex.label(), flip);

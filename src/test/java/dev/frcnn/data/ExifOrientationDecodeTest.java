@@ -170,7 +170,7 @@ class ExifOrientationDecodeTest {
             DatasetCheck.run(List.of(ds), TruncatedImages.LOAD, (f, h, w) -> seen.add(new long[] {h, w}), 1);
             VocDataset.Annotation a = ds.annotation(0);
             try (PointerScope s = new PointerScope()) {
-                VocDataset.VocExample ex = ds.get(0);
+                DetectionDataset.Example ex = ds.get(0);
                 if (mode == ExifOrientationMode.APPLY) {
                     assertThat(Tensors.shape(ex.image())).containsExactly(3L, 496L, 368L);
                     assertThat(a.bbox()).containsExactly(19f, 9f, 299f, 367f); // clipped to x = 367

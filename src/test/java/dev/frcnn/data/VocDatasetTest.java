@@ -79,7 +79,7 @@ class VocDatasetTest {
         assertThat(ds.ids()).containsExactly("000001", "000002");
         assertThat(ds.labelNames()).hasSize(20).startsWith("aeroplane").endsWith("tvmonitor");
         try (PointerScope s = new PointerScope()) {
-            VocDataset.VocExample e = ds.get(0);
+            DetectionDataset.Example e = ds.get(0);
             assertThat(e.id()).isEqualTo("000001");
             assertThat(Tensors.shape(e.image())).containsExactly(3, 30, 40);
             assertThat(Tensors.isType(e.image(), ScalarType.Float)).isTrue();
@@ -95,7 +95,7 @@ class VocDatasetTest {
             assertThat(Tensors.isType(e.difficult(), ScalarType.Bool)).isTrue();
             assertThat(Tensors.toLongArray(e.difficult())).containsExactly(0, 0);
 
-            VocDataset.VocExample e2 = ds.get(1);
+            DetectionDataset.Example e2 = ds.get(1);
             assertThat(Tensors.toFloatArray(e2.bbox())).containsExactly(3, 1, 8, 10);
             assertThat(Tensors.toLongArray(e2.label())).containsExactly(19);
         }
@@ -232,7 +232,7 @@ class VocDatasetTest {
         writeImage("none1", 1, 2, 3);
         VocDataset ds = new VocDataset(voc, "none", false);
         try (PointerScope s = new PointerScope()) {
-            VocDataset.VocExample e = ds.get(0);
+            DetectionDataset.Example e = ds.get(0);
             assertThat(Tensors.shape(e.bbox())).containsExactly(0, 4);
             assertThat(Tensors.shape(e.label())).containsExactly(0);
             assertThat(Tensors.shape(e.difficult())).containsExactly(0);
