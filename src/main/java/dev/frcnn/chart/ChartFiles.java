@@ -1,5 +1,6 @@
 package dev.frcnn.chart;
 
+import dev.frcnn.io.AtomicFiles;
 import dev.frcnn.io.WriteFailures;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.VectorGraphicsEncoder;
@@ -10,14 +11,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -33,7 +32,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * as glyph outlines (XChart's way), so it looks the same without the fonts installed.
  */
 public final class ChartFiles {
-    private static final String TEMPORARY_SUFFIX = ".tmp";
 
     private ChartFiles() {}
 
@@ -98,11 +96,7 @@ public final class ChartFiles {
             try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
                 out.write(bytes);
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.moveOver(tmp, target);
             tmp = null;
         } catch (IOException e) {
             throw named(target, e);
@@ -119,7 +113,7 @@ public final class ChartFiles {
     static Path createTemporary(Path target) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Path tmp = target.resolveSibling(target.getFileName() + Long.toUnsignedString(ThreadLocalRandom.current()
-                    .nextLong()) + TEMPORARY_SUFFIX);
+                    .nextLong()) + AtomicFiles.TEMPORARY_SUFFIX);
             try {
                 return Files.createFile(tmp);
             } catch (FileAlreadyExistsException e) {

@@ -18,10 +18,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -50,7 +48,7 @@ public final class Checkpoints {
 
     /** Format version written into meta.json. */
     public static final int FORMAT = 1;
-    private static final String TEMPORARY_SUFFIX = ".tmp";
+    private static final String TEMPORARY_SUFFIX = AtomicFiles.TEMPORARY_SUFFIX;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Checkpoints() {}
@@ -146,11 +144,7 @@ public final class Checkpoints {
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
-        try {
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.moveOver(tmp, abs);
     }
 
     /**
