@@ -7,7 +7,9 @@ import java.util.Random;
 
 /**
  * The one injectable source of random choices in target creation: which anchors
- * ({@link AnchorTargetCreator}) or RoIs ({@link ProposalTargetCreator}) survive subsampling.
+ * ({@link AnchorTargetCreator}) or RoIs ({@link ProposalTargetCreator}) survive subsampling, and, for torchvision's
+ * training, which positives and negatives {@link BalancedPositiveNegativeSampler} keeps (where torchvision draws
+ * {@code torch.randperm}; a sampler returning recorded choices replays a torchvision run).
  *
  * <p>It replaces the reference's {@code numpy.random.choice(a, size, replace=False)}, but always answers
  * the question "which candidates to KEEP". (The reference's AnchorTargetCreator asks choice for the
