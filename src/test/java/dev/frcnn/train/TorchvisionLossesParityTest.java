@@ -133,6 +133,64 @@ class TorchvisionLossesParityTest {
         assertThat(Math.sqrt(diff / norm)).as("rel-L2 of the " + param + " gradient difference").isLessThanOrEqualTo(1e-3);
     }
 
+    /**
+     * {@link TorchvisionLosses#fasterRcnnDefaults} with a seeded sampler on the fixture's batch: torchvision's sample
+     * sizes (256 anchors and 512 RoIs per image, every positive kept while there are fewer than the cap), the same
+     * samples for the same seed, and, since every positive is kept and the divisor counts 256 anchors per image,
+     * {@code loss_rpn_box_reg} equal to the fixture's whatever negatives were drawn. A head giving zero logits has
+     * {@code loss_classifier = ln(C)}.
+     */
+    @Test
+    void seededDefaultsSampleTorchvisionsCounts() {
+        TvFpnTrainFixture f = new TvFpnTrainFixture();
+        try (PointerScope s = new PointerScope()) {
+            Tensor anchors = f.anchors();
+            long a = anchors.size(0);
+            Tensor objectness = zeros(new long[]{f.images * a, 1});
+            Tensor deltas = zeros(new long[]{f.images * a, 4});
+            List<Tensor> proposals = new ArrayList<>();
+            List<Tensor> gtBoxes = new ArrayList<>();
+            List<Tensor> gtLabels = new ArrayList<>();
+            List<Tensor> images = new ArrayList<>();
+            fill(f, a, objectness, deltas, proposals, gtBoxes, gtLabels, images);
+            ImageList batch = ImageList.pad(images, (int) TvFpnParams.number(f.g, "size_divisible"));
+            long classes = f.g.shape("class_logits")[1];
+            List<List<Tensor>> seen = new ArrayList<>();
+            double[] classifier = new double[2];
+            double[] rpnBox = new double[2];
+            for (int run = 0; run < 2; run++) {
+                List<Tensor> runRois = new ArrayList<>();
+                TorchvisionLosses.Losses l = TorchvisionLosses.fasterRcnnDefaults(Sampler.seeded(11)).compute(batch, gtBoxes,
+                        gtLabels, new TorchvisionLosses.RpnOutputs(anchors, objectness, deltas, proposals), rois -> {
+                            runRois.addAll(rois);
+                            long n = 0;
+                            for (Tensor r : rois) n += r.size(0);
+                            return new TorchvisionLosses.HeadOutputs(zeros(new long[]{n, classes}), zeros(new long[]{n, 4 * classes}));
+                        });
+                seen.add(runRois);
+                classifier[run] = l.lossClassifier().item_double();
+                rpnBox[run] = l.lossRpnBoxReg().item_double();
+            }
+            for (int i = 0; i < f.images; i++) {
+                assertThat(seen.get(0).get(i).size(0)).as("RoIs sampled in image " + i)
+                        .isEqualTo(TvFpnParams.integer(f.g, "box_batch_size_per_image"));
+                assertExact(seen.get(1).get(i), Tensors.toFloatArray(seen.get(0).get(i)), "same seed, same RoIs of image " + i);
+            }
+            assertScalarClose(classifier[0], Math.log(classes), 1e-6, "loss_classifier of zero logits");
+            boolean allPositivesKept = true;
+            for (int i = 0; i < f.images; i++) {
+                allPositivesKept &= f.count("rpn_counts", i, "positive") == f.count("rpn_counts", i, "sampled_pos")
+                        && f.count("rpn_counts", i, "sampled_pos") + f.count("rpn_counts", i, "sampled_neg")
+                        == TvFpnParams.integer(f.g, "rpn_batch_size_per_image");
+            }
+            if (allPositivesKept) {
+                double expected = f.g.scalar("loss_rpn_box_reg");
+                assertScalarClose(rpnBox[0], expected, 1e-6 * expected, "loss_rpn_box_reg with seeded negatives");
+            }
+            assertThat(rpnBox[1]).isEqualTo(rpnBox[0]);
+        }
+    }
+
     /** The stored class logits; the stored gt-class deltas of the positive rows, zeros elsewhere. */
     private static TorchvisionLosses.HeadOutputs storedHeadOutputs(TvFpnTrainFixture f) {
         Tensor classLogits = f.g.tensor("class_logits");
