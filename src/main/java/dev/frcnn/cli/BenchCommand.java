@@ -3,6 +3,7 @@ package dev.frcnn.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.assembly.Detectors;
 import dev.frcnn.assembly.LoadedModel;
+import dev.frcnn.bench.CocoEvalBench;
 import dev.frcnn.bench.ModelBench;
 import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
@@ -20,19 +21,22 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code frcnn bench}: timings of the ops, inference and one training step. With {@code --json} the last
+ * {@code frcnn bench}: timings of the ops, inference, one training step and the COCO evaluation. With {@code --json} the last
  * stdout line is one JSON object (the contract in shared/design.md).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmark the native ops (ops), predict (infer) or one train_step (train).")
+        description = "Benchmark the native ops (ops), predict (infer), one train_step (train) or the COCO metric"
+                + " on a synthetic COCO val2017-sized input (coco-eval).")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--what", defaultValue = "ops", description = "ops | infer | train (default: ${DEFAULT-VALUE})")
+    @Option(names = "--what", defaultValue = "ops", description = "ops | infer | train | coco-eval (default: ${DEFAULT-VALUE})")
     String what;
 
     @Mixin
     DeviceOption device;
 
-    @Option(names = "--input", description = "ops input JSON (default: ../shared/bench/ops_input.json)")
+    @Option(names = "--input", description = "ops: input JSON (default: ../shared/bench/ops_input.json); coco-eval:"
+            + " directory of the synthetic " + CocoEvalBench.GT_FILE + " and " + CocoEvalBench.DETS_FILE
+            + ", written there when missing (default: frcnn-coco-eval-bench in the temporary directory)")
     Path input;
 
     @Option(names = "--reps", defaultValue = "10", description = "timed repetitions (default: ${DEFAULT-VALUE})")
@@ -66,6 +70,7 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
         if (callers < 1) throw new BadInputException("--callers must be >= 1, got " + callers);
         if (threads < 0) throw new BadInputException("--threads must be >= 0, got " + threads);
+        if (what.equals("coco-eval")) return print(cocoEval()); // pure Java: no LibTorch, one thread
         Device dev = device.resolve(); // cpu | cuda, and cuda only where a device is available
         IntraOpThreads.apply(threads);
         Map<String, Object> result = switch (what) {
@@ -91,13 +96,30 @@ final class BenchCommand implements Callable<Integer> {
                 yield what.equals("infer") ? ModelBench.infer(model, cfg, img, dev, warmup, reps, callers)
                         : ModelBench.train(model, cfg, img, dev, warmup, reps);
             }
-            default -> throw new BadInputException("--what must be ops, infer or train, got '" + what + "'");
+            default -> throw new BadInputException("--what must be ops, infer, train or coco-eval, got '" + what + "'");
         };
+        return print(result);
+    }
+
+    /** The synthetic files in {@code --input} (written when either is missing), then the timed evaluations. */
+    private Map<String, Object> cocoEval() {
+        Path dir = input != null ? input : Path.of(System.getProperty("java.io.tmpdir"), "frcnn-coco-eval-bench");
+        Path gt = dir.resolve(CocoEvalBench.GT_FILE), dets = dir.resolve(CocoEvalBench.DETS_FILE);
+        if (!Files.isRegularFile(gt) || !Files.isRegularFile(dets)) {
+            System.err.println("frcnn bench: writing the synthetic COCO input to " + dir);
+            CocoEvalBench.generate(dir, CocoEvalBench.IMAGES, CocoEvalBench.BOXES, CocoEvalBench.DETS_PER_IMAGE,
+                    CocoEvalBench.SEED);
+        }
+        return CocoEvalBench.run(gt, dets, warmup, reps);
+    }
+
+    private int print(Map<String, Object> result) throws Exception {
         ObjectMapper om = new ObjectMapper();
         if (json) {
             System.out.println(om.writeValueAsString(result));
         } else {
-            result.forEach((k, v) -> System.out.printf("%-22s %s%n", k, v instanceof long[] a ? java.util.Arrays.toString(a) : v));
+            result.forEach((k, v) -> System.out.printf("%-22s %s%n", k, v instanceof long[] a ? java.util.Arrays.toString(a)
+                    : v instanceof double[] d ? java.util.Arrays.toString(d) : v));
         }
         return 0;
     }

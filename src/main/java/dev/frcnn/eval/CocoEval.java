@@ -2,13 +2,12 @@ package dev.frcnn.eval;
 
 import dev.frcnn.error.UserInputException;
 
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.TreeSet;
+import java.util.RandomAccess;
 
 /**
  * COCO box evaluation, our own implementation of what pycocotools' {@code COCOeval(cocoGt, cocoDt, 'bbox')}
@@ -194,11 +193,14 @@ public final class CocoEval {
         }
     }
 
-    /** One image's (and category's) matches in one area range (pycocotools' {@code evaluateImg}). */
-    private record ImgEval(CocoDetections.Detection[] dets, long[] dtm, boolean[] dtIg, int gtNotIgnored) {}
-
     /**
      * Evaluates detections against ground truth.
+     *
+     * <p>Work and memory are linear in the input: ground truth and detections are grouped per (category, image)
+     * once (a stable counting sort, so file order is kept inside each group), the IoUs of a group are computed
+     * once and shared by the area ranges, and the accumulation sorts each category's detections once and reads
+     * the smaller {@code maxDets} as the stable subsequence of that order. {@link Result#detectionMatches} is made
+     * from compact arrays when read.
      *
      * @throws UserInputException if a detection's image is not an image of the ground truth (as {@code loadRes}
      *     refuses it)
@@ -208,99 +210,169 @@ public final class CocoEval {
         Arrays.sort(maxDets);
         Params p = new Params(params.useCats, params.iouThrs, params.recThrs, maxDets, params.areaRng);
         long[] imgIds = gt.images().stream().mapToLong(CocoGroundTruth.Image::id).distinct().sorted().toArray();
-        long[] catIds = new TreeSet<>(gt.categories().stream().map(CocoGroundTruth.Category::id).toList())
-                .stream().mapToLong(Long::longValue).toArray();
-        Map<Long, Integer> imgIndex = index(imgIds), catIndex = index(catIds);
+        long[] catIds = gt.categories().stream().mapToLong(CocoGroundTruth.Category::id).distinct().sorted().toArray();
         int nI = imgIds.length, nC = catIds.length;
+        int K = p.useCats ? nC : 1, A = p.areaRng.size(), T = p.iouThrs.length;
 
-        // Per (category, image), in file order.
-        List<List<CocoGroundTruth.Annotation>> gts = buckets(nC * nI);
-        List<List<CocoDetections.Detection>> dts = buckets(nC * nI);
-        for (CocoGroundTruth.Annotation a : gt.annotations()) {
-            Integer i = imgIndex.get(a.imageId()), c = catIndex.get(a.categoryId());
-            if (i != null && c != null) gts.get(c * nI + i).add(a);
+        // Ground truth and detections as primitive arrays, keyed by group: (category, image) with useCats, else
+        // (image, category), so that the groups of one image are adjacent when categories are pooled.
+        List<CocoGroundTruth.Annotation> anns = gt.annotations();
+        int nG = anns.size();
+        double[] gBox = new double[4 * nG], gArea = new double[nG];
+        long[] gId = new long[nG];
+        boolean[] gCrowd = new boolean[nG];
+        int[] gKey = new int[nG];
+        for (int q = 0; q < nG; q++) {
+            CocoGroundTruth.Annotation a = anns.get(q);
+            int i = Arrays.binarySearch(imgIds, a.imageId()), c = Arrays.binarySearch(catIds, a.categoryId());
+            gKey[q] = i < 0 || c < 0 ? -1 : groupKey(p.useCats, c, i, nC, nI);
+            System.arraycopy(a.bbox(), 0, gBox, 4 * q, 4);
+            gArea[q] = a.area();
+            gId[q] = a.id();
+            gCrowd[q] = a.iscrowd();
         }
-        for (CocoDetections.Detection d : dt.detections()) {
-            Integer i = imgIndex.get(d.imageId());
-            if (i == null) {
+        List<CocoDetections.Detection> dets = dt.detections();
+        int nD = dets.size();
+        double[] dBox = new double[4 * nD], dArea = new double[nD], dScore = new double[nD];
+        long[] dId = new long[nD];
+        int[] dKey = new int[nD];
+        for (int j = 0; j < nD; j++) {
+            CocoDetections.Detection d = dets.get(j);
+            int i = Arrays.binarySearch(imgIds, d.imageId());
+            if (i < 0) {
                 throw new UserInputException("detection " + d.id() + ": image " + d.imageId()
                         + " is not in the ground truth");
             }
-            Integer c = catIndex.get(d.categoryId());
-            if (c != null) dts.get(c * nI + i).add(d);
+            int c = Arrays.binarySearch(catIds, d.categoryId());
+            dKey[j] = c < 0 ? -1 : groupKey(p.useCats, c, i, nC, nI);
+            System.arraycopy(d.bbox(), 0, dBox, 4 * j, 4);
+            dArea[j] = d.area();
+            dScore[j] = d.score();
+            dId[j] = d.id();
         }
+        int nKeys = Math.multiplyExact(nC, nI);
+        int[] gStart = new int[nKeys + 1], dStart = new int[nKeys + 1];
+        int[] gOrder = groupBy(gKey, gStart), dOrder = groupBy(dKey, dStart);
 
-        int K = p.useCats ? nC : 1, A = p.areaRng.size();
-        ImgEval[][][] evalImgs = new ImgEval[K][A][nI];
+        // Group (k, i) is the key range [lo, hi): one key with useCats, the image's nC keys without.
+        int maxDet = maxDets[maxDets.length - 1];
+        int N = 0;
         for (int k = 0; k < K; k++) {
             for (int i = 0; i < nI; i++) {
-                List<CocoGroundTruth.Annotation> g;
-                List<CocoDetections.Detection> d;
-                if (p.useCats) {
-                    g = gts.get(k * nI + i);
-                    d = dts.get(k * nI + i);
-                } else {
-                    g = new ArrayList<>();
-                    d = new ArrayList<>();
-                    for (int c = 0; c < nC; c++) {
-                        g.addAll(gts.get(c * nI + i));
-                        d.addAll(dts.get(c * nI + i));
-                    }
-                }
-                evaluateImage(g, d, p, evalImgs, k, i);
+                int lo = p.useCats ? k * nI + i : i * nC, hi = p.useCats ? lo + 1 : lo + nC;
+                N += Math.min(maxDet, dStart[hi] - dStart[lo]);
             }
         }
+        Evaluated ev = new Evaluated(N, A, T);
+        int[] segment = new int[K + 1];
+        long[] npig = new long[K * A];
+        Scratch scratch = new Scratch();
+        for (int k = 0; k < K; k++) {
+            for (int i = 0; i < nI; i++) {
+                int lo = p.useCats ? k * nI + i : i * nC, hi = p.useCats ? lo + 1 : lo + nC;
+                int g0 = gStart[lo], g1 = gStart[hi], d0 = dStart[lo], d1 = dStart[hi];
+                if (g0 == g1 && d0 == d1) continue; // pycocotools' evalImgs entry is None
+                evaluateImage(gOrder, g0, g1, dOrder, d0, d1, i, gBox, gArea, gId, gCrowd, dBox, dArea, dScore,
+                        dId, p, maxDet, ev, scratch);
+                for (int a = 0; a < A; a++) {
+                    AreaRange rng = p.areaRng.get(a);
+                    for (int s = g0; s < g1; s++) if (!ignored(gCrowd[gOrder[s]], gArea[gOrder[s]], rng)) npig[k * A + a]++;
+                }
+            }
+            segment[k + 1] = ev.n;
+        }
 
-        int T = p.iouThrs.length, R = p.recThrs.length, M = maxDets.length;
+        int R = p.recThrs.length, M = maxDets.length;
         double[] precision = new double[T * R * K * A * M], scores = new double[precision.length];
         double[] recall = new double[T * K * A * M];
         Arrays.fill(precision, -1);
         Arrays.fill(scores, -1);
         Arrays.fill(recall, -1);
-        for (int k = 0; k < K; k++) {
-            for (int a = 0; a < A; a++) {
-                for (int m = 0; m < M; m++) {
-                    accumulate(evalImgs[k][a], p, maxDets[m], k, a, m, K, precision, recall, scores);
-                }
-            }
-        }
+        for (int k = 0; k < K; k++) accumulate(ev, segment[k], segment[k + 1], npig, p, k, K, precision, recall, scores);
 
-        List<DetectionMatch> matches = new ArrayList<>();
-        for (int k = 0; k < K; k++) {
-            for (int i = 0; i < nI; i++) {
-                ImgEval e = evalImgs[k][0][i];
-                if (e == null) continue;
-                int D = e.dets.length;
-                for (int j = 0; j < D; j++) {
-                    long[] mt = new long[T];
-                    boolean[] ig = new boolean[T];
-                    for (int t = 0; t < T; t++) {
-                        mt[t] = e.dtm[t * D + j];
-                        ig[t] = e.dtIg[t * D + j];
-                    }
-                    CocoDetections.Detection det = e.dets[j];
-                    matches.add(new DetectionMatch(det.id(), det.imageId(), det.categoryId(), det.score(), mt, ig));
-                }
-            }
-        }
-
+        List<DetectionMatch> matches = new MatchList(ev, T, dets, gId);
         Result partial = new Result(p, imgIds, catIds, null, null, null, null, precision, recall, scores, matches);
         double[] stats = summarize(partial);
         double[][] perCat = perCategory(partial);
         return new Result(p, imgIds, catIds, stats, perCat[0], perCat[1], perCat[2], precision, recall, scores,
-                List.copyOf(matches));
+                matches);
     }
 
-    private static Map<Long, Integer> index(long[] ids) {
-        Map<Long, Integer> m = new HashMap<>();
-        for (int i = 0; i < ids.length; i++) m.put(ids[i], i);
-        return m;
+    private static int groupKey(boolean useCats, int c, int i, int nC, int nI) {
+        return useCats ? c * nI + i : i * nC + c;
     }
 
-    private static <T> List<List<T>> buckets(int n) {
-        List<List<T>> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) out.add(new ArrayList<>());
+    /**
+     * A stable counting sort: the indices of {@code key} (entries of key -1 left out) ordered by key, file order
+     * within a key; {@code start[key]} is where a key's run begins ({@code start} has one entry per key + 1).
+     */
+    private static int[] groupBy(int[] key, int[] start) {
+        int n = 0;
+        for (int v : key) {
+            if (v >= 0) {
+                start[v + 1]++;
+                n++;
+            }
+        }
+        for (int v = 1; v < start.length; v++) start[v] += start[v - 1];
+        int[] next = Arrays.copyOf(start, start.length - 1), out = new int[n];
+        for (int q = 0; q < key.length; q++) if (key[q] >= 0) out[next[key[q]]++] = q;
         return out;
+    }
+
+    /**
+     * Every evaluated detection (each group's first {@code max(maxDets)} by score), in (category, image,
+     * descending score) order: what pycocotools keeps in {@code evalImgs}, as flat arrays.
+     */
+    private static final class Evaluated {
+        /** Entries filled so far. */
+        int n;
+        /** Per entry: the detection's index in the results list, its image index, its rank in its group. */
+        final int[] det, img, pos;
+        final double[] score;
+        /**
+         * Per area range, IoU threshold and entry ({@code (a*T + t)*N + e}): {@link #IGNORED}, {@link #TP} or
+         * {@link #FP}.
+         */
+        final byte[] flag;
+        /** Per IoU threshold and entry ({@code t*N + e}), area range 0: the matched ground truth's index, or -1. */
+        final int[] match0;
+        final int N;
+
+        Evaluated(int N, int A, int T) {
+            this.N = N;
+            det = new int[N];
+            img = new int[N];
+            pos = new int[N];
+            score = new double[N];
+            flag = new byte[Math.multiplyExact(A * T, N)];
+            match0 = new int[Math.multiplyExact(T, N)];
+        }
+    }
+
+    private static final byte IGNORED = 0, TP = 1, FP = 2;
+
+    /** Buffers reused from one group to the next. */
+    private static final class Scratch {
+        double[] ious = new double[0];
+        int[] gtind = new int[0], order = new int[0], merge = new int[0];
+        double[] rowMax = new double[0];
+        long[] gtm = new long[0];
+        boolean[] crowd = new boolean[0];
+
+        void fit(int dets, int gts) {
+            if (ious.length < dets * gts) ious = new double[Math.max(dets * gts, 2 * ious.length)];
+            if (gtind.length < gts) {
+                gtind = new int[Math.max(gts, 2 * gtind.length)];
+                gtm = new long[gtind.length];
+                crowd = new boolean[gtind.length];
+            }
+            if (order.length < dets) {
+                order = new int[Math.max(dets, 2 * order.length)];
+                merge = new int[order.length];
+                rowMax = new double[order.length];
+            }
+        }
     }
 
     /**
@@ -309,136 +381,262 @@ public final class CocoEval {
      * ground truth is a crowd.
      */
     public static double iou(double[] det, double[] gt, boolean gtCrowd) {
-        double w = Math.min(det[2] + det[0], gt[2] + gt[0]) - Math.max(det[0], gt[0]);
+        return iou(det, 0, gt, 0, gtCrowd);
+    }
+
+    private static double iou(double[] det, int d, double[] gt, int g, boolean gtCrowd) {
+        double w = Math.min(det[d + 2] + det[d], gt[g + 2] + gt[g]) - Math.max(det[d], gt[g]);
         if (w <= 0) return 0;
-        double h = Math.min(det[3] + det[1], gt[3] + gt[1]) - Math.max(det[1], gt[1]);
+        double h = Math.min(det[d + 3] + det[d + 1], gt[g + 3] + gt[g + 1]) - Math.max(det[d + 1], gt[g + 1]);
         if (h <= 0) return 0;
         double inter = w * h;
-        double da = det[2] * det[3];
-        double union = gtCrowd ? da : da + gt[2] * gt[3] - inter;
+        double da = det[d + 2] * det[d + 3];
+        double union = gtCrowd ? da : da + gt[g + 2] * gt[g + 3] - inter;
         return inter / union;
     }
 
-    /** Matches one image (and category) in every area range; leaves null where it has neither gt nor dets. */
-    private static void evaluateImage(List<CocoGroundTruth.Annotation> g, List<CocoDetections.Detection> d,
-                                      Params p, ImgEval[][][] out, int k, int i) {
-        if (g.isEmpty() && d.isEmpty()) return;
-        double[] score = new double[d.size()];
-        for (int j = 0; j < score.length; j++) score[j] = d.get(j).score();
-        int[] order = stableOrderDescending(score);
-        int D = Math.min(order.length, p.maxDets[p.maxDets.length - 1]), G = g.size();
-        CocoDetections.Detection[] dets = new CocoDetections.Detection[D];
-        for (int j = 0; j < D; j++) dets[j] = d.get(order[j]);
-        double[] ious = new double[D * G]; // [det][gt], gt in file order
+    /**
+     * Matches one image (and category) in every area range (pycocotools' {@code evaluateImg}): ground truth
+     * {@code gOrder[g0..g1)}, detections {@code dOrder[d0..d1)}, both in file order; appends the group's first
+     * {@code maxDet} detections by score to {@code ev}.
+     */
+    private static void evaluateImage(int[] gOrder, int g0, int g1, int[] dOrder, int d0, int d1, int img,
+                                      double[] gBox, double[] gArea, long[] gId, boolean[] gCrowd,
+                                      double[] dBox, double[] dArea, double[] dScore, long[] dId,
+                                      Params p, int maxDet, Evaluated ev, Scratch sc) {
+        int G = g1 - g0, Dall = d1 - d0, D = Math.min(Dall, maxDet);
+        sc.fit(Dall, G);
+        int[] order = sc.order;
+        System.arraycopy(dOrder, d0, order, 0, Dall);
+        sortByScoreDescending(order, Dall, dScore, sc.merge);
+        int e0 = ev.n, N = ev.N, T = p.iouThrs.length, A = p.areaRng.size();
         for (int j = 0; j < D; j++) {
-            for (int q = 0; q < G; q++) ious[j * G + q] = iou(dets[j].bbox(), g.get(q).bbox(), g.get(q).iscrowd());
+            int d = order[j];
+            ev.det[e0 + j] = d;
+            ev.img[e0 + j] = img;
+            ev.pos[e0 + j] = j;
+            ev.score[e0 + j] = dScore[d];
         }
-        int T = p.iouThrs.length;
-        for (int a = 0; a < p.areaRng.size(); a++) {
+        ev.n += D;
+        if (G == 0) {
+            // Nothing to match: every detection is a false positive, or ignored outside the area range.
+            for (int a = 0; a < A; a++) {
+                AreaRange rng = p.areaRng.get(a);
+                for (int j = 0; j < D; j++) {
+                    double area = dArea[order[j]];
+                    byte f = area < rng.min() || area > rng.max() ? IGNORED : FP;
+                    for (int t = 0; t < T; t++) ev.flag[(a * T + t) * N + e0 + j] = f;
+                }
+            }
+            for (int t = 0; t < T; t++) Arrays.fill(ev.match0, t * N + e0, t * N + e0 + D, -1);
+            return;
+        }
+        double[] ious = sc.ious; // [det][gt], gt in file order
+        double[] rowMax = sc.rowMax; // a detection below the threshold with every box matches none
+        for (int j = 0; j < D; j++) {
+            int d = order[j];
+            double mx = Double.NEGATIVE_INFINITY;
+            for (int q = 0; q < G; q++) {
+                int g = gOrder[g0 + q];
+                double v = iou(dBox, 4 * d, gBox, 4 * g, gCrowd[g]);
+                ious[j * G + q] = v;
+                mx = Math.max(mx, v); // NaN stays NaN, and then the full scan runs
+            }
+            rowMax[j] = mx;
+        }
+        int[] gtind = sc.gtind;
+        long[] gtm = sc.gtm;
+        boolean[] crowd = sc.crowd;
+        for (int a = 0; a < A; a++) {
             AreaRange rng = p.areaRng.get(a);
             // Ground truth, not ignored first (stable).
-            int[] gtind = new int[G];
             int n = 0;
-            for (int q = 0; q < G; q++) if (!ignored(g.get(q), rng)) gtind[n++] = q;
+            for (int q = 0; q < G; q++) if (!ignored(gCrowd[gOrder[g0 + q]], gArea[gOrder[g0 + q]], rng)) gtind[n++] = q;
             int notIgnored = n;
-            for (int q = 0; q < G; q++) if (ignored(g.get(q), rng)) gtind[n++] = q;
-            long[] dtm = new long[T * D];
-            boolean[] dtIg = new boolean[T * D];
-            if (D > 0 && G > 0) {
-                long[] gtm = new long[G];
-                for (int t = 0; t < T; t++) {
-                    Arrays.fill(gtm, 0);
-                    for (int j = 0; j < D; j++) {
-                        double best = Math.min(p.iouThrs[t], MAX_IOU_THR);
-                        int m = -1;
+            for (int q = 0; q < G; q++) if (ignored(gCrowd[gOrder[g0 + q]], gArea[gOrder[g0 + q]], rng)) gtind[n++] = q;
+            for (int s = 0; s < G; s++) crowd[s] = gCrowd[gOrder[g0 + gtind[s]]];
+            for (int t = 0; t < T; t++) {
+                int base = (a * T + t) * N + e0;
+                for (int s = 0; s < G; s++) gtm[s] = 0;
+                double thr = Math.min(p.iouThrs[t], MAX_IOU_THR);
+                for (int j = 0; j < D; j++) {
+                    int m = -1;
+                    double best = thr;
+                    if (!(rowMax[j] < thr)) {
                         for (int s = 0; s < G; s++) {
-                            CocoGroundTruth.Annotation ann = g.get(gtind[s]);
-                            if (gtm[s] > 0 && !ann.iscrowd()) continue;
+                            if (gtm[s] > 0 && !crowd[s]) continue;
                             if (m > -1 && m < notIgnored && s >= notIgnored) break;
                             double v = ious[j * G + gtind[s]];
                             if (v < best) continue;
                             best = v;
                             m = s;
                         }
-                        if (m == -1) continue;
-                        dtIg[t * D + j] = m >= notIgnored;
-                        dtm[t * D + j] = g.get(gtind[m]).id();
-                        gtm[m] = dets[j].id();
+                    }
+                    int d = order[j];
+                    boolean outside = dArea[d] < rng.min() || dArea[d] > rng.max();
+                    int g = m == -1 ? -1 : gOrder[g0 + gtind[m]];
+                    // pycocotools stores the matched id (dtm) and reads 0 as "unmatched".
+                    boolean matched = g >= 0 && gId[g] != 0;
+                    boolean ig = g >= 0 && m >= notIgnored;
+                    if (!matched && outside) ig = true;
+                    ev.flag[base + j] = ig ? IGNORED : matched ? TP : FP;
+                    if (a == 0) ev.match0[t * N + e0 + j] = g;
+                    if (g >= 0) gtm[m] = dId[d];
+                }
+            }
+        }
+    }
+
+    /**
+     * Sorts {@code idx[0..n)} by descending {@code key[idx]}, stably (equal keys keep their order): the order of
+     * {@code np.argsort(-key, kind='mergesort')}. Insertion sort for short runs, merging above.
+     */
+    private static void sortByScoreDescending(int[] idx, int n, double[] key, int[] tmp) {
+        if (n <= 32) {
+            for (int j = 1; j < n; j++) {
+                int x = idx[j];
+                double v = key[x];
+                int i = j - 1;
+                while (i >= 0 && key[idx[i]] < v) {
+                    idx[i + 1] = idx[i];
+                    i--;
+                }
+                idx[i + 1] = x;
+            }
+            return;
+        }
+        int[] a = idx, b = tmp;
+        for (int width = 1; width < n; width *= 2) {
+            for (int lo = 0; lo < n; lo += 2 * width) {
+                int mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
+                int x = lo, y = mid, z = lo;
+                while (x < mid && y < hi) b[z++] = key[a[y]] > key[a[x]] ? a[y++] : a[x++];
+                while (x < mid) b[z++] = a[x++];
+                while (y < hi) b[z++] = a[y++];
+            }
+            int[] t = a;
+            a = b;
+            b = t;
+        }
+        if (a != idx) System.arraycopy(a, 0, idx, 0, n);
+    }
+
+    private static boolean ignored(boolean crowd, double area, AreaRange r) {
+        return crowd || area < r.min() || area > r.max();
+    }
+
+    /**
+     * pycocotools' {@code accumulate} for one category: the entries {@code [s0, s1)} of {@code ev}, every area
+     * range and maxDet. The detections are sorted by descending score once (stable, so ties keep image order
+     * and then rank, as the reference's concatenation); a smaller maxDet keeps the entries of rank below it, in
+     * that same order (a stable sort of a subsequence is the subsequence of the stable sort).
+     *
+     * <p>The reference computes {@code rc} and {@code pr} at every detection, makes {@code pr} non-increasing
+     * from the end and reads it at {@code searchsorted(rc, recThrs, 'left')}. Those reads land on the first
+     * detection (recall 0 there unless it is a true positive) or on a true positive (recall only grows there),
+     * and the envelope at a true positive is the largest {@code pr} of the true positives from it on (after a
+     * true positive, false positives and ignored detections only lower {@code pr} or repeat it, as the rounded
+     * denominator never shrinks). So the same numbers, bit for bit, come from the true positives alone.
+     */
+    private static void accumulate(Evaluated ev, int s0, int s1, long[] npig, Params p, int k, int K,
+                                   double[] precision, double[] recall, double[] scores) {
+        int T = p.iouThrs.length, R = p.recThrs.length, A = p.areaRng.size(), M = p.maxDets.length;
+        int n = s1 - s0;
+        int[] order = new int[n];
+        for (int q = 0; q < n; q++) order[q] = s0 + q;
+        sortByScoreDescending(order, n, ev.score, new int[n]);
+        int[] sub = new int[n];
+        double[] sc = new double[n];
+        // Candidate read positions: the first detection, then every true positive.
+        int[] at = new int[n + 1];
+        double[] rc = new double[n + 1], pr = new double[n + 1];
+        for (int m = 0; m < M; m++) {
+            int maxDet = p.maxDets[m], nd = 0;
+            for (int q = 0; q < n; q++) {
+                int e = order[q];
+                if (ev.pos[e] < maxDet) {
+                    sub[nd] = e;
+                    sc[nd++] = ev.score[e];
+                }
+            }
+            for (int a = 0; a < A; a++) {
+                long np = npig[k * A + a];
+                if (np == 0) continue;
+                for (int t = 0; t < T; t++) {
+                    int base = (a * T + t) * ev.N;
+                    long tp = 0, fp = 0;
+                    int c = 0;
+                    for (int q = 0; q < nd; q++) {
+                        byte f = ev.flag[base + sub[q]];
+                        if (f == FP) {
+                            fp++;
+                        } else if (f == TP) {
+                            tp++;
+                            double tpd = tp, fpd = fp;
+                            at[c] = q;
+                            rc[c] = tpd / np;
+                            pr[c] = tpd / (fpd + tpd + EPS);
+                            c++;
+                        }
+                        if (c == 0) { // the first detection, not a true positive: rc = pr = 0 there
+                            at[0] = 0;
+                            rc[0] = 0.0;
+                            pr[0] = 0.0;
+                            c = 1;
+                        }
+                    }
+                    int ri = ((t * K + k) * A + a) * M + m;
+                    recall[ri] = nd > 0 ? (double) tp / np : 0;
+                    for (int q = c - 1; q > 0; q--) if (pr[q] > pr[q - 1]) pr[q - 1] = pr[q];
+                    int q = 0;
+                    for (int r = 0; r < R; r++) {
+                        double thr = p.recThrs[r];
+                        while (q < c && rc[q] < thr) q++; // searchsorted(rc, thr, 'left') among the candidates
+                        int pi = (((t * R + r) * K + k) * A + a) * M + m;
+                        if (q < c) {
+                            precision[pi] = pr[q];
+                            scores[pi] = sc[at[q]];
+                        } else {
+                            precision[pi] = 0;
+                            scores[pi] = 0;
+                        }
                     }
                 }
             }
-            for (int j = 0; j < D; j++) {
-                double area = dets[j].area();
-                if (area < rng.min() || area > rng.max()) {
-                    for (int t = 0; t < T; t++) if (dtm[t * D + j] == 0) dtIg[t * D + j] = true;
-                }
-            }
-            out[k][a][i] = new ImgEval(dets, dtm, dtIg, notIgnored);
         }
     }
 
-    private static boolean ignored(CocoGroundTruth.Annotation g, AreaRange r) {
-        return g.iscrowd() || g.area() < r.min() || g.area() > r.max();
-    }
+    /** {@link Result#detectionMatches}: each {@link DetectionMatch} made from {@link Evaluated} when read. */
+    private static final class MatchList extends AbstractList<DetectionMatch> implements RandomAccess {
+        private final Evaluated ev;
+        private final int T;
+        private final List<CocoDetections.Detection> dets;
+        private final long[] gId;
 
-    /** pycocotools' {@code accumulate} for one (category, area range, maxDet). */
-    private static void accumulate(ImgEval[] images, Params p, int maxDet, int k, int a, int m, int K,
-                                   double[] precision, double[] recall, double[] scores) {
-        int n = 0, npig = 0;
-        boolean any = false;
-        for (ImgEval e : images) {
-            if (e == null) continue;
-            any = true;
-            n += Math.min(maxDet, e.dets.length);
-            npig += e.gtNotIgnored;
+        MatchList(Evaluated ev, int T, List<CocoDetections.Detection> dets, long[] gId) {
+            this.ev = ev;
+            this.T = T;
+            this.dets = dets;
+            this.gId = gId;
         }
-        if (!any || npig == 0) return;
-        int T = p.iouThrs.length, R = p.recThrs.length, A = p.areaRng.size(), M = p.maxDets.length;
-        double[] sc = new double[n];
-        int[] img = new int[n], pos = new int[n];
-        int o = 0;
-        for (int i = 0; i < images.length; i++) {
-            ImgEval e = images[i];
-            if (e == null) continue;
-            for (int j = 0; j < Math.min(maxDet, e.dets.length); j++, o++) {
-                sc[o] = e.dets[j].score();
-                img[o] = i;
-                pos[o] = j;
+
+        @Override
+        public DetectionMatch get(int index) {
+            Objects.checkIndex(index, ev.N);
+            long[] mt = new long[T];
+            boolean[] ig = new boolean[T];
+            for (int t = 0; t < T; t++) {
+                int g = ev.match0[t * ev.N + index];
+                mt[t] = g < 0 ? 0 : gId[g];
+                ig[t] = ev.flag[t * ev.N + index] == IGNORED;
             }
+            CocoDetections.Detection d = dets.get(ev.det[index]);
+            return new DetectionMatch(d.id(), d.imageId(), d.categoryId(), d.score(), mt, ig);
         }
-        int[] order = stableOrderDescending(sc);
-        double[] rc = new double[n], pr = new double[n];
-        for (int t = 0; t < T; t++) {
-            long tp = 0, fp = 0;
-            int nd = 0;
-            for (int q = 0; q < n; q++) {
-                int s = order[q];
-                ImgEval e = images[img[s]];
-                int D = e.dets.length, idx = t * D + pos[s];
-                boolean ig = e.dtIg[idx], matched = e.dtm[idx] != 0;
-                if (matched && !ig) tp++;
-                if (!matched && !ig) fp++;
-                double tpd = tp, fpd = fp;
-                rc[nd] = tpd / npig;
-                pr[nd] = tpd / (fpd + tpd + EPS);
-                nd++;
-            }
-            int ri = ((t * K + k) * A + a) * M + m;
-            recall[ri] = nd > 0 ? rc[nd - 1] : 0;
-            for (int q = nd - 1; q > 0; q--) if (pr[q] > pr[q - 1]) pr[q - 1] = pr[q];
-            int q = 0;
-            for (int r = 0; r < R; r++) {
-                double thr = p.recThrs[r];
-                while (q < nd && rc[q] < thr) q++; // searchsorted(rc, thr, 'left'); rc is non-decreasing
-                int pi = (((t * R + r) * K + k) * A + a) * M + m;
-                if (q < nd) {
-                    precision[pi] = pr[q];
-                    scores[pi] = sc[order[q]];
-                } else {
-                    precision[pi] = 0;
-                    scores[pi] = 0;
-                }
-            }
+
+        @Override
+        public int size() {
+            return ev.N;
         }
     }
 
@@ -448,21 +646,10 @@ public final class CocoEval {
      */
     static int[] stableOrderDescending(double[] v) {
         int n = v.length;
-        int[] a = new int[n], b = new int[n];
-        for (int i = 0; i < n; i++) a[i] = i;
-        for (int width = 1; width < n; width *= 2) {
-            for (int lo = 0; lo < n; lo += 2 * width) {
-                int mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
-                int x = lo, y = mid, z = lo;
-                while (x < mid && y < hi) b[z++] = v[a[y]] > v[a[x]] ? a[y++] : a[x++];
-                while (x < mid) b[z++] = a[x++];
-                while (y < hi) b[z++] = a[y++];
-            }
-            int[] tmp = a;
-            a = b;
-            b = tmp;
-        }
-        return a;
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        sortByScoreDescending(idx, n, v, new int[n]);
+        return idx;
     }
 
     /** pycocotools' {@code summarize()} for boxes (12 numbers). */
