@@ -272,7 +272,7 @@ public final class CocoEval {
                 int lo = p.useCats ? k * nI + i : i * nC, hi = p.useCats ? lo + 1 : lo + nC;
                 int g0 = gStart[lo], g1 = gStart[hi], d0 = dStart[lo], d1 = dStart[hi];
                 if (g0 == g1 && d0 == d1) continue; // pycocotools' evalImgs entry is None
-                evaluateImage(gOrder, g0, g1, dOrder, d0, d1, i, gBox, gArea, gId, gCrowd, dBox, dArea, dScore,
+                evaluateImage(gOrder, g0, g1, dOrder, d0, d1, gBox, gArea, gId, gCrowd, dBox, dArea, dScore,
                         dId, p, maxDet, ev, scratch);
                 for (int a = 0; a < A; a++) {
                     AreaRange rng = p.areaRng.get(a);
@@ -327,8 +327,8 @@ public final class CocoEval {
     private static final class Evaluated {
         /** Entries filled so far. */
         int n;
-        /** Per entry: the detection's index in the results list, its image index, its rank in its group. */
-        final int[] det, img, pos;
+        /** Per entry: the detection's index in the results list and its rank in its group (image and category). */
+        final int[] det, pos;
         final double[] score;
         /**
          * Per area range, IoU threshold and entry ({@code (a*T + t)*N + e}): {@link #IGNORED}, {@link #TP} or
@@ -342,7 +342,6 @@ public final class CocoEval {
         Evaluated(int N, int A, int T) {
             this.N = N;
             det = new int[N];
-            img = new int[N];
             pos = new int[N];
             score = new double[N];
             flag = new byte[Math.multiplyExact(A * T, N)];
@@ -400,7 +399,7 @@ public final class CocoEval {
      * {@code gOrder[g0..g1)}, detections {@code dOrder[d0..d1)}, both in file order; appends the group's first
      * {@code maxDet} detections by score to {@code ev}.
      */
-    private static void evaluateImage(int[] gOrder, int g0, int g1, int[] dOrder, int d0, int d1, int img,
+    private static void evaluateImage(int[] gOrder, int g0, int g1, int[] dOrder, int d0, int d1,
                                       double[] gBox, double[] gArea, long[] gId, boolean[] gCrowd,
                                       double[] dBox, double[] dArea, double[] dScore, long[] dId,
                                       Params p, int maxDet, Evaluated ev, Scratch sc) {
@@ -413,7 +412,6 @@ public final class CocoEval {
         for (int j = 0; j < D; j++) {
             int d = order[j];
             ev.det[e0 + j] = d;
-            ev.img[e0 + j] = img;
             ev.pos[e0 + j] = j;
             ev.score[e0 + j] = dScore[d];
         }
