@@ -97,12 +97,14 @@ public final class Main implements Runnable {
 
     /**
      * Whether a failure that is not the user's is still not a bug: the environment's ({@link IOException}: a full
-     * disk, an unreadable file) or the run's ({@link TrainingDivergedException}), in the cause chain. Its message says
+     * disk, an unreadable file), the run's ({@link TrainingDivergedException}) or the data-parallel job's (a rank that
+     * died or did not join in time: {@link dev.frcnn.dist.DistributedException}), in the cause chain. Its message says
      * what happened, so it is printed as is.
      */
     static boolean isExpectedFailure(Throwable ex) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
-            if (t instanceof IOException || t instanceof TrainingDivergedException) return true;
+            if (t instanceof IOException || t instanceof TrainingDivergedException
+                    || t instanceof dev.frcnn.dist.DistributedException) return true;
         }
         return false;
     }

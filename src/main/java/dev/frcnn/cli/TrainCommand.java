@@ -1,6 +1,8 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.dist.DistributedGroup;
+import dev.frcnn.dist.Rendezvous;
 import dev.frcnn.tensor.IntraOpThreads;
 import dev.frcnn.train.StopRequest;
 import dev.frcnn.train.TrainLoop;
@@ -8,9 +10,14 @@ import dev.frcnn.train.TrainingStoppedException;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -18,6 +25,11 @@ import java.util.concurrent.Callable;
  * needs {@code --resume} or {@code --overwrite} (checked before anything is read). SIGTERM and SIGINT stop it
  * gracefully ({@link StopSignals}): the step in progress finishes, {@code last.ckpt} is saved, one line says where,
  * and the exit code is 143 or 130.
+ *
+ * <p>Data parallelism ({@code docs/distributed.md}): with torchrun's environment ({@code WORLD_SIZE} above 1, ...)
+ * this process is one rank of a job ({@link Rendezvous}, {@link DistributedGroup}, joined within
+ * {@code --dist-timeout}); with {@code --nproc-per-node N} it is the launcher of this machine's {@code N} workers
+ * ({@link WorkerLauncher}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train a Faster R-CNN on a VOCdevkit/VOC2007-layout dataset (trainval -> test).",
@@ -57,25 +69,77 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ProgressOption progress;
 
+    @Option(names = "--nproc-per-node", paramLabel = "N", description = "start N worker processes on this machine "
+            + "for data-parallel training (torchrun's option; docs/distributed.md); each runs this command line "
+            + "without the launcher options. If one fails, the others are stopped and the exit code is 1")
+    Integer nprocPerNode;
+
+    @Option(names = "--nnodes", paramLabel = "M", defaultValue = "1", description = "machines in the job, each "
+            + "running a launcher with the same --nproc-per-node (default: ${DEFAULT-VALUE})")
+    int nnodes;
+
+    @Option(names = "--node-rank", paramLabel = "R", defaultValue = "0", description = "this machine's rank, "
+            + "0..M-1; machine 0 runs rank 0 (default: ${DEFAULT-VALUE})")
+    int nodeRank;
+
+    @Option(names = "--master-addr", paramLabel = "HOST", defaultValue = "127.0.0.1", description = "address of "
+            + "machine 0, where rank 0 serves the rendezvous (default: ${DEFAULT-VALUE})")
+    String masterAddr;
+
+    @Option(names = "--master-port", paramLabel = "PORT", defaultValue = "29500", description = "port of rank 0's "
+            + "rendezvous store (default: ${DEFAULT-VALUE})")
+    int masterPort;
+
+    @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "300", description = "data-parallel "
+            + "training: the longest the rendezvous and each collective may take before every rank ends with exit "
+            + "code 1 (default: ${DEFAULT-VALUE})")
+    int distTimeout;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        if (distTimeout < 1) throw new BadInputException("--dist-timeout " + distTimeout + ": expected at least 1 second");
+        if (nprocPerNode != null) return launch();
+        List<String> launcherOnly = spec.commandLine().getParseResult().matchedOptions().stream()
+                .map(o -> o.longestName()).filter(WorkerLauncher.LAUNCHER_OPTIONS::contains).toList();
+        if (!launcherOnly.isEmpty())
+            throw new BadInputException(String.join(", ", launcherOnly) + " need --nproc-per-node");
         // a relative path that is not found here is looked up in the project (the default configs/...); if it is
         // in neither place, the message names the path as the user gave it
         Path home = Paths.home().resolve(config);
         Path cfgFile = config.isAbsolute() || config.toFile().exists() || !home.toFile().exists() ? config : home;
         Config cfg = sets.applyTo(Config.load(cfgFile));
         IntraOpThreads.apply(cfg.threads());
+        // torchrun's environment, if any: one process of a data-parallel job (WORLD_SIZE > 1)
+        Rendezvous rendezvous = Rendezvous.fromEnvironment();
         StopRequest stop = new StopRequest();
         TrainLoop.Result r;
-        try (StopSignals signals = StopSignals.install(stop, System.err)) {
+        try (DistributedGroup group = DistributedGroup.join(rendezvous, Duration.ofSeconds(distTimeout));
+             // only rank 0 stops gracefully (it saves last.ckpt); a signal ends the others at once
+             StopSignals signals = rendezvous.rank() == 0 ? StopSignals.install(stop, System.err) : null) {
             r = new TrainLoop(cfg, new TrainLoop.Options(data.dir(), out, resume, overwrite, trainSplit, testSplit,
-                    device.resolve(), System.err, progress.show(), stop)).run();
+                    device.resolve(), System.err, progress.show(), stop), group).run();
         } catch (TrainingStoppedException e) {
             System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
             return e.reason().exitCode();
         }
+        if (rendezvous.rank() != 0) return 0;
         System.out.printf("best mAP %.4f at epoch %d, checkpoint %s%n", r.bestMap(), r.bestEpoch() + 1, r.bestCheckpoint());
         System.out.printf("mAP: %.4f%n", r.bestMap());
         return 0;
+    }
+
+    /** {@code --nproc-per-node}: this machine's workers of the job, each running this command line without it. */
+    private int launch() throws Exception {
+        WorkerLauncher.Job job = new WorkerLauncher.Job(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort);
+        List<String> problems = job.problems();
+        if (!problems.isEmpty()) throw new BadInputException(String.join("; ", problems));
+        List<String> all = spec.commandLine().getParseResult().originalArgs();
+        int at = all.indexOf(spec.name());
+        List<String> args = new ArrayList<>(List.of(spec.name()));
+        args.addAll(WorkerLauncher.workerArgs(all.subList(at + 1, all.size())));
+        return WorkerLauncher.run(job, WorkerLauncher.thisJvm(all.size()), args, System.err);
     }
 }

@@ -271,6 +271,20 @@ public final class DistributedGroup implements AutoCloseable {
      * @throws IllegalStateException if the group is closed
      */
     public void barrier() {
+        barrier(timeout);
+    }
+
+    /**
+     * As {@link #barrier()} with its own timeout instead of the group's: for a wait known to be long (the other ranks
+     * waiting while rank 0 evaluates). A rank that dies still ends it at once.
+     *
+     * @param timeout the longest this barrier waits, at least 1 ms
+     * @throws DistributedException if a rank does not arrive within {@code timeout} or died; names the rank
+     * @throws IllegalArgumentException if {@code timeout} is shorter than 1 ms
+     * @throws IllegalStateException if the group is closed
+     */
+    public void barrier(Duration timeout) {
+        if (timeout.toMillis() < 1) throw new IllegalArgumentException("timeout must be at least 1 ms, got " + timeout);
         checkOpen();
         if (group == null) return;
         run("barrier", () -> {

@@ -35,6 +35,7 @@ final class Checkpointer {
     private final LrSchedule schedule;
     private final TrainState state;
     private final Flushable beforeSaveLast;
+    private DistributedSampler positions;
 
     /**
      * @param dir the run directory
@@ -53,6 +54,15 @@ final class Checkpointer {
         this.schedule = schedule;
         this.state = state;
         this.beforeSaveLast = beforeSaveLast;
+    }
+
+    /**
+     * Saves the position in samples over all ranks instead of steps ({@link DistributedSampler#samplesDone}: the
+     * iteration times the world size, at most the epoch's images; the global step times the world size), so that a
+     * resume with another world size continues where the run was; with world size 1 the numbers are the same.
+     */
+    void countInSamples(DistributedSampler shard) {
+        this.positions = shard;
     }
 
     /** {@code last.ckpt}: the running state. */
@@ -149,7 +159,9 @@ final class Checkpointer {
                 tensors.put(p.get(i).key().getString(), t);
             }
             for (long i = 0; i < b.size(); i++) tensors.put(b.get(i).key().getString(), b.get(i).value());
-            Checkpoint.Meta meta = new Checkpoint.Meta(cfg, classNames, epoch, iteration, state.globalStep(),
+            int it = positions == null ? iteration : positions.samplesDone(iteration);
+            long step = positions == null ? state.globalStep() : state.globalStep() * positions.worldSize();
+            Checkpoint.Meta meta = new Checkpoint.Meta(cfg, classNames, epoch, it, step,
                     state.bestMap(), state.bestEpoch(), schedule.baseLr(), withState ? schedule.groupLrs() : null);
             new Checkpoint(tensors, meta, withState ? optimizer.saveState() : null).save(file);
         }

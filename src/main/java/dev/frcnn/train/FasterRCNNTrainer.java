@@ -67,6 +67,7 @@ public final class FasterRCNNTrainer {
     private final double roiSigma;
     private final TrainOptimizer optimizer;
     private double clipGradNorm;
+    private Runnable afterBackward;
 
     /**
      * @param fasterRcnn the model to train (its parameters with requires_grad are optimized)
@@ -248,7 +249,8 @@ public final class FasterRCNNTrainer {
     }
 
     /**
-     * One optimization step: zero the gradients, forward, backward of the total loss, (optional gradient clipping,
+     * One optimization step: zero the gradients, forward, backward of the total loss, (the action set by
+     * {@link #setAfterBackward}, e.g. the gradients' all-reduce of data parallelism), (optional gradient clipping,
      * {@link #setClipGradNorm}), optimizer step; mirrors {@code FasterRCNNTrainer.train_step}. Counts as one
      * iteration for {@link NativeHeap#iterationDone()}. Every temporary is freed before it returns, with or without
      * an enclosing {@link PointerScope}.
@@ -270,6 +272,7 @@ public final class FasterRCNNTrainer {
                 if (!Double.isFinite(x)) throw new NonFiniteLossException(v);
             }
             ConvolutionBackward.backward(losses.totalLoss());
+            if (afterBackward != null) afterBackward.run();
             if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
             optimizer.step();
             Tensor[] in = {losses.rpnLocLoss(), losses.rpnClsLoss(), losses.roiLocLoss(), losses.roiClsLoss(), losses.totalLoss()};
@@ -294,6 +297,14 @@ public final class FasterRCNNTrainer {
     public void setClipGradNorm(double maxNorm) {
         if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("clip_grad_norm must be finite and >= 0, got " + maxNorm);
         this.clipGradNorm = maxNorm;
+    }
+
+    /**
+     * Sets what runs in each {@link #trainStep} after the backward and before the gradient clipping and the optimizer
+     * step (data parallelism: {@link GradientAllReduce#averageGradients()}); null (the default) runs nothing.
+     */
+    void setAfterBackward(Runnable afterBackward) {
+        this.afterBackward = afterBackward;
     }
 
     private TensorVector trainableParameters() {

@@ -14,7 +14,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * The training samples of each epoch, in the epoch's order ({@link Seeds#epochOrder}) with the epoch's flips
+ * The training samples of each epoch, in the epoch's order ({@link Seeds#epochOrder}; with several processes this
+ * rank's share of it, {@link DistributedSampler}) with the epoch's flips
  * ({@link Seeds#flip}), read and transformed ahead of the step that needs them. With {@code num_workers} 0 (as
  * PyTorch's {@code DataLoader}) each image is read in the training thread when its step asks for it; otherwise up to
  * {@value #PREFETCH} samples are read ahead on {@code min(num_workers, 2)} daemon threads named {@code frcnn-loader}.
@@ -25,7 +26,7 @@ final class PrefetchLoader implements AutoCloseable {
     static final int PREFETCH = 4;
 
     private final VocDataset train;
-    private final List<Integer> trainable;
+    private final DistributedSampler shard;
     private final Transform transform;
     private final Preprocessing preprocessing;
     private final int minInputSide;
@@ -43,8 +44,20 @@ final class PrefetchLoader implements AutoCloseable {
      */
     PrefetchLoader(VocDataset train, List<Integer> trainable, Transform transform, Preprocessing preprocessing,
                    int minInputSide, long seed, int numWorkers) {
+        this(train, DistributedSampler.single(trainable, seed), transform, preprocessing, minInputSide, seed,
+                numWorkers);
+    }
+
+    /**
+     * As {@link #PrefetchLoader(VocDataset, List, Transform, Preprocessing, int, long, int)}, reading this rank's
+     * share of each epoch.
+     *
+     * @param shard which of the trainable indices this process trains on, in which order ({@link #order})
+     */
+    PrefetchLoader(VocDataset train, DistributedSampler shard, Transform transform, Preprocessing preprocessing,
+                   int minInputSide, long seed, int numWorkers) {
         this.train = train;
-        this.trainable = List.copyOf(trainable);
+        this.shard = shard;
         this.transform = transform;
         this.preprocessing = preprocessing;
         this.minInputSide = minInputSide;
@@ -56,9 +69,14 @@ final class PrefetchLoader implements AutoCloseable {
         });
     }
 
-    /** The order of {@code epoch}: dataset indices, one per step. */
+    /** The order of {@code epoch}: dataset indices, one per step ({@link DistributedSampler#indices}). */
     int[] order(int epoch) {
-        return Seeds.epochOrder(trainable, seed, epoch);
+        return shard.indices(epoch);
+    }
+
+    /** The sample index that seeds the sampling of global step {@code globalStep} ({@link DistributedSampler}). */
+    long sampleIndex(long globalStep) {
+        return shard.sampleIndex(globalStep);
     }
 
     /**

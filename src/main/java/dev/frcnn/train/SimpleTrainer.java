@@ -98,7 +98,7 @@ final class SimpleTrainer {
             for (int it = state.iteration(); it < order.length; it++) {
                 double[] v;
                 try (Transform.Sample s = samples.next(it); PointerScope scope = new PointerScope()) {
-                    sampler.reseed(Seeds.stepSeed(seed, state.globalStep()));
+                    sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(state.globalStep())));
                     Tensor img = s.img().unsqueeze(0).to(device, s.img().scalar_type());
                     Tensor bbox = s.bbox().unsqueeze(0).to(device, s.bbox().scalar_type());
                     Tensor label = s.label().unsqueeze(0).to(device, s.label().scalar_type());

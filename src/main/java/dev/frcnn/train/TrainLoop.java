@@ -8,6 +8,8 @@ import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
 import dev.frcnn.data.VocDataset;
+import dev.frcnn.dist.DistributedGroup;
+import dev.frcnn.dist.Rendezvous;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WriteFailures;
@@ -15,6 +17,7 @@ import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.pytorch.Device;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,14 +89,42 @@ public final class TrainLoop {
     private final Preprocessing preprocessing;
     /** The backbone's smallest input side ({@link dev.frcnn.model.backbone.BackboneSpec#minInputSide()}). */
     private final int minInputSide;
+    /** The data-parallel job this process is part of (world size 1: alone). */
+    private final DistributedGroup group;
 
     /**
      * @param cfg the training configuration (the reference's keys; {@code class_names} not given = the 20 VOC classes)
      * @param opt data and run directories, resume flag, splits, device, log stream, progress bar
      */
     public TrainLoop(Config cfg, Options opt) {
+        this(cfg, opt, DistributedGroup.join(Rendezvous.single()));
+    }
+
+    /**
+     * One process of a data-parallel job ({@code docs/distributed.md}): every rank trains on its share of each epoch
+     * ({@link DistributedSampler}), starts from rank 0's weights and averages the gradients before each step
+     * ({@link GradientAllReduce}). Only rank 0 writes to the run directory and the log (checkpoints, losses, metrics,
+     * charts, the progress bar) and evaluates, while the others wait ({@link EvalBarrier}); only rank 0 honours
+     * {@link Options#stop()}. A resume reads {@code last.ckpt} on every rank, so {@code outDir} must be visible to all.
+     * With a group of world size 1 this is exactly {@link #TrainLoop(Config, Options)}.
+     *
+     * @param group the job's joined process group (the caller closes it)
+     * @throws dev.frcnn.error.UserInputException when the group has several processes and the device is CUDA (Gloo
+     *     here reduces CPU tensors; NCCL is not in the presets' natives this project uses)
+     */
+    public TrainLoop(Config cfg, Options opt, DistributedGroup group) {
+        if (group.worldSize() > 1 && !opt.device().is_cpu()) {
+            throw new dev.frcnn.error.UserInputException(group.rendezvous().describe() + ": data-parallel training "
+                    + "runs on the CPU (c10d's Gloo); device '" + opt.device().str().getString() + "' would need NCCL "
+                    + "(org.bytedeco.pytorch.nccl.ProcessGroupNCCL), which this build does not use; "
+                    + "train with --device cpu, or in one process");
+        }
+        this.group = group;
+        boolean rank0 = group.rank() == 0;
         this.cfg = cfg;
-        this.opt = opt;
+        this.opt = rank0 ? opt : new Options(opt.dataDir(), opt.outDir(), opt.resume(), opt.overwrite(),
+                opt.trainSplit(), opt.testSplit(), opt.device(), new PrintStream(OutputStream.nullOutputStream()),
+                false, StopRequest.none());
         this.classNames = cfg.classNamesOrVoc();
         this.preprocessing = cfg.preprocessing();
         this.minInputSide = dev.frcnn.model.backbone.Backbones.get(cfg.backbone()).minInputSide();
@@ -121,7 +152,9 @@ public final class TrainLoop {
      * As {@link #run()}, with {@code extraHooks} called after the run's own hooks at each point (tests).
      */
     Result run(List<HookBase> extraHooks) throws IOException {
-        RunDirectory.checkStart(opt.outDir(), opt.resume(), opt.overwrite());
+        boolean rank0 = group.rank() == 0;
+        // the other ranks find rank 0's files of this run in the directory, and only check that a resume has last.ckpt
+        if (rank0 || opt.resume()) RunDirectory.checkStart(opt.outDir(), opt.resume(), rank0 && opt.overwrite());
         VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels(),
                 cfg.exifOrientationMode());
         VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels(),
@@ -134,8 +167,10 @@ public final class TrainLoop {
                 opt.testSplit(), checked.seconds());
         train = checked.datasets().get(0);
         test = checked.datasets().get(1);
-        Files.createDirectories(opt.outDir());
-        RunDirectory.removeStaleTemporaryFiles(opt.outDir(), opt.log());
+        if (rank0) {
+            Files.createDirectories(opt.outDir());
+            RunDirectory.removeStaleTemporaryFiles(opt.outDir(), opt.log());
+        }
         List<Integer> trainable = new ArrayList<>();
         for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
         int skipped = train.size() - trainable.size();
@@ -151,19 +186,39 @@ public final class TrainLoop {
         FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
                 cfg.weightDecay(), cfg.useAdam(), sampler, cfg.roiNSample());
         trainer.setClipGradNorm(cfg.clipGradNorm());
+        DistributedSampler shard = new DistributedSampler(trainable, cfg.seed(), group.rank(), group.worldSize());
+        GradientAllReduce reduce = group.worldSize() > 1
+                ? new GradientAllReduce(group, model, GradientAllReduce.BUCKET_BYTES) : null;
+        if (reduce != null) trainer.setAfterBackward(reduce::averageGradients);
         TrainState st = new TrainState();
         Path last = opt.outDir().resolve(RunDirectory.LAST), best = opt.outDir().resolve(RunDirectory.BEST);
+        LrSchedule.BestModel reloadBest = () -> Checkpointer.loadWeights(best, model);
         LrSchedule schedule = new LrSchedule(cfg, trainer.optimizer(), trainer.lrMultipliers(),
-                () -> Checkpointer.loadWeights(best, model), opt.log());
+                reduce == null ? reloadBest : EvalBarrier.reloadBest(group, reloadBest, reduce), opt.log());
         if (opt.resume()) {
             Checkpoint.Meta m = Checkpointer.restore(last, model, trainer.optimizer());
-            st.restore(m);
+            st.restore(m, shard);
             schedule.restore(m);
             opt.log().printf("resuming from %s: epoch %d, step %d of the epoch, best mAP %.4f%n", last,
                     st.epoch() + 1, st.iteration(), Math.max(st.bestMap(), 0));
         } else if (cfg.loadPath() != null) {
             ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
             Detectors.load(model, cfg, w, cfg.loadPath());
+        }
+        // Every rank starts from rank 0's weights (DDP's broadcast of the module states), after the load or resume.
+        if (reduce != null) reduce.broadcastParameters();
+        if (!rank0) {
+            opt.log().flush();
+            try (PrefetchLoader loader = new PrefetchLoader(train, shard, new Transform(preprocessing), preprocessing,
+                    minInputSide, cfg.seed(), cfg.numWorkers())) {
+                Checkpointer none = new Checkpointer(opt.outDir(), cfg, classNames, model, trainer.optimizer(),
+                        schedule, st, () -> {});
+                List<HookBase> hooks = new ArrayList<>(List.of(new EvalBarrier(group), schedule));
+                hooks.addAll(extraHooks);
+                new SimpleTrainer(trainer, sampler, loader, st, none, StopRequest.none(), cfg.epoch(), cfg.seed(),
+                        opt.device(), hooks).train();
+            }
+            return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, model, null);
         }
         // The previous run goes only now that the data and weights of the new one have loaded.
         if (opt.overwrite()) RunDirectory.removeRun(opt.outDir(), opt.log());
@@ -176,11 +231,17 @@ public final class TrainLoop {
         LossLog losses = new LossLog(opt.outDir(), st.globalStep(), schedule, opt.log());
         Checkpointer checkpointer = new Checkpointer(opt.outDir(), cfg, classNames, model, trainer.optimizer(),
                 schedule, st, losses);
+        checkpointer.countInSamples(shard);
         EvalHook eval = new EvalHook(opt.outDir(), st.globalStep() > 0, model, test, preprocessing, cfg, schedule,
                 checkpointer, opt.stop(), opt.log());
         // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
         // checkpoint still leaves a state to resume from (with other settings).
         if (!opt.resume()) checkpointer.saveLast(st.epoch(), st.iteration());
+        if (reduce != null) {
+            opt.log().printf("data parallel: %d processes, %d images per epoch each (%d in all), gradients of %d "
+                            + "values in %d buckets%n", group.worldSize(), shard.numSamples(), shard.datasetSize(),
+                    reduce.values(), reduce.bucketCount());
+        }
         if (skipped > 0) {
             opt.log().printf("note: %d of %d training images have no non-difficult object and are skipped%n", skipped, train.size());
         }
@@ -192,12 +253,13 @@ public final class TrainLoop {
         if (opt.progressBar()) hooks.add(new ProgressBarHook(opt.log(), cfg.epoch()));
         hooks.add(losses);
         hooks.add(eval);
+        if (reduce != null) hooks.add(new EvalBarrier(group));
         hooks.add(schedule);
         hooks.add(new PeriodicCheckpointer(checkpointer, cfg.checkpointEvery()));
         hooks.addAll(extraHooks);
 
         Transform transform = new Transform(preprocessing);
-        try (PrefetchLoader loader = new PrefetchLoader(train, trainable, transform, preprocessing, minInputSide,
+        try (PrefetchLoader loader = new PrefetchLoader(train, shard, transform, preprocessing, minInputSide,
                 cfg.seed(), cfg.numWorkers())) {
             new SimpleTrainer(trainer, sampler, loader, st, checkpointer, opt.stop(), cfg.epoch(), cfg.seed(),
                     opt.device(), hooks).train();

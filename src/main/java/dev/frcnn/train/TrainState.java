@@ -63,6 +63,23 @@ final class TrainState {
         bestEpoch = m.bestEpoch();
     }
 
+    /**
+     * As {@link #restore(Checkpoint.Meta)} for a checkpoint whose {@code iteration} and {@code global_step} count
+     * samples over all ranks ({@link Checkpointer}): they become steps of {@code shard}'s world size (with world size
+     * 1, the same numbers).
+     */
+    void restore(Checkpoint.Meta m, DistributedSampler shard) {
+        restore(m);
+        iteration = shard.stepsDone(m.iteration());
+        globalStep = m.globalStep() / shard.worldSize();
+    }
+
+    /** The best metric and its epoch as another rank found them (data parallelism: rank 0 evaluates). */
+    void setBest(double map, int epoch) {
+        bestMap = map;
+        bestEpoch = epoch;
+    }
+
     /** An epoch of {@code length} steps starts (at {@link #iteration()}, which a resume may have set). */
     void startEpoch(int length) {
         this.epochLength = length;

@@ -1,0 +1,253 @@
+package dev.frcnn.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * {@code bin/frcnn train --nproc-per-node N}: {@code torchrun}'s role for one machine of a data-parallel job. It
+ * starts {@code N} worker JVMs on this machine, each running the same {@code train} command line without the launcher
+ * options ({@link #workerArgs}), with the environment {@code torchrun} gives its workers ({@link #environment}):
+ * {@code MASTER_ADDR}, {@code MASTER_PORT}, {@code WORLD_SIZE} ({@code nnodes * N}), {@code RANK}
+ * ({@code nodeRank * N + localRank}) and {@code LOCAL_RANK}. The workers' stdout and stderr go to the launcher's.
+ *
+ * <p>When a worker exits with a code other than 0, the launcher stops the others (SIGTERM, then SIGKILL after
+ * {@link #GRACE_SECONDS} s) and exits with 1 after one line that names the worker's rank and the cause: its exit
+ * code or signal and its own last {@code frcnn:} line. When every worker exits with 0, so does the launcher. A worker
+ * that dies on another machine makes this machine's workers fail at their next collective, which ends them here.
+ */
+final class WorkerLauncher {
+    /** Seconds between SIGTERM and SIGKILL when the launcher stops its workers. */
+    static final int GRACE_SECONDS = 10;
+
+    /** The launcher's own options (torchrun's names), which the workers' command lines leave out. */
+    static final Set<String> LAUNCHER_OPTIONS = Set.of("--nproc-per-node", "--nnodes", "--node-rank",
+            "--master-addr", "--master-port");
+
+    /**
+     * Where this machine's workers stand in the job (torchrun's options).
+     *
+     * @param nprocPerNode workers on this machine, at least 1
+     * @param nnodes machines in the job, at least 1
+     * @param nodeRank this machine's rank, 0..nnodes-1 (machine 0 runs global rank 0 and its store)
+     * @param masterAddr the address of machine 0, which every worker can reach
+     * @param masterPort the port of rank 0's store on machine 0, 1..65535
+     */
+    record Job(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort) {
+        /**
+         * The problems of the options, each naming the option and what is expected; empty when the job is valid.
+         */
+        List<String> problems() {
+            List<String> p = new ArrayList<>();
+            if (nprocPerNode < 1) p.add("--nproc-per-node " + nprocPerNode + ": expected at least 1 worker");
+            if (nnodes < 1) p.add("--nnodes " + nnodes + ": expected at least 1 machine");
+            else if (nodeRank < 0 || nodeRank >= nnodes)
+                p.add("--node-rank " + nodeRank + ": expected 0.." + (nnodes - 1) + " (--nnodes " + nnodes + ")");
+            if (masterAddr == null || masterAddr.isBlank()) p.add("--master-addr: expected the address of machine 0");
+            if (masterPort < 1 || masterPort > 65535)
+                p.add("--master-port " + masterPort + ": expected a TCP port in 1..65535");
+            return p;
+        }
+
+        /** {@code nnodes * nprocPerNode}. */
+        int worldSize() {
+            return nnodes * nprocPerNode;
+        }
+
+        /** The global rank of local worker {@code localRank}: {@code nodeRank * nprocPerNode + localRank}. */
+        int rank(int localRank) {
+            return nodeRank * nprocPerNode + localRank;
+        }
+    }
+
+    private WorkerLauncher() {}
+
+    /**
+     * The workers' arguments: {@code args} without the launcher's options ({@link #LAUNCHER_OPTIONS}, written
+     * {@code --opt value} or {@code --opt=value}); everything else, {@code --dist-timeout} included, stays in order.
+     *
+     * @param args the launcher's arguments after the command name
+     * @return a new list
+     */
+    static List<String> workerArgs(List<String> args) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            int eq = a.indexOf('=');
+            String name = eq < 0 ? a : a.substring(0, eq);
+            if (LAUNCHER_OPTIONS.contains(name)) {
+                if (eq < 0) i++; // its value
+                continue;
+            }
+            out.add(a);
+        }
+        return out;
+    }
+
+    /**
+     * The environment of local worker {@code localRank}: torchrun's five variables.
+     *
+     * @return MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK in that order
+     */
+    static Map<String, String> environment(Job job, int localRank) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("MASTER_ADDR", job.masterAddr());
+        env.put("MASTER_PORT", String.valueOf(job.masterPort()));
+        env.put("WORLD_SIZE", String.valueOf(job.worldSize()));
+        env.put("RANK", String.valueOf(job.rank(localRank)));
+        env.put("LOCAL_RANK", String.valueOf(localRank));
+        return env;
+    }
+
+    /**
+     * The command that started this JVM up to, not including, its last {@code argCount} arguments: the {@code java}
+     * executable, its options, class path and main class ({@link ProcessHandle.Info}); or, where the platform does
+     * not tell, this JDK's {@code java} with the class path and {@link Main}.
+     */
+    static List<String> thisJvm(int argCount) {
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        Optional<String> cmd = info.command();
+        Optional<String[]> argv = info.arguments();
+        if (cmd.isPresent() && argv.isPresent() && argv.get().length >= argCount) {
+            List<String> c = new ArrayList<>(List.of(cmd.get()));
+            c.addAll(List.of(argv.get()).subList(0, argv.get().length - argCount));
+            return c;
+        }
+        return new ArrayList<>(List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+    }
+
+    /**
+     * Starts the workers and waits for them.
+     *
+     * @param jvm the command before the arguments ({@link #thisJvm})
+     * @param args the workers' arguments, the command name first ({@code train ...})
+     * @param err where the workers' stderr and the launcher's line go
+     * @return 0 when every worker exits with 0; 1 after a worker failed (then every worker has ended)
+     * @throws IOException if a worker cannot be started (those already started are stopped)
+     * @throws InterruptedException if interrupted while waiting (the workers are stopped)
+     */
+    static int run(Job job, List<String> jvm, List<String> args, PrintStream err)
+            throws IOException, InterruptedException {
+        int n = job.nprocPerNode();
+        List<Process> workers = new ArrayList<>();
+        List<AtomicReference<String>> lastLines = new ArrayList<>();
+        List<Thread> copiers = new ArrayList<>();
+        Thread stopAll = new Thread(() -> stop(workers), "frcnn-launcher-stop");
+        Runtime.getRuntime().addShutdownHook(stopAll);
+        try {
+            for (int local = 0; local < n; local++) {
+                List<String> cmd = new ArrayList<>(jvm);
+                cmd.addAll(args);
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                        .redirectInput(ProcessBuilder.Redirect.INHERIT);
+                pb.environment().putAll(environment(job, local));
+                Process p;
+                try {
+                    p = pb.start();
+                } catch (IOException e) {
+                    stop(workers);
+                    throw new IOException("cannot start worker rank " + job.rank(local) + ": " + e.getMessage(), e);
+                }
+                workers.add(p);
+                AtomicReference<String> last = new AtomicReference<>();
+                lastLines.add(last);
+                Thread t = Thread.ofPlatform().daemon().name("frcnn-worker-" + job.rank(local) + "-stderr")
+                        .start(() -> copy(p, last, err));
+                copiers.add(t);
+            }
+            List<CompletableFuture<Integer>> ended = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int local = i;
+                ended.add(workers.get(i).onExit().thenApply(p -> local));
+            }
+            List<CompletableFuture<Integer>> pending = new ArrayList<>(ended);
+            while (!pending.isEmpty()) {
+                int local;
+                try {
+                    local = (Integer) CompletableFuture.anyOf(pending.toArray(CompletableFuture[]::new)).get();
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException(e.getCause());
+                }
+                pending.remove(ended.get(local));
+                int code = workers.get(local).exitValue();
+                if (code == 0) continue;
+                copiers.get(local).join(TimeUnit.SECONDS.toMillis(2)); // its last lines
+                stop(workers);
+                for (Thread t : copiers) t.join(TimeUnit.SECONDS.toMillis(2));
+                String why = lastLines.get(local).get();
+                synchronized (err) {
+                    err.println("frcnn: rank " + job.rank(local) + " of " + job.worldSize() + " (pid "
+                            + workers.get(local).pid() + ") " + cause(code) + (why == null ? "" : ": " + why)
+                            + "; stopped the other workers of this machine");
+                    err.flush();
+                }
+                return 1;
+            }
+            for (Thread t : copiers) t.join(TimeUnit.SECONDS.toMillis(2));
+            return 0;
+        } catch (InterruptedException e) {
+            stop(workers);
+            throw e;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopAll);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running
+            }
+        }
+    }
+
+    /** "exited with code C", or "was killed by signal S" for the codes above 128 that the JDK reports for signals. */
+    static String cause(int code) {
+        if (code > 128 && code < 128 + 65) return "was killed by signal " + (code - 128) + " (exit code " + code + ")";
+        return "exited with code " + code;
+    }
+
+    private static void copy(Process p, AtomicReference<String> last, PrintStream err) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                if (line.startsWith("frcnn: ")) last.set(line.substring("frcnn: ".length()));
+                synchronized (err) {
+                    err.println(line);
+                }
+            }
+        } catch (IOException e) {
+            // the worker ended; its exit code tells
+        }
+        synchronized (err) {
+            err.flush();
+        }
+    }
+
+    /** SIGTERM to every live worker, then SIGKILL to those alive after {@link #GRACE_SECONDS} s. */
+    private static void stop(List<Process> workers) {
+        List<Process> live = new ArrayList<>(workers);
+        for (Process p : live) if (p.isAlive()) p.destroy();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GRACE_SECONDS);
+        for (Process p : live) {
+            try {
+                p.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                p.destroyForcibly();
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

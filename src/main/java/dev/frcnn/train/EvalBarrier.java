@@ -1,0 +1,53 @@
+package dev.frcnn.train;
+
+import dev.frcnn.dist.DistributedGroup;
+import dev.frcnn.tensor.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+import java.time.Duration;
+
+/**
+ * Data parallelism's end of an epoch: rank 0 evaluates ({@link EvalHook} runs on rank 0 only) while the other ranks
+ * wait here at a c10d barrier; then rank 0's best metric and its epoch are broadcast, so that every rank's
+ * {@link LrSchedule}, the next hook, decays the lr (and reloads the best model, {@link #reloadBest}) at the same
+ * epoch. The barrier waits up to {@link #EVAL_WAIT} or the group's timeout, whichever is longer; a rank 0 that dies
+ * ends it at once (Gloo sees the closed connection).
+ */
+final class EvalBarrier extends HookBase {
+    /** The longest the other ranks wait for rank 0's evaluation of an epoch: 12 hours. */
+    static final Duration EVAL_WAIT = Duration.ofHours(12);
+
+    private final DistributedGroup group;
+
+    /** @param group the job's process group */
+    EvalBarrier(DistributedGroup group) {
+        this.group = group;
+    }
+
+    @Override
+    void afterEpoch(TrainState state) {
+        group.barrier(EVAL_WAIT.compareTo(group.timeout()) > 0 ? EVAL_WAIT : group.timeout());
+        try (PointerScope s = new PointerScope()) {
+            Tensor best = Tensors.fromDoubles(new double[]{state.bestMap(), state.bestEpoch()}, 2);
+            group.broadcast(best, 0);
+            double[] v = Tensors.toDoubleArray(best);
+            state.setBest(v[0], (int) v[1]);
+        }
+    }
+
+    /**
+     * The lr decay's reload of the best model on every rank: rank 0 reads {@code best.ckpt} (which only it writes),
+     * then broadcasts the weights to the others.
+     *
+     * @param rank0Reload rank 0's reload (of {@code best.ckpt})
+     * @param reduce the job's collectives on the model
+     */
+    static LrSchedule.BestModel reloadBest(DistributedGroup group, LrSchedule.BestModel rank0Reload,
+                                           GradientAllReduce reduce) {
+        return () -> {
+            if (group.rank() == 0) rank0Reload.reload();
+            reduce.broadcastParameters();
+        };
+    }
+}
