@@ -1,10 +1,7 @@
 package dev.frcnn.cli;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,18 +12,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code bin/frcnn train --nproc-per-node N}: {@code torchrun}'s role for one machine of a data-parallel job. It
  * starts {@code N} worker JVMs on this machine, each running the same {@code train} command line without the launcher
  * options ({@link #workerArgs}), with the environment {@code torchrun} gives its workers ({@link #environment}):
  * {@code MASTER_ADDR}, {@code MASTER_PORT}, {@code WORLD_SIZE} ({@code nnodes * N}), {@code RANK}
- * ({@code nodeRank * N + localRank}) and {@code LOCAL_RANK}. The workers' stdout and stderr go to the launcher's.
+ * ({@code nodeRank * N + localRank}) and {@code LOCAL_RANK}. The workers inherit the launcher's stdin, stdout and
+ * stderr, so a worker's own {@code frcnn:} line (its failure) is printed as it writes it.
  *
  * <p>When a worker exits with a code other than 0, the launcher stops the others (SIGTERM, then SIGKILL after
- * {@link #GRACE_SECONDS} s) and exits with 1 after one line that names the worker's rank and the cause: its exit
- * code or signal and its own last {@code frcnn:} line. When every worker exits with 0, so does the launcher. A worker
+ * {@link #GRACE_SECONDS} s) and exits with 1 after one line that names the worker's rank, its process id and the
+ * cause: its exit code, or the signal that killed it. When every worker exits with 0, so does the launcher. A worker
  * that dies on another machine makes this machine's workers fail at their next collective, which ends them here.
  */
 final class WorkerLauncher {
@@ -136,7 +133,7 @@ final class WorkerLauncher {
      *
      * @param jvm the command before the arguments ({@link #thisJvm})
      * @param args the workers' arguments, the command name first ({@code train ...})
-     * @param err where the workers' stderr and the launcher's line go
+     * @param err where the launcher's line goes
      * @return 0 when every worker exits with 0; 1 after a worker failed (then every worker has ended)
      * @throws IOException if a worker cannot be started (those already started are stopped)
      * @throws InterruptedException if interrupted while waiting (the workers are stopped)
@@ -145,16 +142,15 @@ final class WorkerLauncher {
             throws IOException, InterruptedException {
         int n = job.nprocPerNode();
         List<Process> workers = new ArrayList<>();
-        List<AtomicReference<String>> lastLines = new ArrayList<>();
-        List<Thread> copiers = new ArrayList<>();
         Thread stopAll = new Thread(() -> stop(workers), "frcnn-launcher-stop");
         Runtime.getRuntime().addShutdownHook(stopAll);
         try {
             for (int local = 0; local < n; local++) {
                 List<String> cmd = new ArrayList<>(jvm);
                 cmd.addAll(args);
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.INHERIT)
-                        .redirectInput(ProcessBuilder.Redirect.INHERIT);
+                // inherited, not piped: the JDK drains a pipe when the process exits, and the last lines written
+                // just before the exit (a worker's own failure line) were seen to be lost that way
+                ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
                 pb.environment().putAll(environment(job, local));
                 Process p;
                 try {
@@ -164,11 +160,6 @@ final class WorkerLauncher {
                     throw new IOException("cannot start worker rank " + job.rank(local) + ": " + e.getMessage(), e);
                 }
                 workers.add(p);
-                AtomicReference<String> last = new AtomicReference<>();
-                lastLines.add(last);
-                Thread t = Thread.ofPlatform().daemon().name("frcnn-worker-" + job.rank(local) + "-stderr")
-                        .start(() -> copy(p, last, err));
-                copiers.add(t);
             }
             List<CompletableFuture<Integer>> ended = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -186,19 +177,12 @@ final class WorkerLauncher {
                 pending.remove(ended.get(local));
                 int code = workers.get(local).exitValue();
                 if (code == 0) continue;
-                copiers.get(local).join(TimeUnit.SECONDS.toMillis(2)); // its last lines
                 stop(workers);
-                for (Thread t : copiers) t.join(TimeUnit.SECONDS.toMillis(2));
-                String why = lastLines.get(local).get();
-                synchronized (err) {
-                    err.println("frcnn: rank " + job.rank(local) + " of " + job.worldSize() + " (pid "
-                            + workers.get(local).pid() + ") " + cause(code) + (why == null ? "" : ": " + why)
-                            + "; stopped the other workers of this machine");
-                    err.flush();
-                }
+                err.println("frcnn: rank " + job.rank(local) + " of " + job.worldSize() + " (pid "
+                        + workers.get(local).pid() + ") " + cause(code) + "; stopped the other workers of this machine");
+                err.flush();
                 return 1;
             }
-            for (Thread t : copiers) t.join(TimeUnit.SECONDS.toMillis(2));
             return 0;
         } catch (InterruptedException e) {
             stop(workers);
@@ -216,22 +200,6 @@ final class WorkerLauncher {
     static String cause(int code) {
         if (code > 128 && code < 128 + 65) return "was killed by signal " + (code - 128) + " (exit code " + code + ")";
         return "exited with code " + code;
-    }
-
-    private static void copy(Process p, AtomicReference<String> last, PrintStream err) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                if (line.startsWith("frcnn: ")) last.set(line.substring("frcnn: ".length()));
-                synchronized (err) {
-                    err.println(line);
-                }
-            }
-        } catch (IOException e) {
-            // the worker ended; its exit code tells
-        }
-        synchronized (err) {
-            err.flush();
-        }
     }
 
     /** SIGTERM to every live worker, then SIGKILL to those alive after {@link #GRACE_SECONDS} s. */
