@@ -1,6 +1,8 @@
 package dev.frcnn.train;
 
+import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.assembly.Detectors;
+import dev.frcnn.cli.Main;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.SyntheticVoc;
@@ -20,6 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.ServerSocket;
@@ -122,9 +126,28 @@ class DataParallelTrainingTest {
         }
         assertThat(moved).as("the steps changed the weights").isTrue();
         System.out.printf("data parallel vs one process: largest relative difference %.3g%n", worst);
-        // only rank 0 wrote the run
+        // only rank 0 wrote the run; last.ckpt's position counts samples over both ranks
         assertThat(Files.readAllLines(out.resolve("losses.csv"))).hasSize(1 + TRAIN_IMAGES / 2);
-        assertThat(out.resolve("last.ckpt")).isRegularFile();
+        Checkpoint.Meta meta = Checkpoint.load(out.resolve("last.ckpt")).meta();
+        assertThat(List.of(meta.epoch(), meta.iteration(), meta.globalStep())).containsExactly(1, 0, (long) TRAIN_IMAGES);
+
+        // --resume with another world size (one process): the second epoch's 4 steps from global step 4
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldErr = System.err;
+        int code;
+        System.setErr(new PrintStream(err, true));
+        try {
+            code = Main.run(ChildJvm.trainArgs(data, out, settings("epoch=2"), true).toArray(String[]::new));
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(err.toString()).contains("resuming from " + out.resolve("last.ckpt") + ": epoch 2, step 0 of the epoch");
+        List<String> rows = Files.readAllLines(out.resolve("losses.csv"));
+        assertThat(rows).hasSize(1 + TRAIN_IMAGES / 2 + TRAIN_IMAGES);
+        assertThat(rows.get(1 + TRAIN_IMAGES / 2)).startsWith((TRAIN_IMAGES + 1) + ",2,0,");
+        meta = Checkpoint.load(out.resolve("last.ckpt")).meta();
+        assertThat(List.of(meta.epoch(), meta.iteration(), meta.globalStep())).containsExactly(2, 0, 2L * TRAIN_IMAGES);
     }
 
     /** The two ranks' first weights: the loop's seeded initialisation. */
