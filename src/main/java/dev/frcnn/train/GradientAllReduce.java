@@ -158,6 +158,11 @@ final class GradientAllReduce {
         return reductions == 0 ? Double.NaN : reduceNanos / 1e6 / reductions;
     }
 
+    /** The calls of {@link #averageGradients()} timed since the last {@link #resetTimes()}. */
+    long steps() {
+        return reductions;
+    }
+
     /** Forgets the times so far ({@link #meanMillis()}). */
     void resetTimes() {
         reduceNanos = 0;

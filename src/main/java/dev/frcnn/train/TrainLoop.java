@@ -213,7 +213,7 @@ public final class TrainLoop {
                     minInputSide, cfg.seed(), cfg.numWorkers())) {
                 Checkpointer none = new Checkpointer(opt.outDir(), cfg, classNames, model, trainer.optimizer(),
                         schedule, st, () -> {});
-                List<HookBase> hooks = new ArrayList<>(List.of(new EvalBarrier(group), schedule));
+                List<HookBase> hooks = new ArrayList<>(List.of(new EvalBarrier(group, reduce, opt.log(), cfg.epoch()), schedule));
                 hooks.addAll(extraHooks);
                 new SimpleTrainer(trainer, sampler, loader, st, none, StopRequest.none(), cfg.epoch(), cfg.seed(),
                         opt.device(), hooks).train();
@@ -253,7 +253,7 @@ public final class TrainLoop {
         if (opt.progressBar()) hooks.add(new ProgressBarHook(opt.log(), cfg.epoch()));
         hooks.add(losses);
         hooks.add(eval);
-        if (reduce != null) hooks.add(new EvalBarrier(group));
+        if (reduce != null) hooks.add(new EvalBarrier(group, reduce, opt.log(), cfg.epoch()));
         hooks.add(schedule);
         hooks.add(new PeriodicCheckpointer(checkpointer, cfg.checkpointEvery()));
         hooks.addAll(extraHooks);

@@ -104,6 +104,9 @@ class DataParallelTrainingTest {
         String log0 = Files.readString(dir.resolve("rank0.log"));
         assertThat(log0).contains("data parallel: 2 processes, " + (TRAIN_IMAGES / 2) + " images per epoch each ("
                 + TRAIN_IMAGES + " in all)");
+        assertThat(log0).containsPattern("epoch 1/1: gradient all-reduce \\d+ ms per step \\(mean of "
+                + (TRAIN_IMAGES / 2) + ", ");
+        assertThat(Files.readString(dir.resolve("rank1.log"))).doesNotContain("gradient all-reduce", "mAP");
 
         Map<String, float[]> w0 = WeightsDump.read(dir.resolve("rank0.weights"));
         Map<String, float[]> w1 = WeightsDump.read(dir.resolve("rank1.weights"));
