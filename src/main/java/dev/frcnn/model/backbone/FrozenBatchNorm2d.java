@@ -40,6 +40,20 @@ public final class FrozenBatchNorm2d extends Module {
      * @throws IllegalArgumentException if {@code channels <= 0} or {@code eps} is negative or not finite
      */
     public FrozenBatchNorm2d(int channels, double eps) {
+        this(channels, eps, true);
+    }
+
+    /**
+     * As {@link #FrozenBatchNorm2d(int, double)}, with or without the unused {@code num_batches_tracked} buffer.
+     * torchvision's own {@code torchvision.ops.FrozenBatchNorm2d} (the one of its detection models) has none: its
+     * state dict holds {@code weight}, {@code bias}, {@code running_mean}, {@code running_var} only.
+     *
+     * @param channels number of channels C (&gt; 0)
+     * @param eps added to the variance (torchvision: 1e-5; 0.0 after loading its COCO checkpoints)
+     * @param numBatchesTracked whether to register the {@code num_batches_tracked} buffer
+     * @throws IllegalArgumentException if {@code channels <= 0} or {@code eps} is negative or not finite
+     */
+    public FrozenBatchNorm2d(int channels, double eps, boolean numBatchesTracked) {
         super("FrozenBatchNorm2d");
         if (channels <= 0) throw new IllegalArgumentException("channels must be > 0, got " + channels);
         if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("eps must be finite and >= 0");
@@ -55,7 +69,9 @@ public final class FrozenBatchNorm2d extends Module {
         register_parameter("bias", bias, false);
         register_buffer("running_mean", runningMean);
         register_buffer("running_var", runningVar);
-        register_buffer("num_batches_tracked", zeros(new long[]{}, new TensorOptions(ScalarType.Long)));
+        if (numBatchesTracked) {
+            register_buffer("num_batches_tracked", zeros(new long[]{}, new TensorOptions(ScalarType.Long)));
+        }
     }
 
     /** As {@link #FrozenBatchNorm2d(int, double)} with eps {@value #DEFAULT_EPS}. */

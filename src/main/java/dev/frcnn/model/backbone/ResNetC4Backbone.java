@@ -16,6 +16,7 @@ import org.bytedeco.pytorch.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.IntFunction;
 
 import static org.bytedeco.pytorch.global.torch.max_pool2d;
 import static org.bytedeco.pytorch.global.torch.relu;
@@ -295,13 +296,18 @@ public final class ResNetC4Backbone implements Backbone {
          * @param norm the normalisation layers
          */
         public Bottleneck(int in, int width, int stride, boolean withDownsample, Norm norm) {
+            this(in, width, stride, withDownsample, norm::create);
+        }
+
+        /** As the public constructor, with the normalisation layers made by {@code norm} (channels to layer). */
+        Bottleneck(int in, int width, int stride, boolean withDownsample, IntFunction<Module> norm) {
             super("Bottleneck");
             conv1 = register_module("conv1", conv(in, width, 1, 1, 0));
-            bn1 = register_module("bn1", norm.create(width));
+            bn1 = register_module("bn1", norm.apply(width));
             conv2 = register_module("conv2", conv(width, width, 3, stride, 1));
-            bn2 = register_module("bn2", norm.create(width));
+            bn2 = register_module("bn2", norm.apply(width));
             conv3 = register_module("conv3", conv(width, width * EXPANSION, 1, 1, 0));
-            bn3 = register_module("bn3", norm.create(width * EXPANSION));
+            bn3 = register_module("bn3", norm.apply(width * EXPANSION));
             downsample = withDownsample ? register_module("downsample", new Downsample(in, width * EXPANSION, stride, norm)) : null;
         }
 
@@ -329,9 +335,14 @@ public final class ResNetC4Backbone implements Backbone {
 
         /** @param in input channels @param out output channels @param stride conv stride @param norm the norm */
         public Downsample(int in, int out, int stride, Norm norm) {
+            this(in, out, stride, norm::create);
+        }
+
+        /** As the public constructor, with the normalisation layer made by {@code norm} (channels to layer). */
+        Downsample(int in, int out, int stride, IntFunction<Module> norm) {
             super("Sequential");
             conv = register_module("0", conv(in, out, 1, stride, 0));
-            bn = register_module("1", norm.create(out));
+            bn = register_module("1", norm.apply(out));
         }
 
         /**
@@ -355,6 +366,11 @@ public final class ResNetC4Backbone implements Backbone {
          * @param norm the normalisation layers
          */
         public Stage(int in, int width, int n, int stride, Norm norm) {
+            this(in, width, n, stride, norm::create);
+        }
+
+        /** As the public constructor, with the normalisation layers made by {@code norm} (channels to layer). */
+        Stage(int in, int width, int n, int stride, IntFunction<Module> norm) {
             super("Sequential");
             for (int i = 0; i < n; i++) {
                 boolean first = i == 0;
