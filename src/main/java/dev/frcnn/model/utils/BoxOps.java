@@ -3,14 +3,16 @@ package dev.frcnn.model.utils;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 
 import static org.bytedeco.pytorch.global.torch.clamp;
 import static org.bytedeco.pytorch.global.torch.maximum;
 import static org.bytedeco.pytorch.global.torch.minimum;
+import static org.bytedeco.pytorch.global.torch.stack;
 
 /**
- * torchvision's box operations on {@code (x1, y1, x2, y2)} boxes ({@code torchvision.ops.boxes}, 0.14): areas and
- * pairwise IoU, in float32 with no {@code +1} in widths and heights, in torchvision's operation order. The reference's
+ * torchvision's box operations on {@code (x1, y1, x2, y2)} boxes ({@code torchvision.ops.boxes}, 0.14): areas,
+ * pairwise IoU, clipping to the image and the removal of small boxes, in float32 with no {@code +1} in widths and heights, in torchvision's operation order. The reference's
  * {@code (ymin, xmin, ymax, xmax)} counterpart is {@link BboxTools#bboxIou}; both stay.
  */
 public final class BoxOps {
@@ -49,5 +51,41 @@ public final class BoxOps {
         Tensor inter = wh.select(2, 0).mul(wh.select(2, 1));
         Tensor union = area1.unsqueeze(1).add(area2).sub(inter);
         return inter.div(union);
+    }
+
+    /**
+     * Boxes clipped to the image; mirrors {@code clip_boxes_to_image}: x clamped to [0, width], y to [0, height].
+     *
+     * @param boxes (..., 4K) float32, (x1, y1, x2, y2) repeated K times along the last dimension
+     * @param height image height in pixels
+     * @param width image width in pixels
+     * @return the clipped boxes, same shape and device
+     */
+    public static Tensor clipBoxesToImage(Tensor boxes, long height, long width) {
+        long[] shape = boxes.sizes().vec().get();
+        long last = shape.length - 1;
+        Tensor xs = boxes.slice(last, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(),
+                2);
+        Tensor ys = boxes.slice(last, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional(),
+                2);
+        Scalar zero = new Scalar(0.0);
+        xs = xs.clamp(new ScalarOptional(zero), new ScalarOptional(new Scalar((double) width)));
+        ys = ys.clamp(new ScalarOptional(zero), new ScalarOptional(new Scalar((double) height)));
+        return stack(new TensorVector(xs, ys), (int) shape.length).reshape(shape);
+    }
+
+    /**
+     * The boxes whose sides are both at least {@code minSize}; mirrors {@code remove_small_boxes} (compared in
+     * float32).
+     *
+     * @param boxes (R, 4) float32 (x1, y1, x2, y2)
+     * @param minSize smallest side kept
+     * @return (K,) int64 indices, ascending, on the boxes' device
+     */
+    public static Tensor removeSmallBoxes(Tensor boxes, double minSize) {
+        Tensor ws = boxes.select(1, 2).sub(boxes.select(1, 0));
+        Tensor hs = boxes.select(1, 3).sub(boxes.select(1, 1));
+        Scalar m = new Scalar(minSize);
+        return ws.ge(m).logical_and(hs.ge(m)).nonzero().reshape(-1);
     }
 }

@@ -1,0 +1,102 @@
+package dev.frcnn.model.rpn;
+
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Conv2dOptions;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.bytedeco.pytorch.global.torch.relu;
+
+/**
+ * torchvision 0.14's {@code RPNHead}: one 3x3 convolution with ReLU shared over all feature levels, then two 1x1
+ * convolutions, {@code cls_logits} (one objectness logit per anchor) and {@code bbox_pred} (four deltas
+ * {@code (dx, dy, dw, dh)} per anchor).
+ *
+ * <p>Module names are torchvision's: {@code conv.0.0.weight} (a {@code Conv2dNormActivation} without norm inside a
+ * Sequential), {@code cls_logits.weight}, {@code bbox_pred.weight}, each with a bias. Initialisation as torchvision:
+ * normal(0, 0.01) weights, zero biases.
+ */
+public final class RPNHead extends Module {
+    private final Conv2dImpl conv;
+    private final Conv2dImpl clsLogits;
+    private final Conv2dImpl bboxPred;
+    private final int numAnchors;
+    private final List<Module> containers = new ArrayList<>();
+
+    /**
+     * @param inChannels channels of every feature level (256 for the FPN)
+     * @param numAnchors anchors per location (3 for one size and three ratios per level)
+     * @throws IllegalArgumentException for non-positive arguments
+     */
+    public RPNHead(int inChannels, int numAnchors) {
+        super("RPNHead");
+        if (inChannels <= 0 || numAnchors <= 0) {
+            throw new IllegalArgumentException("RPNHead needs positive channels and anchors, got " + inChannels + ", "
+                    + numAnchors);
+        }
+        this.numAnchors = numAnchors;
+        Container seq = keep(new Container("Sequential"));
+        Container block = keep(new Container("Conv2dNormActivation"));
+        conv = block.register_module("0", conv(inChannels, inChannels, 3, 1));
+        seq.register_module("0", block);
+        register_module("conv", seq);
+        clsLogits = register_module("cls_logits", conv(inChannels, numAnchors, 1, 0));
+        bboxPred = register_module("bbox_pred", conv(inChannels, 4 * numAnchors, 1, 0));
+    }
+
+    /** A module that only holds children; kept strongly (JavaCPP frees a module whose Java wrapper is collected). */
+    private static final class Container extends Module {
+        Container(String name) {
+            super(name);
+        }
+    }
+
+    private Container keep(Container c) {
+        containers.add(c);
+        return c;
+    }
+
+    private static Conv2dImpl conv(int in, int out, int kernel, int padding) {
+        Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
+        o.padding().put(new LongPointer(padding, padding));
+        o.bias().put(true);
+        Conv2dImpl c = new Conv2dImpl(o);
+        try (NoGradGuard g = new NoGradGuard()) {
+            c.weight().normal_(0.0, 0.01, new GeneratorOptional());
+            c.bias().zero_();
+        }
+        return c;
+    }
+
+    /** Anchors per location. */
+    public int numAnchors() { return numAnchors; }
+
+    /**
+     * The head's outputs for each level.
+     *
+     * @param objectness per level (N, A, H_l, W_l) float32 logits
+     * @param deltas per level (N, 4A, H_l, W_l) float32, {@code (dx, dy, dw, dh)} per anchor
+     */
+    public record Output(List<Tensor> objectness, List<Tensor> deltas) {}
+
+    /**
+     * @param features the feature levels (N, C, H_l, W_l) float32
+     * @return objectness logits and deltas per level
+     */
+    public Output forward(List<Tensor> features) {
+        List<Tensor> logits = new ArrayList<>(features.size());
+        List<Tensor> deltas = new ArrayList<>(features.size());
+        for (Tensor f : features) {
+            Tensor t = relu(conv.forward(f));
+            logits.add(clsLogits.forward(t));
+            deltas.add(bboxPred.forward(t));
+        }
+        return new Output(logits, deltas);
+    }
+}
