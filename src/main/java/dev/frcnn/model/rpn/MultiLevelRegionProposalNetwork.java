@@ -1,11 +1,11 @@
 package dev.frcnn.model.rpn;
 
+import dev.frcnn.model.utils.BoxCoder;
 import dev.frcnn.model.utils.BoxOps;
 import dev.frcnn.ops.BatchedNms;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -16,12 +16,11 @@ import java.util.List;
 
 import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.sigmoid;
-import static org.bytedeco.pytorch.global.torch.stack;
 
 /**
  * torchvision 0.14's {@code RegionProposalNetwork} over several feature levels (the FPN's), for inference: the
- * shared {@link RPNHead} on every level, anchors per level, decoding of the deltas against the anchors
- * ({@code BoxCoder} weights (1, 1, 1, 1), dw/dh clamped at log(1000/16)), and {@code filter_proposals}:
+ * shared {@link RPNHead} on every level, anchors per level ({@link AnchorGenerator}), decoding of the deltas against the anchors
+ * ({@link BoxCoder} weights (1, 1, 1, 1), dw/dh clamped at log(1000/16)), and {@code filter_proposals}:
  * <ol>
  *   <li>per level, the {@code min(pre_nms_top_n, level size)} largest objectness logits (topk);</li>
  *   <li>per image: {@code sigmoid} scores, boxes clipped to the image's resized (not padded) size, boxes with a
@@ -36,9 +35,6 @@ import static org.bytedeco.pytorch.global.torch.stack;
  * share nothing but the idea.
  */
 public final class MultiLevelRegionProposalNetwork extends Module {
-    /** log(1000 / 16): torchvision's {@code bbox_xform_clip}. */
-    public static final double BBOX_XFORM_CLIP = Math.log(1000.0 / 16);
-
     /**
      * The RPN's filter settings (torchvision's {@code rpn_*} arguments of {@code FasterRCNN}).
      *
@@ -80,28 +76,26 @@ public final class MultiLevelRegionProposalNetwork extends Module {
                          Tensor deltas) {}
 
     private final RPNHead head;
-    private final int[][] anchorSizes;
-    private final double[] aspectRatios;
+    private final AnchorGenerator anchorGenerator;
+    private final BoxCoder boxCoder = new BoxCoder(1.0, 1.0, 1.0, 1.0);
     private final Settings settings;
 
     /**
      * @param head the shared head (registered as {@code head})
-     * @param anchorSizes anchor sizes per level (torchvision: {32}, {64}, {128}, {256}, {512})
-     * @param aspectRatios anchor aspect ratios h/w of every level (0.5, 1, 2)
+     * @param anchorGenerator the anchors per level (torchvision's {@link AnchorGenerator#resnet50Fpn()})
      * @param settings the filter settings
-     * @throws IllegalArgumentException if the head's anchors per location differ from sizes x ratios
+     * @throws IllegalArgumentException if the head's anchors per location differ from the generator's on some level
      */
-    public MultiLevelRegionProposalNetwork(RPNHead head, int[][] anchorSizes, double[] aspectRatios, Settings settings) {
+    public MultiLevelRegionProposalNetwork(RPNHead head, AnchorGenerator anchorGenerator, Settings settings) {
         super("RegionProposalNetwork");
-        for (int[] s : anchorSizes) {
-            if (s.length * aspectRatios.length != head.numAnchors()) {
+        for (int a : anchorGenerator.numAnchorsPerLocation()) {
+            if (a != head.numAnchors()) {
                 throw new IllegalArgumentException("the head predicts " + head.numAnchors() + " anchors per location, "
-                        + "the anchor generator has " + s.length + " sizes x " + aspectRatios.length + " ratios");
+                        + "the anchor generator " + a + " on some level");
             }
         }
         this.head = register_module("head", head);
-        this.anchorSizes = Arrays.stream(anchorSizes).map(int[]::clone).toArray(int[][]::new);
-        this.aspectRatios = aspectRatios.clone();
+        this.anchorGenerator = anchorGenerator;
         this.settings = settings;
     }
 
@@ -110,6 +104,12 @@ public final class MultiLevelRegionProposalNetwork extends Module {
 
     /** The filter settings. */
     public Settings settings() { return settings; }
+
+    /** The anchor generator. */
+    public AnchorGenerator anchorGenerator() { return anchorGenerator; }
+
+    /** The box coder of the deltas (weights 1, 1, 1, 1). */
+    public BoxCoder boxCoder() { return boxCoder; }
 
     /**
      * @param images the padded batch (N, C, Hp, Wp) (only its size is used)
@@ -120,7 +120,7 @@ public final class MultiLevelRegionProposalNetwork extends Module {
     public Output forward(Tensor images, List<dev.frcnn.model.ImageSize> imageSizes, List<Tensor> features) {
         RPNHead.Output out = head.forward(features);
         long n = images.size(0);
-        Tensor anchors = anchors(features, images.size(2), images.size(3));
+        Tensor anchors = anchorGenerator.anchors(images.size(2), images.size(3), features);
         long[] perLevel = new long[features.size()];
         for (int l = 0; l < perLevel.length; l++) {
             perLevel[l] = features.get(l).size(2) * features.get(l).size(3) * head.numAnchors();
@@ -129,8 +129,7 @@ public final class MultiLevelRegionProposalNetwork extends Module {
         Tensor objectness = flat[0];
         Tensor deltas = flat[1];
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor boxes = decode(deltas.detach().reshape(-1, 4), anchors.repeat(n, 1), new double[]{1, 1, 1, 1})
-                    .view(n, -1, 4);
+            Tensor boxes = boxCoder.decodeSingle(deltas.detach().reshape(-1, 4), anchors.repeat(n, 1)).view(n, -1, 4);
             List<Proposals> proposals = filterProposals(boxes, objectness.detach(), imageSizes, perLevel);
             return new Output(proposals, anchors, perLevel, objectness, deltas);
         }
@@ -235,95 +234,5 @@ public final class MultiLevelRegionProposalNetwork extends Module {
         if (keep.size(0) > postNms) keep = keep.narrow(0, 0, postNms);
         return new Proposals(b.index_select(0, keep), scores.index_select(0, keep), lvl.index_select(0, keep),
                 src.index_select(0, keep));
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Minimal private anchors and decoding (torchvision's AnchorGenerator and det_utils.BoxCoder).
-
-    /**
-     * torchvision's {@code AnchorGenerator} for one image of a padded batch: per level, base anchors
-     * {@code round([-w, -h, w, h] / 2)} (half to even) for each ratio then size, shifted to {@code (x * stride_w,
-     * y * stride_h)} with {@code stride = padded // grid}; order (level, y, x, a).
-     *
-     * @return (A, 4) float32 (x1, y1, x2, y2), on the features' device
-     */
-    Tensor anchors(List<Tensor> features, long paddedH, long paddedW) {
-        List<float[]> rows = new ArrayList<>();
-        int total = 0;
-        float[][] perLevel = new float[features.size()][];
-        for (int l = 0; l < features.size(); l++) {
-            long gh = features.get(l).size(2), gw = features.get(l).size(3);
-            long sh = paddedH / gh, sw = paddedW / gw;
-            float[] base = baseAnchors(anchorSizes[l], aspectRatios);
-            int a = base.length / 4;
-            float[] out = new float[(int) (gh * gw * a * 4)];
-            int p = 0;
-            for (long y = 0; y < gh; y++) {
-                for (long x = 0; x < gw; x++) {
-                    for (int k = 0; k < a; k++) {
-                        out[p++] = x * sw + base[4 * k];
-                        out[p++] = y * sh + base[4 * k + 1];
-                        out[p++] = x * sw + base[4 * k + 2];
-                        out[p++] = y * sh + base[4 * k + 3];
-                    }
-                }
-            }
-            perLevel[l] = out;
-            total += out.length;
-        }
-        float[] all = new float[total];
-        int p = 0;
-        for (float[] f : perLevel) {
-            System.arraycopy(f, 0, all, p, f.length);
-            p += f.length;
-        }
-        return dev.frcnn.tensor.Tensors.fromFloats(all, total / 4, 4).to(features.get(0).device(), ScalarType.Float);
-    }
-
-    private static float[] baseAnchors(int[] sizes, double[] ratios) {
-        float[] out = new float[sizes.length * ratios.length * 4];
-        int p = 0;
-        for (double r : ratios) {
-            float hRatio = (float) Math.sqrt((float) r);
-            float wRatio = 1.0f / hRatio;
-            for (int s : sizes) {
-                float ws = wRatio * s;
-                float hs = hRatio * s;
-                out[p++] = (float) Math.rint(-ws / 2.0f);
-                out[p++] = (float) Math.rint(-hs / 2.0f);
-                out[p++] = (float) Math.rint(ws / 2.0f);
-                out[p++] = (float) Math.rint(hs / 2.0f);
-            }
-        }
-        return out;
-    }
-
-    /**
-     * torchvision's {@code BoxCoder.decode_single}: (R, 4K) deltas against (R, 4) boxes.
-     *
-     * @return (R, 4K) float32 (x1, y1, x2, y2) per group of four
-     */
-    static Tensor decode(Tensor relCodes, Tensor boxes, double[] weights) {
-        long r = relCodes.size(0);
-        Tensor codes = relCodes.reshape(r, -1, 4);
-        Tensor widths = boxes.select(1, 2).sub(boxes.select(1, 0));
-        Tensor heights = boxes.select(1, 3).sub(boxes.select(1, 1));
-        Tensor ctrX = boxes.select(1, 0).add(widths.mul(new Scalar(0.5)));
-        Tensor ctrY = boxes.select(1, 1).add(heights.mul(new Scalar(0.5)));
-        Tensor dx = codes.select(2, 0).div(new Scalar(weights[0]));
-        Tensor dy = codes.select(2, 1).div(new Scalar(weights[1]));
-        Tensor dw = codes.select(2, 2).div(new Scalar(weights[2]));
-        Tensor dh = codes.select(2, 3).div(new Scalar(weights[3]));
-        ScalarOptional none = new ScalarOptional();
-        dw = dw.clamp(none, new ScalarOptional(new Scalar(BBOX_XFORM_CLIP)));
-        dh = dh.clamp(none, new ScalarOptional(new Scalar(BBOX_XFORM_CLIP)));
-        Tensor predCtrX = dx.mul(widths.unsqueeze(1)).add(ctrX.unsqueeze(1));
-        Tensor predCtrY = dy.mul(heights.unsqueeze(1)).add(ctrY.unsqueeze(1));
-        Tensor predW = dw.exp().mul(widths.unsqueeze(1));
-        Tensor predH = dh.exp().mul(heights.unsqueeze(1));
-        Tensor cH = predH.mul(new Scalar(0.5));
-        Tensor cW = predW.mul(new Scalar(0.5));
-        return stack(new TensorVector(predCtrX.sub(cW), predCtrY.sub(cH), predCtrX.add(cW), predCtrY.add(cH)), 2)
-                .flatten(1, -1);
     }
 }

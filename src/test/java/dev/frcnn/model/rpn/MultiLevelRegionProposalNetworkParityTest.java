@@ -22,7 +22,8 @@ import static org.bytedeco.pytorch.global.torch.zeros;
 
 /**
  * Parity of {@link MultiLevelRegionProposalNetwork} with torchvision 0.14 ({@code tv_fpn_forward.json}), from the
- * stored tensors so that backbone differences do not add up: anchors (exact), decoding and the per-level top-n from
+ * stored tensors so that backbone differences do not add up: anchors as the RPN gets them (exact; the generator's
+ * own test is {@code AnchorGeneratorParityTest}), decoding and the per-level top-n from
  * the stored {@code rpn_objectness_flat}/{@code rpn_deltas_flat} (top-n set exact, boxes atol 1e-3 px), and the
  * proposals from the stored pre-NMS boxes and logits (exact: clip, remove small, per-level NMS, cut). The head's own
  * outputs on the model's features are checked by {@code dev.frcnn.model.TorchvisionFasterRCNNParityTest}.
@@ -44,18 +45,19 @@ class MultiLevelRegionProposalNetworkParityTest {
     static MultiLevelRegionProposalNetwork rpn(Golden g) {
         JsonNode m = TvFpnFixture.model(g);
         JsonNode sizes = m.get("anchor_sizes");
-        int[][] anchorSizes = new int[sizes.size()][];
-        for (int l = 0; l < anchorSizes.length; l++) {
-            anchorSizes[l] = new int[sizes.get(l).size()];
-            for (int j = 0; j < anchorSizes[l].length; j++) anchorSizes[l][j] = sizes.get(l).get(j).asInt();
-        }
         double[] ratios = TvFpnFixture.doubles(m.get("aspect_ratios"));
+        double[][] anchorSizes = new double[sizes.size()][];
+        double[][] anchorRatios = new double[sizes.size()][];
+        for (int l = 0; l < anchorSizes.length; l++) {
+            anchorSizes[l] = TvFpnFixture.doubles(sizes.get(l));
+            anchorRatios[l] = ratios;
+        }
         long pre = m.get("rpn_pre_nms_top_n_test").asLong();
         long post = m.get("rpn_post_nms_top_n_test").asLong();
         MultiLevelRegionProposalNetwork.Settings s = new MultiLevelRegionProposalNetwork.Settings(2000, pre, 2000, post,
                 m.get("rpn_nms_thresh").asDouble(), m.get("rpn_score_thresh").asDouble(), m.get("rpn_min_size").asDouble());
-        return new MultiLevelRegionProposalNetwork(new RPNHead(256, anchorSizes[0].length * ratios.length), anchorSizes,
-                ratios, s);
+        return new MultiLevelRegionProposalNetwork(new RPNHead(256, anchorSizes[0].length * ratios.length),
+                new AnchorGenerator(anchorSizes, anchorRatios), s);
     }
 
     private static List<Tensor> levelShapes() {
@@ -69,7 +71,7 @@ class MultiLevelRegionProposalNetworkParityTest {
 
     private static Tensor anchors() {
         long[] padded = g.longs("transform_batched_shape");
-        return rpn.anchors(levelShapes(), padded[2], padded[3]);
+        return rpn.anchorGenerator().anchors(padded[2], padded[3], levelShapes());
     }
 
     private static ImageSize imageSize() {
@@ -114,7 +116,7 @@ class MultiLevelRegionProposalNetworkParityTest {
             for (long v : want) b.add(v);
             assertThat(a).as("pre-NMS top-n set").isEqualTo(b);
 
-            Tensor boxes = MultiLevelRegionProposalNetwork.decode(deltas, anchors(), new double[]{1, 1, 1, 1});
+            Tensor boxes = rpn.boxCoder().decodeSingle(deltas, anchors());
             Tensor wantIdx = Tensors.fromLongs(want, want.length);
             float[] decoded = Tensors.toFloatArray(boxes.index_select(0, wantIdx));
             float[] wantBoxes = g.floats("pre_nms_boxes");
