@@ -1,0 +1,244 @@
+package dev.frcnn.model;
+
+import dev.frcnn.io.PthReader;
+import dev.frcnn.io.WeightLoader;
+import dev.frcnn.io.WeightsMismatchException;
+import dev.frcnn.model.backbone.ResNetFPNBackbone;
+import dev.frcnn.model.roi.FastRCNNPredictor;
+import dev.frcnn.model.roi.MultiScaleRoIAlign;
+import dev.frcnn.model.roi.RoIHeads;
+import dev.frcnn.model.roi.TwoMLPHead;
+import dev.frcnn.model.rpn.AnchorGenerator;
+import dev.frcnn.model.rpn.MultiLevelRegionProposalNetwork;
+import dev.frcnn.model.rpn.RPNHead;
+import dev.frcnn.tensor.Tensors;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringSharedModuleDict;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * torchvision 0.14's {@code FasterRCNN} ({@code GeneralizedRCNN}) with the ResNet-50 FPN backbone, i.e.
+ * {@code fasterrcnn_resnet50_fpn}, for inference: {@link GeneralizedRCNNTransform}, {@link ResNetFPNBackbone}
+ * ({@code backbone}), {@link MultiLevelRegionProposalNetwork} ({@code rpn}), {@link RoIHeads} ({@code roi_heads}),
+ * then the detections' boxes back to each image's original frame.
+ *
+ * <p>The module's state_dict keys are torchvision's exactly ({@code backbone.body.*}, {@code backbone.fpn.*},
+ * {@code rpn.head.*}, {@code roi_heads.box_head.*}, {@code roi_heads.box_predictor.*}), so a torchvision state dict
+ * ({@code torch.save(model.state_dict())}, e.g. the COCO_V1 checkpoint) loads as it is ({@link #load(Path)}).
+ *
+ * <p>Coordinates: inside, boxes are torchvision's {@code (x1, y1, x2, y2)} pixels ({@link Result}); the public
+ * {@link Detection} records of {@link #detect} follow the project's convention, {@code ymin = y1, xmin = x1,
+ * ymax = y2, xmax = x2} in original-image pixels, with {@code classIndex = label - 1} (labels count the background
+ * as 0) and the name from the class names.
+ *
+ * <p>This is a model beside the reference family's {@link FasterRCNN}: other preprocessing, backbone, RPN, pooler and
+ * head; it shares the native ops ({@code RoIAlign}, {@code Nms}) and {@link ImageList}.
+ */
+public final class TorchvisionFasterRCNN extends Module {
+    /** torchvision's {@code num_classes} of its COCO checkpoints (90 categories + background). */
+    public static final int COCO_NUM_CLASSES = 91;
+    /** The representation size of {@code TwoMLPHead}. */
+    public static final int REPRESENTATION_SIZE = 1024;
+
+    /**
+     * One image's detections in its original frame.
+     *
+     * @param boxes (D, 4) float32 (x1, y1, x2, y2) in original-image pixels (not clipped again after the rescale)
+     * @param scores (D,) float32, by decreasing score
+     * @param labels (D,) int64 class labels 1..K-1 (COCO category ids for the COCO checkpoints)
+     */
+    public record Result(Tensor boxes, Tensor scores, Tensor labels) {}
+
+    private final GeneralizedRCNNTransform transform;
+    private final ResNetFPNBackbone backbone;
+    private final MultiLevelRegionProposalNetwork rpn;
+    private final RoIHeads roiHeads;
+    private final List<String> classNames;
+
+    /**
+     * @param transform the image transform
+     * @param backbone the backbone (registered as {@code backbone})
+     * @param rpn the RPN (registered as {@code rpn})
+     * @param roiHeads the RoI heads (registered as {@code roi_heads})
+     * @param classNames the foreground class names, label 1 first ({@code numClasses - 1} names)
+     * @throws IllegalArgumentException if the class names do not match the predictor's classes
+     */
+    public TorchvisionFasterRCNN(GeneralizedRCNNTransform transform, ResNetFPNBackbone backbone,
+                                 MultiLevelRegionProposalNetwork rpn, RoIHeads roiHeads, List<String> classNames) {
+        super("FasterRCNN");
+        int k = roiHeads.boxPredictor().numClasses();
+        if (classNames.size() != k - 1) {
+            throw new IllegalArgumentException("the predictor has " + k + " classes (background included) but "
+                    + classNames.size() + " class names were given");
+        }
+        this.transform = transform;
+        this.backbone = register_module("backbone", backbone);
+        this.rpn = register_module("rpn", rpn);
+        this.roiHeads = register_module("roi_heads", roiHeads);
+        this.classNames = List.copyOf(classNames);
+    }
+
+    /**
+     * {@code fasterrcnn_resnet50_fpn(num_classes, min_size, max_size)} as torchvision builds it, with the default
+     * RPN and box settings, randomly initialised (load weights with {@link #load}).
+     *
+     * @param transform the image transform (min/max size)
+     * @param classNames foreground class names ({@link TorchvisionCocoCategories#FOREGROUND} for the COCO
+     *     checkpoints), label 1 first
+     * @param frozenBnEps the FrozenBatchNorm2d eps: 0.0 for torchvision's COCO checkpoints, 1e-5 as torchvision
+     *     builds the model without weights
+     * @param trainableLayers torchvision's {@code trainable_backbone_layers} (3)
+     * @return the model, in training mode as a new torch module; call {@code eval()} for inference
+     */
+    public static TorchvisionFasterRCNN resnet50Fpn(GeneralizedRCNNTransform transform, List<String> classNames,
+                                                    double frozenBnEps, int trainableLayers) {
+        ResNetFPNBackbone backbone = new ResNetFPNBackbone(frozenBnEps, trainableLayers);
+        AnchorGenerator anchors = AnchorGenerator.resnet50Fpn();
+        RPNHead head = new RPNHead(ResNetFPNBackbone.OUT_CHANNELS, anchors.numAnchorsPerLocation()[0]);
+        MultiLevelRegionProposalNetwork rpn = new MultiLevelRegionProposalNetwork(head, anchors,
+                MultiLevelRegionProposalNetwork.Settings.DEFAULTS);
+        MultiScaleRoIAlign pool = new MultiScaleRoIAlign();
+        TwoMLPHead boxHead = new TwoMLPHead(ResNetFPNBackbone.OUT_CHANNELS * pool.outputSize() * pool.outputSize(),
+                REPRESENTATION_SIZE);
+        FastRCNNPredictor predictor = new FastRCNNPredictor(REPRESENTATION_SIZE, classNames.size() + 1);
+        RoIHeads roiHeads = new RoIHeads(pool, boxHead, predictor, RoIHeads.Settings.DEFAULTS);
+        return new TorchvisionFasterRCNN(transform, backbone, rpn, roiHeads, classNames);
+    }
+
+    /** As {@link #resnet50Fpn(GeneralizedRCNNTransform, List, double, int)} for a COCO checkpoint: 91 classes, eps 0. */
+    public static TorchvisionFasterRCNN cocoResnet50Fpn(GeneralizedRCNNTransform transform) {
+        return resnet50Fpn(transform, TorchvisionCocoCategories.FOREGROUND, 0.0,
+                ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS);
+    }
+
+    /** The image transform. */
+    public GeneralizedRCNNTransform transform() { return transform; }
+
+    /** The backbone. */
+    public ResNetFPNBackbone backbone() { return backbone; }
+
+    /** The RPN. */
+    public MultiLevelRegionProposalNetwork rpn() { return rpn; }
+
+    /** The RoI heads. */
+    public RoIHeads roiHeads() { return roiHeads; }
+
+    /** The foreground class names (label 1 first). */
+    public List<String> classNames() { return classNames; }
+
+    /**
+     * Inference, torchvision's {@code GeneralizedRCNN.forward} in eval mode (call {@code eval()} first for the test
+     * top-n counts), without gradients.
+     *
+     * @param images (3, H, W) float32 RGB in [0, 1], any sizes, on the model's device
+     * @return per image its detections in its original frame
+     */
+    public List<Result> forward(List<Tensor> images) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            ImageList batch = transform.apply(images);
+            List<Tensor> features = backbone.forward(batch.tensors());
+            MultiLevelRegionProposalNetwork.Output rpnOut = rpn.forward(batch.tensors(), batch.imageSizes(), features);
+            List<Tensor> proposals = new ArrayList<>();
+            for (MultiLevelRegionProposalNetwork.Proposals p : rpnOut.proposals()) proposals.add(p.boxes());
+            List<Tensor> pooledLevels = features.subList(0, roiHeads.boxRoIPool().numLevels());
+            List<RoIHeads.Detections> dets = roiHeads.forward(pooledLevels, proposals, batch.imageSizes());
+            List<Result> out = new ArrayList<>(images.size());
+            for (int i = 0; i < images.size(); i++) {
+                Tensor im = images.get(i);
+                ImageSize original = new ImageSize((int) im.size(1), (int) im.size(2));
+                RoIHeads.Detections d = dets.get(i);
+                out.add(new Result(GeneralizedRCNNTransform.postprocessBoxes(d.boxes(), batch.imageSizes().get(i),
+                        original), d.scores(), d.labels()));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * {@link #forward} as the project's {@link Detection} records: {@code (ymin, xmin, ymax, xmax) = (y1, x1, y2, x2)}
+     * in original-image pixels, {@code classIndex = label - 1}, the class name, the score.
+     *
+     * @param images (3, H, W) float32 RGB in [0, 1]
+     * @return per image its detections by decreasing score
+     */
+    public List<List<Detection>> detect(List<Tensor> images) {
+        List<List<Detection>> out = new ArrayList<>();
+        for (Result r : forward(images)) {
+            float[] b = Tensors.toFloatArray(r.boxes().cpu());
+            float[] s = Tensors.toFloatArray(r.scores().cpu());
+            long[] l = Tensors.toLongArray(r.labels().cpu());
+            List<Detection> dets = new ArrayList<>(s.length);
+            for (int i = 0; i < s.length; i++) {
+                int cls = (int) l[i] - 1;
+                dets.add(new Detection(b[4 * i + 1], b[4 * i], b[4 * i + 3], b[4 * i + 2], cls, classNames.get(cls), s[i]));
+            }
+            out.add(dets);
+        }
+        return out;
+    }
+
+    /**
+     * The state_dict keys in torchvision's order (each module's parameters, then its buffers, then its children's,
+     * depth first, in registration order).
+     *
+     * @return the keys, e.g. {@code backbone.body.conv1.weight} first
+     */
+    public List<String> stateDictKeys() {
+        List<String> out = new ArrayList<>();
+        collectKeys(this, "", out);
+        return out;
+    }
+
+    private static void collectKeys(Module m, String prefix, List<String> out) {
+        StringTensorDict ps = m.named_parameters(false);
+        for (long i = 0; i < ps.size(); i++) out.add(prefix + ps.get(i).key().getString());
+        StringTensorDict bs = m.named_buffers(false);
+        for (long i = 0; i < bs.size(); i++) out.add(prefix + bs.get(i).key().getString());
+        StringSharedModuleDict cs = m.named_children();
+        for (long i = 0; i < cs.size(); i++) {
+            collectKeys(cs.get(i).value(), prefix + cs.get(i).key().getString() + ".", out);
+        }
+    }
+
+    /**
+     * Loads a torchvision state dict: every key of the model must be present with its shape; {@code num_batches_tracked}
+     * entries (torchvision's BatchNorm2d layouts) are accepted and ignored.
+     *
+     * @param stateDict torchvision key to tensor
+     * @param source what the weights are (the file), named first in an error
+     * @throws WeightsMismatchException naming the source, every missing and unexpected key and every shape mismatch
+     */
+    public void loadStateDict(Map<String, Tensor> stateDict, String source) {
+        Map<String, Tensor> sd = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
+            if (!e.getKey().endsWith("num_batches_tracked")) sd.put(e.getKey(), e.getValue());
+        }
+        try {
+            WeightLoader.load(this, sd, true);
+        } catch (WeightsMismatchException e) {
+            throw new WeightsMismatchException(source + " (torchvision Faster R-CNN ResNet-50 FPN, " + classNames.size()
+                    + " + 1 classes)", e.missingKeys(), e.unexpectedKeys(), e.shapeMismatches());
+        }
+    }
+
+    /**
+     * Loads a torchvision {@code .pth} state dict file as it is ({@link PthReader}; the zip and legacy formats).
+     *
+     * @param file the file
+     * @throws IOException if it cannot be read
+     * @throws dev.frcnn.io.WeightsFormatException if it is not a PyTorch state dict file
+     * @throws WeightsMismatchException as {@link #loadStateDict}, naming the file
+     */
+    public void load(Path file) throws IOException {
+        loadStateDict(PthReader.readStateDict(file), file.toString());
+    }
+}
