@@ -172,18 +172,27 @@ public final class TorchvisionFasterRCNN extends Module {
      */
     public List<List<Detection>> detect(List<Tensor> images) {
         List<List<Detection>> out = new ArrayList<>();
-        for (Result r : forward(images)) {
-            float[] b = Tensors.toFloatArray(r.boxes().cpu());
-            float[] s = Tensors.toFloatArray(r.scores().cpu());
-            long[] l = Tensors.toLongArray(r.labels().cpu());
-            List<Detection> dets = new ArrayList<>(s.length);
-            for (int i = 0; i < s.length; i++) {
-                int cls = (int) l[i] - 1;
-                dets.add(new Detection(b[4 * i + 1], b[4 * i], b[4 * i + 3], b[4 * i + 2], cls, classNames.get(cls), s[i]));
-            }
-            out.add(dets);
-        }
+        for (Result r : forward(images)) out.add(toDetections(r));
         return out;
+    }
+
+    /**
+     * One image's {@link Result} as {@link Detection} records (host copies): {@code (ymin, xmin, ymax, xmax) = (y1, x1,
+     * y2, x2)}, {@code classIndex = label - 1}, {@code label = classNames().get(classIndex)}.
+     *
+     * @param r the image's result
+     * @return its detections in the result's order
+     */
+    public List<Detection> toDetections(Result r) {
+        float[] b = Tensors.toFloatArray(r.boxes().cpu());
+        float[] s = Tensors.toFloatArray(r.scores().cpu());
+        long[] l = Tensors.toLongArray(r.labels().cpu());
+        List<Detection> dets = new ArrayList<>(s.length);
+        for (int i = 0; i < s.length; i++) {
+            int cls = (int) l[i] - 1;
+            dets.add(new Detection(b[4 * i + 1], b[4 * i], b[4 * i + 3], b[4 * i + 2], cls, classNames.get(cls), s[i]));
+        }
+        return dets;
     }
 
     /**
