@@ -146,11 +146,12 @@ public final class TorchvisionFasterRCNN extends Module {
         try (NoGradGuard g = new NoGradGuard()) {
             ImageList batch = transform.apply(images);
             List<Tensor> features = backbone.forward(batch.tensors());
-            MultiLevelRegionProposalNetwork.Output rpnOut = rpn.forward(batch.tensors(), batch.imageSizes(), features);
+            List<long[]> sizes = hw(batch.imageSizes());
+            MultiLevelRegionProposalNetwork.Output rpnOut = rpn.forward(batch.tensors(), sizes, features);
             List<Tensor> proposals = new ArrayList<>();
             for (MultiLevelRegionProposalNetwork.Proposals p : rpnOut.proposals()) proposals.add(p.boxes());
             List<Tensor> pooledLevels = features.subList(0, roiHeads.boxRoIPool().numLevels());
-            List<RoIHeads.Detections> dets = roiHeads.forward(pooledLevels, proposals, batch.imageSizes());
+            List<RoIHeads.Detections> dets = roiHeads.forward(pooledLevels, proposals, sizes);
             List<Result> out = new ArrayList<>(images.size());
             for (int i = 0; i < images.size(); i++) {
                 Tensor im = images.get(i);
@@ -161,6 +162,18 @@ public final class TorchvisionFasterRCNN extends Module {
             }
             return out;
         }
+    }
+
+    /**
+     * The sizes as the RPN and the RoI heads take them.
+     *
+     * @param sizes image sizes
+     * @return one {height, width} per image
+     */
+    public static List<long[]> hw(List<ImageSize> sizes) {
+        List<long[]> out = new ArrayList<>(sizes.size());
+        for (ImageSize s : sizes) out.add(new long[]{s.height(), s.width()});
+        return out;
     }
 
     /**

@@ -103,7 +103,7 @@ class TorchvisionFasterRCNNParityTest {
             TensorAssert.assertScaledClose(flat[0], g.floats("rpn_objectness_flat"), RPN_SCALED, maxObj, "objectness flat");
             TensorAssert.assertScaledClose(flat[1], g.floats("rpn_deltas_flat"), RPN_SCALED, maxDelta, "deltas flat");
 
-            MultiLevelRegionProposalNetwork.Output out = model.rpn().forward(f.batch().tensors(), f.batch().imageSizes(),
+            MultiLevelRegionProposalNetwork.Output out = model.rpn().forward(f.batch().tensors(), dev.frcnn.model.TorchvisionFasterRCNN.hw(f.batch().imageSizes()),
                     f.levels());
             MultiLevelRegionProposalNetwork.Proposals p = out.proposals().get(0);
             long[] src = Tensors.toLongArray(p.anchorIndex());

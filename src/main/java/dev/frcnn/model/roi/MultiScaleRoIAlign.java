@@ -1,6 +1,5 @@
 package dev.frcnn.model.roi;
 
-import dev.frcnn.model.ImageSize;
 import dev.frcnn.ops.RoIAlign;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -76,11 +75,11 @@ public final class MultiScaleRoIAlign {
      * The scales of the pooled levels (torchvision's {@code _setup_scales}).
      *
      * @param features the feature levels, at least {@link #numLevels()}
-     * @param imageSizes the batch's resized image sizes
+     * @param imageSizes the batch's resized image sizes, {height, width} in pixels
      * @return one scale per pooled level
      */
-    public double[] scales(List<Tensor> features, List<ImageSize> imageSizes) {
-        long maxH = imageSizes.stream().mapToLong(ImageSize::height).max().orElseThrow();
+    public double[] scales(List<Tensor> features, List<long[]> imageSizes) {
+        long maxH = imageSizes.stream().mapToLong(hw -> hw[0]).max().orElseThrow();
         double[] s = new double[numLevels];
         for (int l = 0; l < numLevels; l++) s[l] = inferScale(features.get(l).size(2), maxH);
         return s;
@@ -121,10 +120,10 @@ public final class MultiScaleRoIAlign {
      *
      * @param features the feature levels (N, C, H_l, W_l) float32 (the first {@link #numLevels()} are used)
      * @param boxes per image (R_i, 4) float32 (x1, y1, x2, y2) in resized-image pixels
-     * @param imageSizes the batch's resized image sizes
+     * @param imageSizes the batch's resized image sizes, {height, width} in pixels
      * @return (sum R_i, C, outputSize, outputSize) float32; differentiable with respect to the features
      */
-    public Tensor forward(List<Tensor> features, List<Tensor> boxes, List<ImageSize> imageSizes) {
+    public Tensor forward(List<Tensor> features, List<Tensor> boxes, List<long[]> imageSizes) {
         double[] scales = scales(features, imageSizes);
         LevelMapper mapper = levelMapper(scales);
         Tensor rois = toRoIFormat(boxes);
@@ -146,10 +145,10 @@ public final class MultiScaleRoIAlign {
      *
      * @param features the feature levels
      * @param boxes per image (R_i, 4) float32 boxes
-     * @param imageSizes the batch's resized image sizes
+     * @param imageSizes the batch's resized image sizes, {height, width} in pixels
      * @return (sum R_i,) int64 in [0, numLevels)
      */
-    public Tensor levels(List<Tensor> features, List<Tensor> boxes, List<ImageSize> imageSizes) {
+    public Tensor levels(List<Tensor> features, List<Tensor> boxes, List<long[]> imageSizes) {
         List<Tensor> all = new ArrayList<>(boxes);
         return levelMapper(scales(features, imageSizes)).apply(cat(new TensorVector(all.toArray(new Tensor[0])), 0));
     }

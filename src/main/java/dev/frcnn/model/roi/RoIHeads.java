@@ -1,6 +1,5 @@
 package dev.frcnn.model.roi;
 
-import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.utils.BoxCoder;
 import dev.frcnn.model.utils.BoxOps;
 import dev.frcnn.ops.BatchedNms;
@@ -96,10 +95,10 @@ public final class RoIHeads extends Module {
      *
      * @param features the FPN levels (N, 256, H_l, W_l) float32
      * @param proposals per image (R_i, 4) float32 (x1, y1, x2, y2) in resized-image pixels
-     * @param imageSizes the batch's resized sizes
+     * @param imageSizes the batch's resized sizes, {height, width} in pixels
      * @return (sum R_i, K) logits and (sum R_i, 4K) deltas
      */
-    public FastRCNNPredictor.Output predict(List<Tensor> features, List<Tensor> proposals, List<ImageSize> imageSizes) {
+    public FastRCNNPredictor.Output predict(List<Tensor> features, List<Tensor> proposals, List<long[]> imageSizes) {
         Tensor pooled = boxRoIPool.forward(features, proposals, imageSizes);
         return boxPredictor.forward(boxHead.forward(pooled));
     }
@@ -109,10 +108,10 @@ public final class RoIHeads extends Module {
      *
      * @param features the FPN levels
      * @param proposals per image (R_i, 4) float32 proposals
-     * @param imageSizes the batch's resized sizes
+     * @param imageSizes the batch's resized sizes, {height, width} in pixels
      * @return per image the detections in resized-image pixels
      */
-    public List<Detections> forward(List<Tensor> features, List<Tensor> proposals, List<ImageSize> imageSizes) {
+    public List<Detections> forward(List<Tensor> features, List<Tensor> proposals, List<long[]> imageSizes) {
         FastRCNNPredictor.Output out = predict(features, proposals, imageSizes);
         return postprocessDetections(out.classLogits(), out.boxRegression(), proposals, imageSizes);
     }
@@ -123,11 +122,11 @@ public final class RoIHeads extends Module {
      * @param classLogits (sum R_i, K) float32
      * @param boxRegression (sum R_i, 4K) float32
      * @param proposals per image (R_i, 4) float32 proposals the deltas refer to
-     * @param imageSizes per image the resized size (clip bounds)
+     * @param imageSizes per image the resized {height, width} (clip bounds)
      * @return per image the detections, by decreasing score
      */
     public List<Detections> postprocessDetections(Tensor classLogits, Tensor boxRegression, List<Tensor> proposals,
-                                                  List<ImageSize> imageSizes) {
+                                                  List<long[]> imageSizes) {
         long numClasses = classLogits.size(1);
         Tensor predBoxes = boxCoder.decode(boxRegression, cat(new TensorVector(proposals.toArray(new Tensor[0])), 0));
         Tensor predScores = softmax(classLogits, -1);
@@ -135,8 +134,8 @@ public final class RoIHeads extends Module {
         long start = 0;
         for (int i = 0; i < proposals.size(); i++) {
             long n = proposals.get(i).size(0);
-            ImageSize size = imageSizes.get(i);
-            Tensor boxes = BoxOps.clipBoxesToImage(predBoxes.narrow(0, start, n), size.height(), size.width());
+            long[] size = imageSizes.get(i);
+            Tensor boxes = BoxOps.clipBoxesToImage(predBoxes.narrow(0, start, n), size[0], size[1]);
             Tensor scores = predScores.narrow(0, start, n);
             Tensor labels = arange(new Scalar(numClasses)).to(classLogits.device(), ScalarType.Long).view(1, -1)
                     .expand_as(scores);

@@ -113,11 +113,11 @@ public final class MultiLevelRegionProposalNetwork extends Module {
 
     /**
      * @param images the padded batch (N, C, Hp, Wp) (only its size is used)
-     * @param imageSizes each image's resized (unpadded) height and width
+     * @param imageSizes each image's resized (unpadded) {height, width} in pixels
      * @param features the feature levels (N, C, H_l, W_l) float32, one per anchor size entry
      * @return proposals per image and the intermediate tensors
      */
-    public Output forward(Tensor images, List<dev.frcnn.model.ImageSize> imageSizes, List<Tensor> features) {
+    public Output forward(Tensor images, List<long[]> imageSizes, List<Tensor> features) {
         RPNHead.Output out = head.forward(features);
         long n = images.size(0);
         Tensor anchors = anchorGenerator.anchors(images.size(2), images.size(3), features);
@@ -181,11 +181,11 @@ public final class MultiLevelRegionProposalNetwork extends Module {
      *
      * @param boxes (N, total, 4) float32 decoded boxes (not clipped)
      * @param objectness (N, total) float32 logits
-     * @param imageSizes each image's resized size
+     * @param imageSizes each image's resized {height, width}
      * @param anchorsPerLevel anchors of each level
      * @return the proposals of each image
      */
-    public List<Proposals> filterProposals(Tensor boxes, Tensor objectness, List<dev.frcnn.model.ImageSize> imageSizes,
+    public List<Proposals> filterProposals(Tensor boxes, Tensor objectness, List<long[]> imageSizes,
                                            long[] anchorsPerLevel) {
         long n = boxes.size(0);
         long[] levelOf = new long[(int) Arrays.stream(anchorsPerLevel).sum()];
@@ -212,14 +212,14 @@ public final class MultiLevelRegionProposalNetwork extends Module {
      * @param logits (K,) float32 their objectness logits
      * @param levels (K,) int64 their levels
      * @param anchorIndex (K,) int64 their anchor indices
-     * @param imageSize the image's resized size (clip bounds)
+     * @param imageSize the image's resized {height, width} (clip bounds)
      * @return the image's proposals, by decreasing score
      */
     public Proposals filterImage(Tensor boxes, Tensor logits, Tensor levels, Tensor anchorIndex,
-                                 dev.frcnn.model.ImageSize imageSize) {
+                                 long[] imageSize) {
         long postNms = is_training() ? settings.postNmsTopNTrain() : settings.postNmsTopNTest();
         Tensor scores = sigmoid(logits);
-        Tensor b = BoxOps.clipBoxesToImage(boxes, imageSize.height(), imageSize.width());
+        Tensor b = BoxOps.clipBoxesToImage(boxes, imageSize[0], imageSize[1]);
         Tensor keep = BoxOps.removeSmallBoxes(b, settings.minSize());
         b = b.index_select(0, keep);
         scores = scores.index_select(0, keep);

@@ -1,6 +1,5 @@
 package dev.frcnn.model.roi;
 
-import dev.frcnn.model.ImageSize;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.Golden;
 import dev.frcnn.testing.TensorAssert;
@@ -38,8 +37,8 @@ class MultiScaleRoIAlignParityTest {
         pool = TvFpnModels.model().roiHeads().boxRoIPool();
     }
 
-    private static List<ImageSize> sizes() {
-        return features.batch().imageSizes();
+    private static List<long[]> sizes() {
+        return dev.frcnn.model.TorchvisionFasterRCNN.hw(features.batch().imageSizes());
     }
 
     private static List<Tensor> pooledLevels() {

@@ -49,7 +49,7 @@ class RoIHeadsParityTest {
         try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
             List<Tensor> levels = features.levels().subList(0, heads.boxRoIPool().numLevels());
             Tensor proposals = g.tensor("proposals");
-            FastRCNNPredictor.Output out = heads.predict(levels, List.of(proposals), features.batch().imageSizes());
+            FastRCNNPredictor.Output out = heads.predict(levels, List.of(proposals), dev.frcnn.model.TorchvisionFasterRCNN.hw(features.batch().imageSizes()));
             TensorAssert.assertScaledClose(out.classLogits().narrow(0, 0, 50), g.floats("class_logits_first50"), SCALED, 0,
                     "class_logits_first50");
             TensorAssert.assertScaledClose(out.boxRegression().narrow(0, 0, 50), g.floats("box_regression_first50"),
@@ -67,7 +67,7 @@ class RoIHeadsParityTest {
             }
 
             RoIHeads.Detections d = heads.postprocessDetections(out.classLogits(), out.boxRegression(), List.of(proposals),
-                    features.batch().imageSizes()).get(0);
+                    dev.frcnn.model.TorchvisionFasterRCNN.hw(features.batch().imageSizes())).get(0);
             assertThat(Tensors.toLongArray(d.labels())).containsExactly(g.longs("det_labels"));
             TensorAssert.assertAllClose(d.boxes(), g.floats("det_boxes_resized_frame"), BOX_ATOL, 0, "det boxes");
             TensorAssert.assertAllClose(d.scores(), g.floats("det_scores"), SCORE_ATOL, 0, "det scores");
