@@ -150,24 +150,8 @@ class TorchvisionFasterRCNNParityTest {
             float[] boxes = Tensors.toFloatArray(r.boxes());
             float[] scores = Tensors.toFloatArray(r.scores());
             long[] labels = Tensors.toLongArray(r.labels());
-            float[] wantBoxes = g.floats("det_boxes");
-            float[] wantScores = g.floats("det_scores");
-            long[] wantLabels = g.longs("det_labels");
-            assertThat(labels.length).isEqualTo(wantLabels.length);
-            // The README's rule: per label, every reference detection has its own detection within the tolerances.
-            boolean[] used = new boolean[labels.length];
-            for (int j = 0; j < wantLabels.length; j++) {
-                int found = -1;
-                for (int i = 0; i < labels.length && found < 0; i++) {
-                    if (used[i] || labels[i] != wantLabels[j] || Math.abs(scores[i] - wantScores[j]) > SCORE_ATOL) continue;
-                    boolean close = true;
-                    for (int c = 0; c < 4; c++) close &= Math.abs(boxes[4 * i + c] - wantBoxes[4 * j + c]) <= BOX_ATOL;
-                    if (close) found = i;
-                }
-                assertThat(found).as("reference detection %d (label %d, score %s) has no match", j, wantLabels[j],
-                        wantScores[j]).isGreaterThanOrEqualTo(0);
-                used[found] = true;
-            }
+            TvFpnFixture.assertDetectionsMatch(r.boxes(), r.scores(), r.labels(), g.floats("det_boxes"),
+                    g.floats("det_scores"), g.longs("det_labels"), BOX_ATOL, SCORE_ATOL);
 
             // The public records: (ymin, xmin, ymax, xmax) = (y1, x1, y2, x2), classIndex = label - 1.
             List<Detection> dets = model.toDetections(r);

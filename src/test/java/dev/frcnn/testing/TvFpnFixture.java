@@ -59,4 +59,38 @@ public final class TvFpnFixture {
         for (long i = 0; i < b.size(); i++) out.put(prefix + b.get(i).key().getString(), new Tensor(b.get(i).value()));
         return out;
     }
+
+    /**
+     * The README's end-to-end rule for detections: the same number, and every reference detection has its own
+     * detection of the same label with every box coordinate within {@code boxAtol} pixels and the score within
+     * {@code scoreAtol} (order free: near-equal scores may swap).
+     *
+     * @param boxes (D, 4) float32 boxes (x1, y1, x2, y2)
+     * @param scores (D,) float32 scores
+     * @param labels (D,) int64 labels
+     * @param wantBoxes the reference boxes, flat
+     * @param wantScores the reference scores
+     * @param wantLabels the reference labels
+     */
+    public static void assertDetectionsMatch(Tensor boxes, Tensor scores, Tensor labels, float[] wantBoxes,
+                                             float[] wantScores, long[] wantLabels, double boxAtol, double scoreAtol) {
+        float[] b = dev.frcnn.tensor.Tensors.toFloatArray(boxes);
+        float[] s = dev.frcnn.tensor.Tensors.toFloatArray(scores);
+        long[] l = dev.frcnn.tensor.Tensors.toLongArray(labels);
+        org.assertj.core.api.Assertions.assertThat(l.length).as("detections").isEqualTo(wantLabels.length);
+        boolean[] used = new boolean[l.length];
+        for (int j = 0; j < wantLabels.length; j++) {
+            int found = -1;
+            for (int i = 0; i < l.length && found < 0; i++) {
+                if (used[i] || l[i] != wantLabels[j] || Math.abs(s[i] - wantScores[j]) > scoreAtol) continue;
+                boolean close = true;
+                for (int c = 0; c < 4; c++) close &= Math.abs(b[4 * i + c] - wantBoxes[4 * j + c]) <= boxAtol;
+                if (close) found = i;
+            }
+            org.assertj.core.api.Assertions.assertThat(found)
+                    .as("reference detection %d (label %d, score %s) has no match", j, wantLabels[j], wantScores[j])
+                    .isGreaterThanOrEqualTo(0);
+            used[found] = true;
+        }
+    }
 }

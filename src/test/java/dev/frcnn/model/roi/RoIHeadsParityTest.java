@@ -21,16 +21,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Parity of {@link RoIHeads} ({@link TwoMLPHead}, {@link FastRCNNPredictor}, {@code postprocess_detections}) with
  * torchvision 0.14 ({@code tv_fpn_forward.json}) on the stored proposals and the model's FPN levels: class logits
  * and box regression of the first 50 RoIs ({@code max|a-b| <= 1e-5 * max|b|}), the logits' row sums of all RoIs,
- * and the detections in the resized frame (labels and order exact, boxes atol 1e-3 px, scores atol 2e-5).
+ * and the detections in the resized frame ({@code det_boxes_resized_frame}; the README's per-label set match).
  */
 class RoIHeadsParityTest {
     private static final double SCALED = 1e-5;
-    private static final double BOX_ATOL = 1e-3;
     /**
-     * The README's end-to-end score tolerance: the fixture stores the logits of 50 RoIs only, so the postprocess runs
-     * on logits computed here from the model's own FPN levels (measured 1.1e-6 on the public set), not on stored ones
-     * (the README's 1e-6 is for stored inputs).
+     * The README's end-to-end rule (per-label set match, boxes atol 2e-3 px, scores atol 2e-5): the fixture stores the
+     * logits of 50 RoIs only, so the postprocess runs on logits computed here from the model's own FPN levels
+     * (scores measured within 1.1e-6 on the public set), not on stored ones (the README's exact order and 1e-6 are
+     * for stored inputs).
      */
+    private static final double BOX_ATOL = 2e-3;
     private static final double SCORE_ATOL = 2e-5;
 
     private static Golden g;
@@ -50,9 +51,10 @@ class RoIHeadsParityTest {
             List<Tensor> levels = features.levels().subList(0, heads.boxRoIPool().numLevels());
             Tensor proposals = g.tensor("proposals");
             FastRCNNPredictor.Output out = heads.predict(levels, List.of(proposals), dev.frcnn.model.TorchvisionFasterRCNN.hw(features.batch().imageSizes()));
-            TensorAssert.assertScaledClose(out.classLogits().narrow(0, 0, 50), g.floats("class_logits_first50"), SCALED, 0,
-                    "class_logits_first50");
-            TensorAssert.assertScaledClose(out.boxRegression().narrow(0, 0, 50), g.floats("box_regression_first50"),
+            long rows = g.shape("class_logits_first50")[0];
+            TensorAssert.assertScaledClose(out.classLogits().narrow(0, 0, rows), g.floats("class_logits_first50"), SCALED,
+                    0, "class_logits_first50");
+            TensorAssert.assertScaledClose(out.boxRegression().narrow(0, 0, rows), g.floats("box_regression_first50"),
                     SCALED, 0, "box_regression_first50");
             float[] logits = g.floats("class_logits_first50");
             double maxLogit = 0;
@@ -68,9 +70,8 @@ class RoIHeadsParityTest {
 
             RoIHeads.Detections d = heads.postprocessDetections(out.classLogits(), out.boxRegression(), List.of(proposals),
                     dev.frcnn.model.TorchvisionFasterRCNN.hw(features.batch().imageSizes())).get(0);
-            assertThat(Tensors.toLongArray(d.labels())).containsExactly(g.longs("det_labels"));
-            TensorAssert.assertAllClose(d.boxes(), g.floats("det_boxes_resized_frame"), BOX_ATOL, 0, "det boxes");
-            TensorAssert.assertAllClose(d.scores(), g.floats("det_scores"), SCORE_ATOL, 0, "det scores");
+            TvFpnFixture.assertDetectionsMatch(d.boxes(), d.scores(), d.labels(), g.floats("det_boxes_resized_frame"),
+                    g.floats("det_scores"), g.longs("det_labels"), BOX_ATOL, SCORE_ATOL);
         }
     }
 }
