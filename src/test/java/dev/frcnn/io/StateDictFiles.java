@@ -27,4 +27,28 @@ public final class StateDictFiles {
         p.setitems();
         return TorchFileWriter.writeZip(file, p.stop().toBytes(), storages, "little");
     }
+
+    /**
+     * A state dict of float32 tensors as {@code torch.save(state_dict)} writes it (zip format, one storage per
+     * tensor, contiguous strides).
+     *
+     * @param file the file to write
+     * @param tensors key to contiguous CPU float32 tensor, in file order
+     * @return {@code file}
+     */
+    public static Path writeTensors(Path file, Map<String, org.bytedeco.pytorch.Tensor> tensors) throws IOException {
+        PickleBuilder p = new PickleBuilder().proto(2).orderedDict().mark();
+        Map<String, byte[]> storages = new LinkedHashMap<>();
+        int i = 0;
+        for (Map.Entry<String, org.bytedeco.pytorch.Tensor> e : tensors.entrySet()) {
+            org.bytedeco.pytorch.Tensor t = e.getValue().contiguous();
+            long[] size = t.sizes().vec().get();
+            long[] stride = t.strides().vec().get();
+            String key = String.valueOf(i++);
+            p.str(e.getKey()).tensor("FloatStorage", key, t.numel(), 0, size, stride, false);
+            storages.put(key, floatsLE(dev.frcnn.tensor.Tensors.toFloatArray(t)));
+        }
+        p.setitems();
+        return TorchFileWriter.writeZip(file, p.stop().toBytes(), storages, "little");
+    }
 }

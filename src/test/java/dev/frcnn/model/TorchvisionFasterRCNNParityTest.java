@@ -15,6 +15,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,7 +35,8 @@ import static org.bytedeco.pytorch.global.torch.zeros;
  * ({@code tv_fpn_forward.json}, {@code tv_fpn_keys.json}): state_dict keys and shapes (the COCO checkpoint layout, in
  * order), formula-weight samples, the RPN head's outputs on the model's FPN levels ({@code 2e-5 * max|b|}), the
  * proposals end to end (set overlap &gt;= 98 %, matched boxes atol 1e-3 px), the detections end to end (the README's
- * per-label set match: boxes atol 2e-3 px, scores atol 2e-5) and the loading of torchvision state dicts.
+ * per-label set match: boxes atol 2e-3 px, scores atol 2e-5) and the loading of torchvision state dicts (in memory,
+ * and a torchvision-layout {@code .pth} file in the slow profile).
  */
 class TorchvisionFasterRCNNParityTest {
     private static final double RPN_SCALED = 2e-5;
@@ -185,6 +187,28 @@ class TorchvisionFasterRCNNParityTest {
             }
             other.loadStateDict(sd, "in-memory");
             assertThat(w.equal(sd.get("roi_heads.box_predictor.cls_score.weight"))).isTrue();
+        }
+    }
+
+    /** A 167 MB file written and read back (about 10 s on 2 busy cores): in the slow profile. */
+    @Test
+    @Tag("slow")
+    void aTorchvisionPthFileLoadsAsItIs(@TempDir Path dir) throws Exception {
+        Path file;
+        try (PointerScope s = new PointerScope()) {
+            Map<String, Tensor> targets = TvFpnFixture.targets(model, "");
+            Map<String, Tensor> sd = new LinkedHashMap<>();
+            for (String k : model.stateDictKeys()) sd.put(k, targets.get(k));
+            file = StateDictFiles.writeTensors(dir.resolve("fasterrcnn_resnet50_fpn.pth"), sd);
+        }
+        TorchvisionFasterRCNN other = TorchvisionFasterRCNN.resnet50Fpn(TvFpnFixture.transform(g), model.classNames(),
+                TvFpnFixture.model(g).get("frozen_bn_eps").asDouble(), 3);
+        try (PointerScope s = new PointerScope()) {
+            other.load(file);
+            Map<String, Tensor> mine = TvFpnFixture.targets(model, "");
+            Map<String, Tensor> loaded = TvFpnFixture.targets(other, "");
+            assertThat(loaded.keySet()).isEqualTo(mine.keySet());
+            for (String k : mine.keySet()) assertThat(loaded.get(k).equal(mine.get(k))).as(k).isTrue();
         }
     }
 
