@@ -220,6 +220,25 @@ public final class GeneralizedRCNNTransform {
     }
 
     /**
+     * torchvision's {@code resize_boxes} in training ({@code GeneralizedRCNNTransform.resize} of the targets): gt boxes
+     * from the original frame into the resized one, {@code x * (float32(resized_w) / float32(orig_w))}, {@code y}
+     * likewise (the ratio in float32, as torchvision's 0-dim float32 tensors); no clipping.
+     *
+     * @param boxes (G, 4) float32 (x1, y1, x2, y2) in original-image pixels
+     * @param original the original image size
+     * @param resized the resized size
+     * @return (G, 4) float32 (x1, y1, x2, y2) in resized-image pixels
+     */
+    public static Tensor resizeBoxes(Tensor boxes, ImageSize original, ImageSize resized) {
+        float rh = (float) resized.height() / (float) original.height();
+        float rw = (float) resized.width() / (float) original.width();
+        Scalar sw = new Scalar((double) rw);
+        Scalar sh = new Scalar((double) rh);
+        return stack(new TensorVector(boxes.select(1, 0).mul(sw), boxes.select(1, 1).mul(sh),
+                boxes.select(1, 2).mul(sw), boxes.select(1, 3).mul(sh)), 1);
+    }
+
+    /**
      * torchvision's {@code transform.postprocess} ({@code resize_boxes}): boxes from the resized frame to the
      * original one, {@code x * float32(orig_w) / float32(resized_w)}, {@code y} likewise; no clipping.
      *

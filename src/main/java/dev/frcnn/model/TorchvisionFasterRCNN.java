@@ -177,6 +177,84 @@ public final class TorchvisionFasterRCNN extends Module {
     }
 
     /**
+     * What torchvision's {@code GeneralizedRCNN.forward} computes in training mode before the losses: the padded
+     * batch, the gt boxes in the resized frame, the FPN levels and the RPN's outputs (train top-n; the proposals are
+     * detached, the objectness logits and deltas carry the graph).
+     *
+     * @param batch the transformed, padded batch with each image's resized size
+     * @param gtBoxes per image (G_i, 4) float32 (x1, y1, x2, y2) gt boxes in the resized frame
+     * @param features the FPN levels '0'..'3', 'pool' (N, 256, H_l, W_l) float32
+     * @param rpn the RPN's anchors (A, 4), logits (N, A), deltas (N, A, 4) and per-image proposals
+     */
+    public record TrainingForward(ImageList batch, List<Tensor> gtBoxes, List<Tensor> features,
+                                  MultiLevelRegionProposalNetwork.Output rpn) {}
+
+    /**
+     * The training forward up to the losses, torchvision's {@code GeneralizedRCNN.forward} in training mode: the
+     * transform (normalise, resize, pad), the gt boxes resized with float32 ratios {@code new/old} per axis
+     * ({@link GeneralizedRCNNTransform#resizeBoxes}), torchvision's degenerate-box refusal, the backbone, the RPN with
+     * the train pre/post-NMS top-n. The box head on the sampled RoIs is {@link #boxHeadForward}; the losses are
+     * computed by the caller ({@code dev.frcnn.train.TorchvisionTrainer}). Gradients are recorded (the model must be
+     * in training mode; FrozenBatchNorm2d stays frozen, {@code conv1} and the body layers outside
+     * {@code trainable_backbone_layers} get none).
+     *
+     * @param images (3, H_i, W_i) float32 RGB in [0, 1], any sizes, on the model's device
+     * @param gtBoxes per image (G_i, 4) float32 (x1, y1, x2, y2) gt boxes in the image's pixels, G_i >= 1
+     * @return the batch, the resized gt boxes, the features and the RPN's outputs
+     * @throws IllegalStateException if the model is in eval mode
+     * @throws IllegalArgumentException if the counts differ, a box set is not (G, 4) or a resized gt box is degenerate
+     *     ({@code x2 <= x1} or {@code y2 <= y1}; torchvision's message)
+     */
+    public TrainingForward trainingForward(List<Tensor> images, List<Tensor> gtBoxes) {
+        if (!is_training()) {
+            throw new IllegalStateException("TorchvisionFasterRCNN.trainingForward: the model is in eval mode; call train() first");
+        }
+        if (images.isEmpty() || gtBoxes.size() != images.size()) {
+            throw new IllegalArgumentException("TorchvisionFasterRCNN.trainingForward: " + images.size() + " images but "
+                    + gtBoxes.size() + " gt box sets");
+        }
+        ImageList batch = transform.apply(images);
+        List<Tensor> resized = new ArrayList<>(images.size());
+        for (int i = 0; i < images.size(); i++) {
+            Tensor im = images.get(i);
+            dev.frcnn.model.utils.BboxTools.requireBoxes(gtBoxes.get(i), "gt boxes of image " + i);
+            Tensor b = GeneralizedRCNNTransform.resizeBoxes(gtBoxes.get(i).to(im.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float),
+                    new ImageSize((int) im.size(1), (int) im.size(2)), batch.imageSizes().get(i));
+            requireNonDegenerate(b, i);
+            resized.add(b);
+        }
+        List<Tensor> features = backbone.forward(batch.tensors());
+        MultiLevelRegionProposalNetwork.Output rpnOut = rpn.forward(batch.tensors(), hw(batch.imageSizes()), features);
+        return new TrainingForward(batch, resized, features, rpnOut);
+    }
+
+    /**
+     * The box branch on given RoIs, with gradients: {@code MultiScaleRoIAlign} over levels '0'..'3',
+     * {@code TwoMLPHead}, {@code FastRCNNPredictor} (what {@code RoIHeads.forward} runs on the sampled proposals in
+     * training).
+     *
+     * @param forward the training forward (its features and resized sizes)
+     * @param rois per image (S_i, 4) float32 (x1, y1, x2, y2) in resized-image pixels
+     * @return (sum S_i, K) class logits and (sum S_i, 4K) box deltas, image 0's rows first
+     */
+    public FastRCNNPredictor.Output boxHeadForward(TrainingForward forward, List<Tensor> rois) {
+        return roiHeads.predict(forward.features().subList(0, roiHeads.boxRoIPool().numLevels()), rois,
+                hw(forward.batch().imageSizes()));
+    }
+
+    /** torchvision's check in {@code GeneralizedRCNN.forward}, on the resized boxes. */
+    private static void requireNonDegenerate(Tensor boxes, int image) {
+        float[] v = Tensors.toFloatArray(boxes.cpu());
+        for (int r = 0; r < v.length / 4; r++) {
+            if (!(v[4 * r + 2] > v[4 * r]) || !(v[4 * r + 3] > v[4 * r + 1])) {
+                throw new IllegalArgumentException("All bounding boxes should have positive height and width. Found invalid box "
+                        + java.util.Arrays.toString(java.util.Arrays.copyOfRange(v, 4 * r, 4 * r + 4)) + " for target at index "
+                        + image + ".");
+            }
+        }
+    }
+
+    /**
      * {@link #forward} as the project's {@link Detection} records: {@code (ymin, xmin, ymax, xmax) = (y1, x1, y2, x2)}
      * in original-image pixels, {@code classIndex = label - 1}, the class name, the score.
      *
@@ -250,6 +328,62 @@ public final class TorchvisionFasterRCNN extends Module {
             throw new WeightsMismatchException(source + " (torchvision Faster R-CNN ResNet-50 FPN, " + classNames.size()
                     + " + 1 classes)", e.missingKeys(), e.unexpectedKeys(), e.shapeMismatches());
         }
+    }
+
+    /** The state_dict keys of the box predictor, which fine-tuning replaces. */
+    public static final List<String> PREDICTOR_KEYS = List.of("roi_heads.box_predictor.cls_score.weight",
+            "roi_heads.box_predictor.cls_score.bias", "roi_heads.box_predictor.bbox_pred.weight",
+            "roi_heads.box_predictor.bbox_pred.bias");
+
+    /**
+     * Loads a torchvision state dict for fine-tuning, as torchvision's fine-tuning tutorial does
+     * ({@code model.roi_heads.box_predictor = FastRCNNPredictor(in_features, num_classes)} after loading the
+     * checkpoint): when the checkpoint's {@code cls_score} has another class count than this model's
+     * ({@code classNames().size() + 1}), every entry except the box predictor's four loads and the predictor keeps
+     * its fresh initialisation; with the same count it loads as {@link #loadStateDict}.
+     *
+     * @param stateDict torchvision key to tensor
+     * @param source what the weights are (the file), named first in an error
+     * @return true if the predictor was replaced (kept fresh), false if it was loaded
+     * @throws WeightsMismatchException as {@link #loadStateDict} for every key outside the predictor
+     */
+    public boolean loadForFineTuning(Map<String, Tensor> stateDict, String source) {
+        Tensor cls = stateDict.get(PREDICTOR_KEYS.get(0));
+        if (cls == null || cls.dim() != 2 || cls.size(0) == roiHeads.boxPredictor().numClasses()) {
+            loadStateDict(stateDict, source);
+            return false;
+        }
+        Map<String, Tensor> sd = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
+            if (!e.getKey().endsWith("num_batches_tracked") && !PREDICTOR_KEYS.contains(e.getKey())) {
+                sd.put(e.getKey(), e.getValue());
+            }
+        }
+        String what = source + " (torchvision Faster R-CNN ResNet-50 FPN, fine-tuned from " + cls.size(0) + " to "
+                + roiHeads.boxPredictor().numClasses() + " classes)";
+        WeightLoader.LoadResult r;
+        try {
+            r = WeightLoader.load(this, sd, false);
+        } catch (WeightsMismatchException e) {
+            throw new WeightsMismatchException(what, e.missingKeys(), e.unexpectedKeys(), e.shapeMismatches());
+        }
+        List<String> missing = new ArrayList<>(r.missingKeys());
+        missing.removeAll(PREDICTOR_KEYS);
+        if (!missing.isEmpty() || !r.unexpectedKeys().isEmpty()) {
+            throw new WeightsMismatchException(what, missing, r.unexpectedKeys(), List.of());
+        }
+        return true;
+    }
+
+    /**
+     * {@link #loadForFineTuning(Map, String)} from a torchvision {@code .pth} file.
+     *
+     * @param file the file
+     * @return true if the predictor was replaced
+     * @throws IOException if it cannot be read
+     */
+    public boolean loadForFineTuning(Path file) throws IOException {
+        return loadForFineTuning(PthReader.readStateDict(file), file.toString());
     }
 
     /**
