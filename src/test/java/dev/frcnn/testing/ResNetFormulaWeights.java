@@ -25,7 +25,7 @@ public final class ResNetFormulaWeights {
     /** One entry of {@code params.weights.params}: k, torchvision key, shape, numel, base ("2u-1" or "u"), scale, offset. */
     public record Entry(int k, String key, long[] shape, long numel, boolean baseU, double scale, double offset) {}
 
-    /** The entries of a fixture's {@code params.weights.params}, in k order. */
+    /** The entries of a fixture's {@code params.weights.params}, in k order ({@code k = index + params.weights.k_offset}). */
     public static List<Entry> entries(Golden fixture) {
         JsonNode arr = fixture.params().path("weights").path("params");
         if (!arr.isArray() || arr.isEmpty()) throw new IllegalStateException(fixture.name() + ": no params.weights.params");
@@ -41,8 +41,13 @@ public final class ResNetFormulaWeights {
             out.add(new Entry(p.get("k").asInt(), p.get("key").asText(), shape, p.get("numel").asLong(),
                     base.equals("u"), p.get("scale").asDouble(), p.get("offset").asDouble()));
         }
+        // k = index + params.weights.k_offset (tv_fpn: 0 public, 4096 held-out; absent = 0)
+        int kOffset = fixture.params().path("weights").path("k_offset").asInt(0);
         for (int j = 0; j < out.size(); j++) {
-            if (out.get(j).k() != j) throw new IllegalStateException("params not in k order at " + j);
+            if (out.get(j).k() != j + kOffset) {
+                throw new IllegalStateException(fixture.name() + ": params.weights.params not in k order at " + j
+                        + " (k_offset " + kOffset + ")");
+            }
         }
         return out;
     }
