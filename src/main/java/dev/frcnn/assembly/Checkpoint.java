@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.config.Config;
 import dev.frcnn.config.ConfigException;
+import dev.frcnn.data.CocoCategories;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.io.WeightsFormatException;
 import org.bytedeco.pytorch.Tensor;
@@ -24,7 +25,8 @@ import java.util.Map;
  * <p>{@code meta.json} keys: {@code kind} ({@value #KIND}), {@code format} and {@code tensors} (the tensor table,
  * written by {@link Checkpoints}), {@code config} (the training config, the reference's option names),
  * {@code class_names}, {@code epoch}, {@code iteration}, {@code global_step}, {@code best_map}, {@code best_epoch},
- * {@code lr}, and {@code group_lrs} when the optimizer state is saved; the optimizer state is the blob
+ * {@code lr}, {@code group_lrs} when the optimizer state is saved, and {@code categories} (the COCO category ids and names
+ * of the classes, {@link CocoCategories#toJson()}; absent in checkpoints written before it existed); the optimizer state is the blob
  * {@value #OPTIMIZER_BLOB} (a LibTorch archive).
  *
  * @param tensors parameter and buffer name (the reference's state_dict keys) to tensor, in file order
@@ -51,10 +53,16 @@ public record Checkpoint(Map<String, Tensor> tensors, Meta meta, byte[] optimize
      * @param bestEpoch 0-based epoch of {@code bestMap} (-1: none yet)
      * @param lr the base learning rate in force
      * @param groupLrs learning rate of each optimizer parameter group, or null when the optimizer state is not saved
+     * @param categories the COCO category ids of the classes (label i = category i, names = {@code classNames}) of
+     *     the dataset trained on, or null (not known: a checkpoint from before the key existed); see
+     *     {@link #categoriesOrNumbered()}
      */
     public record Meta(Config config, List<String> classNames, int epoch, int iteration, long globalStep,
-                       double bestMap, int bestEpoch, double lr, double[] groupLrs) {
-        /** @throws IllegalArgumentException if config is null or there are no class names */
+                       double bestMap, int bestEpoch, double lr, double[] groupLrs, CocoCategories categories) {
+        /**
+         * @throws IllegalArgumentException if config is null, there are no class names, or the categories' names are
+         *     not the class names
+         */
         public Meta {
             if (config == null) throw new IllegalArgumentException("a checkpoint needs its config");
             if (classNames == null || classNames.isEmpty()) {
@@ -62,6 +70,24 @@ public record Checkpoint(Map<String, Tensor> tensors, Meta meta, byte[] optimize
             }
             classNames = List.copyOf(classNames);
             groupLrs = groupLrs == null ? null : groupLrs.clone();
+            if (categories != null && !categories.names().equals(classNames)) {
+                throw new IllegalArgumentException("the categories' names " + categories.names()
+                        + " are not the class names " + classNames);
+            }
+        }
+
+        /** Metadata without categories ({@link #categoriesOrNumbered()} numbers the classes 1..K). */
+        public Meta(Config config, List<String> classNames, int epoch, int iteration, long globalStep,
+                    double bestMap, int bestEpoch, double lr, double[] groupLrs) {
+            this(config, classNames, epoch, iteration, globalStep, bestMap, bestEpoch, lr, groupLrs, null);
+        }
+
+        /**
+         * The classes' COCO category ids and names: {@link #categories()}, or without them ids 1..K in class order
+         * ({@link CocoCategories#numbered}, the ids {@code bin/frcnn convert} gives a VOC dataset's classes).
+         */
+        public CocoCategories categoriesOrNumbered() {
+            return categories != null ? categories : CocoCategories.numbered(classNames);
         }
 
         /** @return the meta.json object (without {@code format} and {@code tensors}, which {@link Checkpoints} adds) */
@@ -81,6 +107,13 @@ public record Checkpoint(Map<String, Tensor> tensors, Meta meta, byte[] optimize
             m.put("best_epoch", bestEpoch);
             m.put("lr", lr);
             if (groupLrs != null) m.set("group_lrs", JSON.valueToTree(groupLrs));
+            if (categories != null) {
+                try {
+                    m.set("categories", JSON.readTree(categories.toJson()));
+                } catch (IOException e) {
+                    throw new IllegalStateException("categories do not serialise: " + e.getMessage(), e);
+                }
+            }
             return m;
         }
 
@@ -90,7 +123,8 @@ public record Checkpoint(Map<String, Tensor> tensors, Meta meta, byte[] optimize
          * @param file the checkpoint (named in errors)
          * @param m its meta.json object
          * @return the typed metadata
-         * @throws WeightsFormatException if the config is missing or invalid, or there are no class names
+         * @throws WeightsFormatException if the config is missing or invalid, there are no class names, or the
+         *     {@code categories} (optional) are malformed or name other classes
          */
         public static Meta fromJson(Path file, JsonNode m) throws WeightsFormatException {
             if (m == null || !m.path("config").isObject()) throw new WeightsFormatException(file, "checkpoint has no config");
@@ -104,9 +138,21 @@ public record Checkpoint(Map<String, Tensor> tensors, Meta meta, byte[] optimize
             for (JsonNode n : m.path("class_names")) names.add(n.asText());
             if (names.isEmpty()) throw new WeightsFormatException(file, "checkpoint has no class names");
             double[] lrs = m.path("group_lrs").isArray() ? JSON.convertValue(m.get("group_lrs"), double[].class) : null;
+            CocoCategories cats = null;
+            if (m.has("categories") && !m.get("categories").isNull()) {
+                try {
+                    cats = CocoCategories.fromJson(m.get("categories").toString());
+                } catch (IllegalArgumentException e) {
+                    throw new WeightsFormatException(file, "checkpoint categories are invalid: " + e.getMessage());
+                }
+                if (!cats.names().equals(names)) {
+                    throw new WeightsFormatException(file, "checkpoint categories " + cats.names()
+                            + " are not its class names " + names);
+                }
+            }
             return new Meta(cfg, names, m.path("epoch").asInt(), m.path("iteration").asInt(),
                     m.path("global_step").asLong(), m.path("best_map").asDouble(-1), m.path("best_epoch").asInt(-1),
-                    m.path("lr").asDouble(cfg.lr()), lrs);
+                    m.path("lr").asDouble(cfg.lr()), lrs, cats);
         }
     }
 

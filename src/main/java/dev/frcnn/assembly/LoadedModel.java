@@ -1,6 +1,7 @@
 package dev.frcnn.assembly;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.data.CocoCategories;
 import dev.frcnn.data.ImageHeader;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Preprocessing;
@@ -33,9 +34,11 @@ import java.util.function.UnaryOperator;
  * @param classNames foreground class names, label i = name i
  * @param preprocessing min/max size and normalisation of {@code config}
  * @param weights the file it was loaded from
+ * @param categories the COCO category ids and names of the classes (label i = category i): a checkpoint's stored ones,
+ *     else ids 1..K in class order ({@link Checkpoint.Meta#categoriesOrNumbered()})
  */
 public record LoadedModel(FasterRCNN model, Config config, List<String> classNames, Preprocessing preprocessing,
-                          Path weights) {
+                          Path weights, CocoCategories categories) {
 
     /**
      * What a weights file will be loaded as, known before its tensors are read: the config (a checkpoint's own, read
@@ -47,8 +50,11 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
      * @param config the config the model will be built from
      * @param classNames foreground class names
      * @param checkpoint whether the file is our {@code .ckpt}
+     * @param categories the classes' COCO category ids and names ({@link Checkpoint.Meta#categoriesOrNumbered()};
+     *     1..K for a PyTorch file)
      */
-    public record Plan(Path weights, Config config, List<String> classNames, boolean checkpoint) {
+    public record Plan(Path weights, Config config, List<String> classNames, boolean checkpoint,
+                       CocoCategories categories) {
         /**
          * Checks an image file from its header only, as the loaded model would: it exists and is readable, its
          * format is supported, its pixel count is within {@code max_image_pixels}, and the preprocessing
@@ -105,10 +111,11 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
         if (!Files.isRegularFile(weights)) throw new NoSuchFileException(weights.toString());
         if (ModelWeights.isCheckpoint(weights)) {
             Checkpoint.Meta meta = Checkpoint.Meta.fromJson(weights, Checkpoints.readMeta(weights));
-            return new Plan(weights, settings.apply(meta.config()), meta.classNames(), true);
+            return new Plan(weights, settings.apply(meta.config()), meta.classNames(), true,
+                    meta.categoriesOrNumbered());
         }
         Config cfg = settings.apply(base);
-        return new Plan(weights, cfg, cfg.classNamesOrVoc(), false);
+        return new Plan(weights, cfg, cfg.classNamesOrVoc(), false, CocoCategories.numbered(cfg.classNamesOrVoc()));
     }
 
     /**
@@ -173,7 +180,7 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
         }
         model.to(device, false);
         model.train(false);
-        return new LoadedModel(model, cfg, names, cfg.preprocessing(), weights);
+        return new LoadedModel(model, cfg, names, cfg.preprocessing(), weights, plan.categories());
     }
 
     /**

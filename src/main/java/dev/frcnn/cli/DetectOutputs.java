@@ -88,6 +88,66 @@ final class DetectOutputs {
         }
     }
 
+    /** The file {@code detect --format coco} writes into its output directory. */
+    static final String COCO_RESULTS = "results.json";
+
+    /**
+     * The check of {@code detect --format coco}, which writes one file, {@code outDir/}{@value #COCO_RESULTS}, a COCO
+     * results list whose {@code image_id}s are the inputs' file stems read as integers (COCO's own file names:
+     * {@code 000000000139.jpg} is image 139). Reads only file metadata and an existing results file, writes nothing.
+     *
+     * @return each input's image id, in input order (an input given twice, once)
+     * @throws BadInputException naming the file: a stem that is not a non-negative integer, two different inputs with
+     *     one id, a results file that is an input, a link, or an existing file that is not a COCO results list
+     */
+    static Map<Path, Long> checkCoco(Path outDir, List<Path> images) {
+        Map<Path, Long> ids = new LinkedHashMap<>();
+        Map<Long, Path> byId = new LinkedHashMap<>();
+        Map<Path, Path> realOf = new LinkedHashMap<>();
+        for (Path image : images) {
+            Path r = real(image);
+            if (realOf.putIfAbsent(r, image) != null) continue;
+            String stem = DetectionOutput.stem(image);
+            long id;
+            try {
+                if (!stem.matches("\\d{1,18}")) throw new NumberFormatException();
+                id = Long.parseLong(stem);
+            } catch (NumberFormatException e) {
+                throw new BadInputException(image + ": --format coco needs the image id as the file name (an integer "
+                        + "stem, as COCO's 000000000139.jpg), got '" + stem + "'");
+            }
+            Path other = byId.putIfAbsent(id, image);
+            if (other != null) {
+                throw new BadInputException("the inputs " + other + " and " + image + " are both image id " + id);
+            }
+            ids.put(image, id);
+        }
+        Path results = outDir.resolve(COCO_RESULTS);
+        Path input = realOf.get(real(results));
+        if (input != null) throw new BadInputException(results + " would overwrite the input " + input);
+        if (Files.exists(results, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isSymbolicLink(results) || !Files.isRegularFile(results, LinkOption.NOFOLLOW_LINKS)
+                    || !cocoResults(results)) {
+                throw new BadInputException("detect would overwrite a file: " + results + " exists and is not a COCO "
+                        + "results list of an earlier detect; move it or choose another --out directory");
+            }
+        }
+        return ids;
+    }
+
+    /** Whether {@code json} holds a JSON list whose first entry, if any, has the results format's fields. */
+    private static boolean cocoResults(Path json) {
+        try {
+            JsonNode j = JSON.readTree(json.toFile());
+            if (j == null || !j.isArray()) return false;
+            if (j.isEmpty()) return true;
+            JsonNode e = j.get(0);
+            return e.has("image_id") && e.has("category_id") && e.has("bbox") && e.has("score");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The two output files of one input. */
     private static List<Path> outputs(Path outDir, Path image) {
         String stem = DetectionOutput.stem(image);

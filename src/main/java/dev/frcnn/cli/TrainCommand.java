@@ -1,6 +1,8 @@
 package dev.frcnn.cli;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.config.EvalMetric;
+import dev.frcnn.data.DatasetLayouts;
 import dev.frcnn.dist.DistributedGroup;
 import dev.frcnn.dist.Rendezvous;
 import dev.frcnn.tensor.IntraOpThreads;
@@ -32,7 +34,8 @@ import java.util.concurrent.Callable;
  * ({@link WorkerLauncher}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a Faster R-CNN on a VOCdevkit/VOC2007-layout dataset (trainval -> test).",
+        description = {"Train a Faster R-CNN on a VOC- or COCO-layout dataset (trainval -> test), or on COCO JSON "
+                + "files.",
                 "SIGTERM or SIGINT (Ctrl-C) finishes the current step, saves OUT/last.ckpt and exits with 143 or 130;"
                         + " --resume continues from there."})
 final class TrainCommand implements Callable<Integer> {
@@ -65,6 +68,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--test-split", defaultValue = "test", description = "default: ${DEFAULT-VALUE}")
     String testSplit;
+
+    @Option(names = "--test-annotations", description = "with --annotations: the evaluation split's COCO JSON")
+    Path testAnnotations;
+
+    @Option(names = "--test-images", description = "with --annotations: the image folder of --test-annotations")
+    Path testImages;
 
     @Mixin
     ProgressOption progress;
@@ -106,6 +115,19 @@ final class TrainCommand implements Callable<Integer> {
                 .map(o -> o.longestName()).filter(WorkerLauncher.LAUNCHER_OPTIONS::contains).toList();
         if (!launcherOnly.isEmpty())
             throw new BadInputException(String.join(", ", launcherOnly) + " need --nproc-per-node");
+        DatasetLayouts.Source train = data.source(trainSplit), test;
+        if (data.explicitFiles()) {
+            if (testAnnotations == null || testImages == null) {
+                throw new BadInputException("--annotations and --images give the training split; give the evaluation "
+                        + "split as --test-annotations FILE --test-images DIR");
+            }
+            test = DatasetLayouts.Source.files(testAnnotations, testImages);
+        } else if (testAnnotations != null || testImages != null) {
+            throw new BadInputException("--test-annotations and --test-images go with --annotations and --images; "
+                    + "with --data the evaluation split is --test-split");
+        } else {
+            test = data.source(testSplit);
+        }
         // a relative path that is not found here is looked up in the project (the default configs/...); if it is
         // in neither place, the message names the path as the user gave it
         Path home = Paths.home().resolve(config);
@@ -119,15 +141,17 @@ final class TrainCommand implements Callable<Integer> {
         try (DistributedGroup group = DistributedGroup.join(rendezvous, Duration.ofSeconds(distTimeout));
              // only rank 0 stops gracefully (it saves last.ckpt); a signal ends the others at once
              StopSignals signals = rendezvous.rank() == 0 ? StopSignals.install(stop, System.err) : null) {
-            r = new TrainLoop(cfg, new TrainLoop.Options(data.dir(), out, resume, overwrite, trainSplit, testSplit,
-                    device.resolve(), System.err, progress.show(), stop), group).run();
+            r = new TrainLoop(cfg, new TrainLoop.Options(train, test, out, resume, overwrite, device.resolve(),
+                    System.err, progress.show(), stop), group).run();
         } catch (TrainingStoppedException e) {
             System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
             return e.reason().exitCode();
         }
         if (rendezvous.rank() != 0) return 0;
-        System.out.printf("best mAP %.4f at epoch %d, checkpoint %s%n", r.bestMap(), r.bestEpoch() + 1, r.bestCheckpoint());
-        System.out.printf("mAP: %.4f%n", r.bestMap());
+        EvalMetric metric = cfg.evalMetricMode();
+        System.out.printf("best %s %.4f at epoch %d, checkpoint %s%n", metric.label(), r.bestMap(), r.bestEpoch() + 1,
+                r.bestCheckpoint());
+        System.out.printf("%s: %.4f%n", metric.isVoc() ? "mAP" : "AP", r.bestMap());
         return 0;
     }
 

@@ -61,7 +61,10 @@ import java.util.Map;
  * detection do with a JPEG without its end marker or a PNG without {@code IEND}, {@link TruncatedImages};
  * {@code docs/preprocessing.md}) and {@code exif_orientation} ({@code apply}, the default, or {@code ignore}: whether
  * every image read applies its EXIF orientation tag, {@link ExifOrientationMode}; configs and checkpoints without the
- * key read as {@code apply}).
+ * key read as {@code apply}) and {@code eval_metric} ({@code voc07}, {@code voc} or {@code coco}, {@link EvalMetric}: the
+ * metric of the training loop's evaluation after each epoch, which also chooses {@code best.ckpt}, and the default
+ * of {@code bin/frcnn eval}; not given (null, the default): {@code voc07}, or {@code voc} with
+ * {@code use_07_metric: false}, as before the key existed; {@code docs/evaluation.md}).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>{@code num_workers}, as in PyTorch's {@code DataLoader}: 0 reads each training image in the training thread,
@@ -125,7 +128,8 @@ public record Config(
         @JsonProperty("norm") String norm,
         @JsonProperty("freeze_at") int freezeAt,
         @JsonProperty("truncated_images") String truncatedImages,
-        @JsonProperty("exif_orientation") String exifOrientation) {
+        @JsonProperty("exif_orientation") String exifOrientation,
+        @JsonProperty("eval_metric") String evalMetric) {
 
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
@@ -155,7 +159,7 @@ public record Config(
                 List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
                 "fp32", 0, DEFAULT_ROI_N_SAMPLE, ResNetC4Backbone.Norm.FROZEN_BN.configName(),
                 ResNetC4Backbone.DEFAULT_FREEZE_AT, TruncatedImages.LOAD.configName(),
-                ExifOrientationMode.APPLY.configName());
+                ExifOrientationMode.APPLY.configName(), null);
     }
 
     public Config {
@@ -217,6 +221,10 @@ public record Config(
         check(errors, () -> Precision.fromName(precisionName));
         check(errors, () -> TruncatedImages.fromName(truncatedName));
         check(errors, () -> ExifOrientationMode.fromName(exifName));
+        if (evalMetric != null) {
+            String metricName = evalMetric;
+            check(errors, () -> EvalMetric.fromName(metricName));
+        }
         if (!errors.isEmpty()) throw new ConfigException(String.join("; ", errors));
     }
 
@@ -403,6 +411,15 @@ public record Config(
      */
     public Preprocessing preprocessing() {
         return new Preprocessing(minSize, maxSize, Normalization.of(caffePretrain));
+    }
+
+    /**
+     * {@link #evalMetric()} as an {@link EvalMetric}: the one given, or without one {@link EvalMetric#VOC07}
+     * ({@link EvalMetric#VOC} if {@code use_07_metric} is false).
+     */
+    public EvalMetric evalMetricMode() {
+        if (evalMetric != null) return EvalMetric.fromName(evalMetric);
+        return use07Metric ? EvalMetric.VOC07 : EvalMetric.VOC;
     }
 
     /** {@link #truncatedImages()} as a {@link TruncatedImages}. */

@@ -50,6 +50,19 @@ public final class CocoCategories {
         this.names = List.copyOf(n);
     }
 
+    /**
+     * Categories with ids 1..K for {@code names} in order: label {@code i} is id {@code i + 1}. The ids
+     * {@link DatasetConverter#vocToCoco} gives a VOC dataset's classes, and so the COCO ids of every dataset without
+     * its own ({@link DetectionDataset#categories()}).
+     *
+     * @throws IllegalArgumentException if {@code names} is empty or a name is blank
+     */
+    public static CocoCategories numbered(List<String> names) {
+        List<Integer> ids = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) ids.add(i + 1);
+        return new CocoCategories(ids, names);
+    }
+
     /** Number of categories (foreground classes). */
     public int size() {
         return ids.length;

@@ -4,12 +4,15 @@ package dev.frcnn.data;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A COCO detection dataset: an instances JSON ({@link CocoFile}, read with a streaming parser) and a folder of images.
@@ -179,6 +182,33 @@ public final class CocoDataset implements DetectionDataset {
         this.warnings = Collections.unmodifiableList(w);
     }
 
+    private CocoDataset(CocoDataset from, List<Entry> entries) {
+        this.annotationFile = from.annotationFile;
+        this.imageDir = from.imageDir;
+        this.split = from.split;
+        this.mode = from.mode;
+        this.categories = from.categories;
+        this.entries = List.copyOf(entries);
+        this.ids = this.entries.stream().map(e -> e.targets().id()).toList();
+        this.warnings = from.warnings;
+        this.maxImagePixels = from.maxImagePixels;
+        this.exifOrientation = from.exifOrientation;
+    }
+
+    /**
+     * This dataset without the images of the given ids (decimal COCO image ids), e.g. truncated images that
+     * {@code truncated_images: skip} leaves out.
+     *
+     * @throws DataException naming the annotation file if no image remains
+     */
+    @Override
+    public CocoDataset withoutIds(Collection<String> drop) {
+        Set<String> d = new HashSet<>(drop);
+        List<Entry> kept = entries.stream().filter(e -> !d.contains(e.targets().id())).toList();
+        if (kept.isEmpty()) throw new DataException(annotationFile, "no image is left to use");
+        return new CocoDataset(this, kept);
+    }
+
     /**
      * The COCO 2017 layout: {@code root/annotations/instances_<split>.json} with the images in {@code root/<split>/}.
      *
@@ -246,6 +276,7 @@ public final class CocoDataset implements DetectionDataset {
     }
 
     /** The COCO image id of image {@code i}. */
+    @Override
     public long imageId(int i) {
         return entries.get(i).image().id();
     }
@@ -262,7 +293,8 @@ public final class CocoDataset implements DetectionDataset {
         return categories.names();
     }
 
-    /** The category id to label mapping. */
+    /** The category id to label mapping (the file's categories, sorted by id). */
+    @Override
     public CocoCategories categories() {
         return categories;
     }
@@ -289,8 +321,28 @@ public final class CocoDataset implements DetectionDataset {
     }
 
     /** One line per kind of fix made while reading (clipped boxes, images left out); empty if none. */
+    @Override
     public List<String> warnings() {
         return warnings;
+    }
+
+    /** {@link #annotationFile()}: every image's annotations are in it. */
+    @Override
+    public Path annotationPath(int i) {
+        Objects.checkIndex(i, entries.size());
+        return annotationFile;
+    }
+
+    /** {@link #annotationFile()}. */
+    @Override
+    public Path indexFile() {
+        return annotationFile;
+    }
+
+    /** {@link #annotationFile()}. */
+    @Override
+    public Path root() {
+        return annotationFile;
     }
 
     @Override
@@ -308,6 +360,7 @@ public final class CocoDataset implements DetectionDataset {
      * Image {@code i}'s crowd regions ({@code iscrowd: 1}), clipped as the targets are: never training targets, for
      * an evaluation's ignore regions.
      */
+    @Override
     public CocoBoxes crowd(int i) {
         return entries.get(i).crowd();
     }

@@ -17,8 +17,10 @@ import java.util.concurrent.Future;
  * image: every listed image exists and is a readable file, its header parses ({@link ImageHeader}) and is within
  * {@code max_image_pixels} ({@link ImageTooLargeException}) and the caller's {@link SizeRule} (the model's
  * smallest input after the resize: {@link ImageTooSmallException}), its end is there ({@link ImageEnd}; handled by the
- * {@link TruncatedImages} policy), and its annotation reads ({@link VocDataset#annotation}: the XML, class names,
- * coordinates). Images are read on a small thread pool ({@link #defaultThreads()}), each file once (whole, as the
+ * {@link TruncatedImages} policy), and its annotation reads ({@link DetectionDataset#annotation}; for VOC: the XML,
+ * class names, coordinates; a COCO file was checked whole when it was read). Any {@link DetectionDataset} is checked
+ * the same way; what is VOC's own (boxes clipped to the header's size, {@code <size>} mismatches) is reported for VOC
+ * splits, and a split's own {@link DetectionDataset#warnings()} (COCO: clipped boxes) are passed on. Images are read on a small thread pool ({@link #defaultThreads()}), each file once (whole, as the
  * end check needs its last bytes; a truncated file under {@code load} is also decoded once, to make sure it can be).
  *
  * <p>All problems of all splits are collected and thrown together ({@link DatasetProblemsException}: the first
@@ -41,12 +43,13 @@ public final class DatasetCheck {
      * The outcome of a check that found no problem.
      *
      * @param datasets the splits to use, in the order given: the same datasets, except that with
-     *     {@code truncated_images: skip} the truncated images are left out ({@link VocDataset#withoutIds})
+     *     {@code truncated_images: skip} the truncated images are left out ({@link DetectionDataset#withoutIds}, which
+     *     keeps each dataset's type)
      * @param warnings warning lines (without a prefix), in split order
      * @param images distinct image files checked
      * @param seconds wall time of the check
      */
-    public record Result(List<VocDataset> datasets, List<String> warnings, int images, double seconds) {}
+    public record Result(List<DetectionDataset> datasets, List<String> warnings, int images, double seconds) {}
 
     /** The thread count of {@link #run(List, TruncatedImages)}: {@code min(8, 2 x available processors)}. */
     public static int defaultThreads() {
@@ -73,17 +76,17 @@ public final class DatasetCheck {
     }
 
     /** As {@link #run(List, TruncatedImages, SizeRule, int)} with no size rule and {@link #defaultThreads()}. */
-    public static Result run(List<VocDataset> splits, TruncatedImages truncated) {
+    public static Result run(List<? extends DetectionDataset> splits, TruncatedImages truncated) {
         return run(splits, truncated, SizeRule.ANY, defaultThreads());
     }
 
     /** As {@link #run(List, TruncatedImages, SizeRule, int)} with {@link #defaultThreads()}. */
-    public static Result run(List<VocDataset> splits, TruncatedImages truncated, SizeRule sizeRule) {
+    public static Result run(List<? extends DetectionDataset> splits, TruncatedImages truncated, SizeRule sizeRule) {
         return run(splits, truncated, sizeRule, defaultThreads());
     }
 
     /** As {@link #run(List, TruncatedImages, SizeRule, int)} with no size rule. */
-    public static Result run(List<VocDataset> splits, TruncatedImages truncated, int threads) {
+    public static Result run(List<? extends DetectionDataset> splits, TruncatedImages truncated, int threads) {
         return run(splits, truncated, SizeRule.ANY, threads);
     }
 
@@ -98,13 +101,14 @@ public final class DatasetCheck {
      * @throws DatasetProblemsException listing every problem found (nothing should be run then)
      * @throws IllegalArgumentException if {@code splits} is empty or {@code threads < 1}
      */
-    public static Result run(List<VocDataset> splits, TruncatedImages truncated, SizeRule sizeRule, int threads) {
+    public static Result run(List<? extends DetectionDataset> splits, TruncatedImages truncated, SizeRule sizeRule,
+                             int threads) {
         if (splits.isEmpty()) throw new IllegalArgumentException("no split to check");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         long t0 = System.nanoTime();
         // Distinct image files over all splits, with the limit and orientation mode of the first split listing each.
-        Map<Path, VocDataset> files = new LinkedHashMap<>();
-        for (VocDataset ds : splits) {
+        Map<Path, DetectionDataset> files = new LinkedHashMap<>();
+        for (DetectionDataset ds : splits) {
             for (int i = 0; i < ds.size(); i++) files.putIfAbsent(ds.imagePath(i), ds);
         }
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, Math.max(1, files.size())), r -> {
@@ -119,13 +123,14 @@ public final class DatasetCheck {
             files.forEach((path, ds) -> fi.put(path, pool.submit(() -> checkImage(path, ds.maxImagePixels(),
                     ds.exifOrientation(), truncated, sizeRule))));
             for (Map.Entry<Path, Future<ImageStatus>> e : fi.entrySet()) images.put(e.getKey(), get(e.getValue()));
-            for (VocDataset ds : splits) {
-                for (int i = 0; i < ds.size(); i++) {
-                    ImageStatus st = images.get(ds.imagePath(i));
-                    if (st.header() != null) ds.rememberHeader(ds.ids().get(i), st.header());
+            for (DetectionDataset ds : splits) {
+                if (!(ds instanceof VocDataset voc)) continue; // VOC clips its boxes to the header's size
+                for (int i = 0; i < voc.size(); i++) {
+                    ImageStatus st = images.get(voc.imagePath(i));
+                    if (st.header() != null) voc.rememberHeader(voc.ids().get(i), st.header());
                 }
             }
-            for (VocDataset ds : splits) {
+            for (DetectionDataset ds : splits) {
                 List<Future<AnnotationStatus>> fa = new ArrayList<>();
                 for (int i : firstOccurrences(ds)) {
                     int idx = i;
@@ -141,15 +146,17 @@ public final class DatasetCheck {
 
         List<DatasetProblemsException.Problem> problems = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
-        List<VocDataset> out = new ArrayList<>();
+        List<DetectionDataset> out = new ArrayList<>();
         java.util.Set<Path> reported = new java.util.HashSet<>();
         for (int s = 0; s < splits.size(); s++) {
-            VocDataset ds = splits.get(s);
+            DetectionDataset ds = splits.get(s);
+            warnings.addAll(ds.warnings());
             Map<String, Integer> dups = ds.duplicateIds();
             if (!dups.isEmpty()) warnings.add(duplicateWarning(ds, dups));
             List<String> truncatedIds = new ArrayList<>();
             int clippedBoxes = 0, clippedFiles = 0, dropped = 0, mismatched = 0;
             String firstClip = null, firstMismatch = null;
+            Path annDir = null;
             List<AnnotationStatus> anns = annotations.get(s);
             List<Integer> firsts = firstOccurrences(ds);
             for (int k = 0; k < firsts.size(); k++) {
@@ -187,18 +194,21 @@ public final class DatasetCheck {
                     clippedBoxes += f.clipped();
                     clippedFiles++;
                     dropped += f.dropped();
-                    if (firstClip == null) firstClip = ds.annotationPath(i).getFileName() + " object " + f.firstObject();
+                    if (firstClip == null) {
+                        firstClip = ds.annotationPath(i).getFileName() + " object " + f.firstObject();
+                        annDir = ds.annotationPath(i).getParent();
+                    }
                 }
                 if (f.sizeMismatch()) {
                     mismatched++;
                     if (firstMismatch == null) {
+                        if (annDir == null) annDir = ds.annotationPath(i).getParent();
                         firstMismatch = String.format(Locale.ROOT, "%s says %d x %d, the image is %d x %d",
                                 ds.annotationPath(i).getFileName(), f.declaredWidth(), f.declaredHeight(),
                                 f.imageWidth(), f.imageHeight());
                     }
                 }
             }
-            Path annDir = ds.dataDir().resolve("Annotations");
             if (clippedBoxes > 0) {
                 warnings.add(String.format(Locale.ROOT, "split '%s': %d %s in %d %s of %s extend beyond their image "
                                 + "and %s clipped to it (first: %s)%s", ds.split(), clippedBoxes,
@@ -214,7 +224,7 @@ public final class DatasetCheck {
             }
             if (truncated == TruncatedImages.SKIP && !truncatedIds.isEmpty()) {
                 if (truncatedIds.size() == new LinkedHashSet<>(ds.ids()).size()) {
-                    problems.add(new DatasetProblemsException.Problem(ds.splitFile(),
+                    problems.add(new DatasetProblemsException.Problem(ds.indexFile(),
                             "every image listed is truncated and left out (truncated_images: skip)"));
                     out.add(ds);
                 } else {
@@ -224,7 +234,7 @@ public final class DatasetCheck {
                 out.add(ds);
             }
         }
-        if (!problems.isEmpty()) throw new DatasetProblemsException(splits.get(0).dataDir(), problems);
+        if (!problems.isEmpty()) throw new DatasetProblemsException(splits.get(0).root(), problems);
         return new Result(List.copyOf(out), List.copyOf(warnings), files.size(), (System.nanoTime() - t0) / 1e9);
     }
 
@@ -252,9 +262,11 @@ public final class DatasetCheck {
         }
     }
 
-    private static AnnotationStatus checkAnnotation(VocDataset ds, int i) {
+    private static AnnotationStatus checkAnnotation(DetectionDataset ds, int i) {
         try {
-            return new AnnotationStatus(ds.annotation(i).fixes(), null);
+            DetectionDataset.Boxes b = ds.annotation(i);
+            return new AnnotationStatus(b instanceof VocDataset.Annotation a ? a.fixes() : VocDataset.BoxFixes.NONE,
+                    null);
         } catch (DataException e) {
             return new AnnotationStatus(null, problem(e, ds.annotationPath(i)));
         }
@@ -268,14 +280,14 @@ public final class DatasetCheck {
     }
 
     /** Indices of the first occurrence of each id, in split order. */
-    private static List<Integer> firstOccurrences(VocDataset ds) {
+    private static List<Integer> firstOccurrences(DetectionDataset ds) {
         List<Integer> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (int i = 0; i < ds.size(); i++) if (seen.add(ds.ids().get(i))) out.add(i);
         return out;
     }
 
-    private static String duplicateWarning(VocDataset ds, Map<String, Integer> dups) {
+    private static String duplicateWarning(DetectionDataset ds, Map<String, Integer> dups) {
         StringBuilder first = new StringBuilder();
         int n = 0;
         for (Map.Entry<String, Integer> e : dups.entrySet()) {
@@ -288,8 +300,8 @@ public final class DatasetCheck {
         }
         int extra = dups.values().stream().mapToInt(c -> c - 1).sum();
         return String.format(Locale.ROOT, "%s lists %d %s more than once (%s): kept as listed, as the reference does, "
-                        + "so %s %d more %s", ds.splitFile(), dups.size(), dups.size() == 1 ? "id" : "ids", first,
-                ds.useDifficult() ? "evaluation counts" : "each epoch trains on", extra, extra == 1 ? "image" : "images");
+                        + "so %s %d more %s", ds.indexFile(), dups.size(), dups.size() == 1 ? "id" : "ids", first,
+                !(ds instanceof VocDataset v) || v.useDifficult() ? "evaluation counts" : "each epoch trains on", extra, extra == 1 ? "image" : "images");
     }
 
     private static <T> T get(Future<T> f) {

@@ -116,16 +116,15 @@ public final class DatasetConverter {
             for (int k = 0; k < kept.size(); k++) {
                 VocDataset.Annotation a = voc.annotation(kept.get(k));
                 for (int r = 0; r < a.size(); r++) {
-                    float ymin = a.bbox()[4 * r], xmin = a.bbox()[4 * r + 1];
-                    float ymax = a.bbox()[4 * r + 2], xmax = a.bbox()[4 * r + 3];
-                    double w = (double) xmax - xmin, h = (double) ymax - ymin;
+                    double[] box = CocoBox.xywh(a.bbox(), r);
+                    double w = box[2], h = box[3];
                     g.writeStartObject();
                     g.writeNumberField("id", ++nBoxes);
                     g.writeNumberField("image_id", k + 1);
                     g.writeNumberField("category_id", a.label()[r] + 1);
                     g.writeArrayFieldStart("bbox");
-                    number(g, xmin);
-                    number(g, ymin);
+                    number(g, box[0]);
+                    number(g, box[1]);
                     number(g, w);
                     number(g, h);
                     g.writeEndArray();

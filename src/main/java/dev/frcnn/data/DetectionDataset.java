@@ -5,7 +5,9 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A detection dataset as training, evaluation and the command line see it, whatever its file format: an ordered list
@@ -15,6 +17,12 @@ import java.util.List;
  * <p>Conventions every implementation follows: boxes are {@code (ymin, xmin, ymax, xmax)} float32 in 0-based pixels of
  * the image as it is decoded; labels are contiguous 0-based indices into {@link #labelNames()} (the background class
  * is not counted); {@code difficult} flags mark objects an evaluation ignores (VOC's {@code <difficult>}).
+ *
+ * <p>COCO ids: every dataset also names its images and categories as a COCO file would ({@link #imageId},
+ * {@link #categories()}), so that results files ({@code image_id}, {@code category_id}) and the COCO metric's ground
+ * truth use the dataset's own ids: a COCO file's ids, or for other formats the ids {@link DatasetConverter} writes
+ * when it converts the dataset to COCO JSON. Crowd regions ({@link #crowd}), which only COCO has, are never training
+ * targets; the COCO metric ignores detections inside them.
  */
 public interface DetectionDataset {
     /**
@@ -115,4 +123,85 @@ public interface DetectionDataset {
 
     /** Whether the images are decoded with their EXIF orientation applied ({@code exif_orientation}). */
     ExifOrientationMode exifOrientation();
+
+    /**
+     * The COCO image id of image {@code i}: the id in a COCO file; for a VOC split, the 1-based position of the image's
+     * id in the split file (an id listed twice keeps its first position), the ids {@link DatasetConverter#vocToCoco}
+     * writes.
+     *
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     */
+    long imageId(int i);
+
+    /**
+     * The categories as COCO ids and names, label {@code i} being category {@code i}: a COCO file's own; by default
+     * ids 1..K in label order ({@link CocoCategories#numbered}), as {@link DatasetConverter#vocToCoco} writes them.
+     */
+    default CocoCategories categories() {
+        return CocoCategories.numbered(labelNames());
+    }
+
+    /**
+     * Image {@code i}'s crowd regions (COCO's {@code iscrowd: 1}): never training targets; the COCO metric ignores
+     * detections inside them. Empty by default (VOC has none).
+     *
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     */
+    default Boxes crowd(int i) {
+        return new NoBoxes(ids().get(i));
+    }
+
+    /** The file holding image {@code i}'s annotation (VOC's {@code Annotations/<id>.xml}, the COCO JSON). */
+    Path annotationPath(int i);
+
+    /**
+     * The file that lists the split's images, named by messages about the split as a whole (VOC's
+     * {@code ImageSets/Main/<split>.txt}, the COCO JSON).
+     */
+    Path indexFile();
+
+    /** The dataset as a whole, named by messages about all its splits (VOC's data directory, the COCO JSON). */
+    Path root();
+
+    /**
+     * This dataset without the given image ids (every occurrence), e.g. the truncated images that
+     * {@code truncated_images: skip} leaves out. Implementations return their own type.
+     *
+     * @param drop ids to leave out (ids not in the dataset are ignored)
+     * @return a dataset over the remaining images, in order
+     * @throws DataException if no image remains (names {@link #indexFile()})
+     */
+    DetectionDataset withoutIds(Collection<String> drop);
+
+    /** Ids listed more than once, with their counts (&gt;= 2), in order of first appearance; empty by default. */
+    default Map<String, Integer> duplicateIds() {
+        return Map.of();
+    }
+
+    /** One line per kind of fix made while reading the dataset (without a prefix); empty by default. */
+    default List<String> warnings() {
+        return List.of();
+    }
+
+    /**
+     * No boxes (the default {@link #crowd}).
+     *
+     * @param id the image's id
+     */
+    record NoBoxes(String id) implements Boxes {
+        @Override
+        public float[] bbox() {
+            return new float[0];
+        }
+
+        @Override
+        public int[] label() {
+            return new int[0];
+        }
+
+        @Override
+        public boolean[] difficult() {
+            return new boolean[0];
+        }
+    }
 }

@@ -76,6 +76,8 @@ public final class VocDataset implements DetectionDataset {
     private final ExifOrientationMode exifOrientation;
     /** Image headers by id: filled by {@link DatasetCheck} or on first use; shared by {@link #withoutIds} copies. */
     private final Map<String, ImageHeader> headers;
+    /** COCO image ids by id: 1-based first position in the split file ({@link #imageId}); shared by copies. */
+    private final Map<String, Long> imageIds;
 
     /**
      * The annotation of one image as Java arrays (no image decoding).
@@ -185,6 +187,9 @@ public final class VocDataset implements DetectionDataset {
         }
         this.ids = readIds(dataDir.resolve("ImageSets").resolve("Main").resolve(split + ".txt"));
         this.headers = new ConcurrentHashMap<>();
+        Map<String, Long> imageIds = new HashMap<>();
+        for (String id : ids) imageIds.putIfAbsent(id, imageIds.size() + 1L);
+        this.imageIds = Collections.unmodifiableMap(imageIds);
     }
 
     private VocDataset(VocDataset from, List<String> ids) {
@@ -197,6 +202,7 @@ public final class VocDataset implements DetectionDataset {
         this.exifOrientation = from.exifOrientation;
         this.ids = ids;
         this.headers = from.headers;
+        this.imageIds = from.imageIds;
     }
 
     /**
@@ -207,6 +213,7 @@ public final class VocDataset implements DetectionDataset {
      * @return a dataset over the remaining ids, in split-file order
      * @throws DataException if no id remains (names the split file)
      */
+    @Override
     public VocDataset withoutIds(Collection<String> drop) {
         Set<String> d = new HashSet<>(drop);
         List<String> kept = ids.stream().filter(id -> !d.contains(id)).toList();
@@ -219,12 +226,34 @@ public final class VocDataset implements DetectionDataset {
         return dataDir.resolve("ImageSets").resolve("Main").resolve(split + ".txt");
     }
 
+    /** {@link #splitFile()}. */
+    @Override
+    public Path indexFile() {
+        return splitFile();
+    }
+
+    /** {@link #dataDir()}. */
+    @Override
+    public Path root() {
+        return dataDir;
+    }
+
+    /**
+     * The 1-based position of image {@code i}'s id among the split file's distinct ids, in file order (images left
+     * out by {@link #withoutIds} keep their numbers): the image ids {@link DatasetConverter#vocToCoco} writes.
+     */
+    @Override
+    public long imageId(int i) {
+        return imageIds.get(ids.get(i));
+    }
+
     /**
      * Ids the split file lists more than once, in order of first appearance, with how often each is listed. They
      * are kept (see the class comment).
      *
      * @return id to count (&gt;= 2); empty if every id is listed once
      */
+    @Override
     public Map<String, Integer> duplicateIds() {
         Map<String, Integer> count = new LinkedHashMap<>();
         for (String id : ids) count.merge(id, 1, Integer::sum);
@@ -321,6 +350,7 @@ public final class VocDataset implements DetectionDataset {
     }
 
     /** Path of image {@code i}'s annotation, {@code Annotations/<id>.xml}. */
+    @Override
     public Path annotationPath(int i) {
         return dataDir.resolve("Annotations").resolve(ids.get(i) + ".xml");
     }

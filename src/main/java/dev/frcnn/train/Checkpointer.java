@@ -2,6 +2,7 @@ package dev.frcnn.train;
 
 import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.config.Config;
+import dev.frcnn.data.CocoCategories;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WeightsFormatException;
 import dev.frcnn.model.FasterRCNN;
@@ -29,7 +30,7 @@ final class Checkpointer {
     private final Path last;
     private final Path best;
     private final Config cfg;
-    private final List<String> classNames;
+    private final CocoCategories categories;
     private final FasterRCNN model;
     private final TrainOptimizer optimizer;
     private final LrSchedule schedule;
@@ -40,15 +41,15 @@ final class Checkpointer {
     /**
      * @param dir the run directory
      * @param cfg the run's config (saved in each checkpoint)
-     * @param classNames saved in each checkpoint
+     * @param categories the classes' names and COCO category ids, saved in each checkpoint
      * @param beforeSaveLast flushed before each save of {@code last.ckpt} (the loss log)
      */
-    Checkpointer(Path dir, Config cfg, List<String> classNames, FasterRCNN model, TrainOptimizer optimizer,
+    Checkpointer(Path dir, Config cfg, CocoCategories categories, FasterRCNN model, TrainOptimizer optimizer,
                  LrSchedule schedule, TrainState state, Flushable beforeSaveLast) {
         this.last = dir.resolve(RunDirectory.LAST);
         this.best = dir.resolve(RunDirectory.BEST);
         this.cfg = cfg;
-        this.classNames = List.copyOf(classNames);
+        this.categories = categories;
         this.model = model;
         this.optimizer = optimizer;
         this.schedule = schedule;
@@ -161,8 +162,9 @@ final class Checkpointer {
             for (long i = 0; i < b.size(); i++) tensors.put(b.get(i).key().getString(), b.get(i).value());
             int it = positions == null ? iteration : positions.samplesDone(iteration);
             long step = positions == null ? state.globalStep() : state.globalStep() * positions.worldSize();
-            Checkpoint.Meta meta = new Checkpoint.Meta(cfg, classNames, epoch, it, step,
-                    state.bestMap(), state.bestEpoch(), schedule.baseLr(), withState ? schedule.groupLrs() : null);
+            Checkpoint.Meta meta = new Checkpoint.Meta(cfg, categories.names(), epoch, it, step,
+                    state.bestMap(), state.bestEpoch(), schedule.baseLr(), withState ? schedule.groupLrs() : null,
+                    categories);
             new Checkpoint(tensors, meta, withState ? optimizer.saveState() : null).save(file);
         }
     }

@@ -1,8 +1,9 @@
 package dev.frcnn.train;
 
 import dev.frcnn.config.Config;
+import dev.frcnn.config.EvalMetric;
+import dev.frcnn.data.DetectionDataset;
 import dev.frcnn.data.Preprocessing;
-import dev.frcnn.data.VocDataset;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.io.WriteFailures;
@@ -17,18 +18,20 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Evaluation and the choice of the best model, after each epoch (the reference's {@code train.py}): VOC mAP of the
- * model on the test split ({@code test_num}, {@code use_07_metric}), a row of {@code metrics.csv}
- * ({@code epoch,map,lr}, the lr before this epoch's decay), one log line
- * {@code epoch e/E: mAP m, lr l (train t s, eval t s)}, {@code metrics.png}/{@code .svg} redrawn from
- * {@code metrics.csv} ({@link RunCharts}), and, when the mAP beats the best so far, {@code best.ckpt} and the state's
- * best metric. A stop requested during the evaluation is honoured between two images: {@code last.ckpt}
+ * Evaluation and the choice of the best model, after each epoch (the reference's {@code train.py}): the
+ * {@code eval_metric} of the model on the test split ({@code test_num}; {@link Config#evalMetricMode()}: VOC07 mAP by
+ * default, VOC area mAP, or COCO's AP@[.5:.95]), a row of {@code metrics.csv} ({@code epoch,map,lr} for the VOC
+ * metrics, {@code epoch,coco_ap,lr} for COCO's, {@link EvalMetric#column()}; the lr before this epoch's decay), one
+ * log line {@code epoch e/E: mAP m, lr l (train t s, eval t s)} ({@code AP@[.5:.95] m} for COCO),
+ * {@code metrics.png}/{@code .svg} redrawn from {@code metrics.csv} ({@link RunCharts}), and, when the metric beats
+ * the best so far, {@code best.ckpt} and the state's best metric. A stop requested during the evaluation is honoured between two images: {@code last.ckpt}
  * is saved at the end of the epoch's steps (a resume evaluates the epoch again) and {@link TrainingStoppedException}
  * thrown.
  */
 final class EvalHook extends HookBase {
     private final FasterRCNN model;
-    private final VocDataset test;
+    private final DetectionDataset test;
+    private final EvalMetric metric;
     private final Preprocessing preprocessing;
     private final Config cfg;
     private final LrSchedule schedule;
@@ -45,17 +48,19 @@ final class EvalHook extends HookBase {
      *
      * @param dir the run directory
      * @param resumed whether the run continues one that has trained steps ({@code metrics.csv} is kept if present)
-     * @param cfg {@code test_num}, {@code use_07_metric}, {@code epoch}
+     * @param test the evaluation split (any format)
+     * @param cfg {@code test_num}, {@code eval_metric} (or {@code use_07_metric}), {@code epoch}
      * @param schedule the lr logged with each epoch
      * @param checkpointer saves {@code best.ckpt}, and {@code last.ckpt} on a stop
      * @param stop polled between the evaluation's images
      * @param log where the epoch's line goes
      * @throws IOException if {@code metrics.csv} cannot be written
      */
-    EvalHook(Path dir, boolean resumed, FasterRCNN model, VocDataset test, Preprocessing preprocessing, Config cfg,
+    EvalHook(Path dir, boolean resumed, FasterRCNN model, DetectionDataset test, Preprocessing preprocessing, Config cfg,
              LrSchedule schedule, Checkpointer checkpointer, StopRequest stop, PrintStream log) throws IOException {
         this.model = model;
         this.test = test;
+        this.metric = cfg.evalMetricMode();
         this.preprocessing = preprocessing;
         this.cfg = cfg;
         this.schedule = schedule;
@@ -64,11 +69,16 @@ final class EvalHook extends HookBase {
         this.log = log;
         this.dir = dir;
         this.metricsFile = dir.resolve("metrics.csv");
-        if (!resumed || !Files.isRegularFile(metricsFile)) Files.writeString(metricsFile, "epoch,map,lr\n");
+        if (!resumed || !Files.isRegularFile(metricsFile)) {
+            Files.writeString(metricsFile, "epoch," + metric.column() + ",lr\n");
+        }
         this.metrics = Files.newBufferedWriter(metricsFile, StandardOpenOption.APPEND);
     }
 
-    /** The test-split evaluation of the best epoch, or null if that epoch was evaluated by an earlier process. */
+    /**
+     * The test-split VOC evaluation of the best epoch, or null if that epoch was evaluated by an earlier process or
+     * the metric is COCO's.
+     */
     VocEval.Result bestEvaluation() {
         return bestEvaluation;
     }
@@ -77,9 +87,9 @@ final class EvalHook extends HookBase {
     void afterEpoch(TrainState state) throws IOException {
         long evalStart = System.nanoTime();
         model.train(false);
-        VocEval eval;
+        DetectionEvaluator.Run eval;
         try {
-            eval = DetectionEvaluator.run(model, test, preprocessing, Thresholds.EVALUATE, cfg.testNum(),
+            eval = DetectionEvaluator.evaluate(model, test, preprocessing, Thresholds.EVALUATE, cfg.testNum(),
                     done -> {
                         if (stop.isRequested()) throw new EvaluationStopped();
                     });
@@ -89,17 +99,18 @@ final class EvalHook extends HookBase {
             checkpointer.stopIfRequested(stop);
             throw new IllegalStateException("unreachable: a stop was requested");
         }
-        VocEval.Result r = eval.evaluate(cfg.use07Metric());
+        VocEval.Result r = metric.isVoc() ? eval.voc().evaluate(metric == EvalMetric.VOC07) : null;
+        double value = r != null ? r.map() : eval.coco().stats()[0];
         model.train(true);
-        state.evaluated(r.map());
-        writeMetrics(state.epoch(), r.map(), schedule.lr());
-        log.printf("epoch %d/%d: mAP %.4f, lr %.2e (train %.1f s, eval %.1f s)%n", state.epoch() + 1, cfg.epoch(),
-                r.map(), schedule.lr(), (evalStart - state.epochStartNanos()) / 1e9,
+        state.evaluated(value);
+        writeMetrics(state.epoch(), value, schedule.lr());
+        log.printf("epoch %d/%d: %s %.4f, lr %.2e (train %.1f s, eval %.1f s)%n", state.epoch() + 1, cfg.epoch(),
+                metric.label(), value, schedule.lr(), (evalStart - state.epochStartNanos()) / 1e9,
                 (System.nanoTime() - evalStart) / 1e9);
-        RunCharts.draw(log, () -> MetricsPlot.write(dir.resolve("metrics.png"), "mAP",
-                MetricsPlot.read(metricsFile, "map")));
-        if (r.map() > state.bestMap()) {
-            state.best(r.map());
+        RunCharts.draw(log, () -> MetricsPlot.write(dir.resolve("metrics.png"), metric.label(),
+                MetricsPlot.read(metricsFile, metric.column())));
+        if (value > state.bestMap()) {
+            state.best(value);
             bestEvaluation = r;
             checkpointer.saveBest();
         }

@@ -3,7 +3,6 @@ package dev.frcnn.train;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
 import dev.frcnn.data.DetectionDataset;
-import dev.frcnn.data.VocDataset;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.util.ArrayDeque;
@@ -25,7 +24,7 @@ final class PrefetchLoader implements AutoCloseable {
     /** Samples read ahead of the step in progress. */
     static final int PREFETCH = 4;
 
-    private final VocDataset train;
+    private final DetectionDataset train;
     private final DistributedSampler shard;
     private final Transform transform;
     private final Preprocessing preprocessing;
@@ -42,19 +41,19 @@ final class PrefetchLoader implements AutoCloseable {
      * @param seed the run's seed (epoch order and flips)
      * @param numWorkers {@code num_workers}: 0 reads in the training thread
      */
-    PrefetchLoader(VocDataset train, List<Integer> trainable, Transform transform, Preprocessing preprocessing,
+    PrefetchLoader(DetectionDataset train, List<Integer> trainable, Transform transform, Preprocessing preprocessing,
                    int minInputSide, long seed, int numWorkers) {
         this(train, DistributedSampler.single(trainable, seed), transform, preprocessing, minInputSide, seed,
                 numWorkers);
     }
 
     /**
-     * As {@link #PrefetchLoader(VocDataset, List, Transform, Preprocessing, int, long, int)}, reading this rank's
+     * As {@link #PrefetchLoader(DetectionDataset, List, Transform, Preprocessing, int, long, int)}, reading this rank's
      * share of each epoch.
      *
      * @param shard which of the trainable indices this process trains on, in which order ({@link #order})
      */
-    PrefetchLoader(VocDataset train, DistributedSampler shard, Transform transform, Preprocessing preprocessing,
+    PrefetchLoader(DetectionDataset train, DistributedSampler shard, Transform transform, Preprocessing preprocessing,
                    int minInputSide, long seed, int numWorkers) {
         this.train = train;
         this.shard = shard;

@@ -7,7 +7,8 @@ import dev.frcnn.data.DataException;
 import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.Transform;
-import dev.frcnn.data.VocDataset;
+import dev.frcnn.data.DatasetLayouts;
+import dev.frcnn.data.DetectionDataset;
 import dev.frcnn.dist.DistributedGroup;
 import dev.frcnn.dist.Rendezvous;
 import dev.frcnn.eval.VocEval;
@@ -26,7 +27,8 @@ import java.util.List;
 
 /**
  * The training loop of the reference's {@code train.py}: for each epoch, one {@link FasterRCNNTrainer#trainStep}
- * per training image (shuffled, horizontally flipped with p = 0.5), then VOC07 mAP on the test split; the best
+ * per training image (shuffled, horizontally flipped with p = 0.5), then the {@code eval_metric} (VOC07 mAP by
+ * default) on the test split; the best
  * model is kept; at epoch {@code lr_decay_epoch} the best model is reloaded and the learning rate scaled by
  * {@code lr_decay}. Images whose objects are all {@code difficult} have no gt box to train on: the reference
  * crashes on them, this loop skips them and reports the count.
@@ -38,6 +40,12 @@ import java.util.List;
  * model, optimizer, epoch, position in the epoch, best mAP). {@code resume} continues from {@code last.ckpt}:
  * the epoch order, flips and sampling are functions of (seed, epoch, step), so a resumed run repeats exactly
  * what an uninterrupted one would have done.
+ *
+ * <p>Data: any {@link DetectionDataset}, opened by {@link DatasetLayouts#open} (a VOC or COCO 2017 layout, or a COCO
+ * file and image folder). The class names are the training split's ({@code class_names} for VOC, or the COCO
+ * categories, which must then match {@code class_names} if given); the checkpoints store them with their COCO
+ * category ids ({@link DetectionDataset#categories()}). A COCO set converted from a VOC set trains exactly as the
+ * VOC set: same images in the same order, same targets.
  *
  * <p>This class sets a run up (the dataset check, the model and optimizer, resume or {@code load_path}, the run
  * directory) and builds the hooks in one place; {@link SimpleTrainer} runs the steps and calls them:
@@ -55,16 +63,25 @@ public final class TrainLoop {
     /**
      * How to run.
      *
+     * @param train the training split
+     * @param test the evaluation split
      * @param resume continue the run in {@code outDir} from its {@code last.ckpt}
      * @param overwrite replace the run in {@code outDir}, if any (its {@link RunDirectory#RUN_FILES}); without it
      *     and without {@code resume}, a directory that holds a run is refused ({@link RunExistsException})
      * @param stop polled between steps; null = {@link StopRequest#none()}
      */
-    public record Options(Path dataDir, Path outDir, boolean resume, boolean overwrite, String trainSplit,
-                          String testSplit, Device device, PrintStream log, boolean progressBar, StopRequest stop) {
+    public record Options(DatasetLayouts.Source train, DatasetLayouts.Source test, Path outDir, boolean resume,
+                          boolean overwrite, Device device, PrintStream log, boolean progressBar, StopRequest stop) {
         /** Replaces a null {@code stop} with {@link StopRequest#none()}. */
         public Options {
             if (stop == null) stop = StopRequest.none();
+        }
+
+        /** The splits {@code trainSplit} and {@code testSplit} of the dataset directory {@code dataDir} (any layout). */
+        public Options(Path dataDir, Path outDir, boolean resume, boolean overwrite, String trainSplit,
+                       String testSplit, Device device, PrintStream log, boolean progressBar, StopRequest stop) {
+            this(DatasetLayouts.Source.layout(dataDir, trainSplit), DatasetLayouts.Source.layout(dataDir, testSplit),
+                    outDir, resume, overwrite, device, log, progressBar, stop);
         }
 
         /** A fresh run (refusing a directory that holds a run) or a resume, which nothing outside can stop. */
@@ -77,15 +94,15 @@ public final class TrainLoop {
     /**
      * The outcome of a run.
      *
-     * @param bestEvaluation the test-split evaluation of the best epoch (the weights in {@code bestCheckpoint}),
-     *     or null if that epoch was evaluated by an earlier process (a resumed run)
+     * @param bestMap the best value of the {@code eval_metric} (VOC mAP, or COCO AP@[.5:.95]); -1 if none
+     * @param bestEvaluation the test-split VOC evaluation of the best epoch (the weights in {@code bestCheckpoint}),
+     *     or null if that epoch was evaluated by an earlier process (a resumed run) or the metric is COCO's
      */
     public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, FasterRCNN model,
                          VocEval.Result bestEvaluation) {}
 
     private final Config cfg;
     private final Options opt;
-    private final List<String> classNames;
     private final Preprocessing preprocessing;
     /** The backbone's smallest input side ({@link dev.frcnn.model.backbone.BackboneSpec#minInputSide()}). */
     private final int minInputSide;
@@ -93,7 +110,8 @@ public final class TrainLoop {
     private final DistributedGroup group;
 
     /**
-     * @param cfg the training configuration (the reference's keys; {@code class_names} not given = the 20 VOC classes)
+     * @param cfg the training configuration (the reference's keys; {@code class_names} not given = the 20 VOC classes
+     *     for VOC data, the categories for COCO data)
      * @param opt data and run directories, resume flag, splits, device, log stream, progress bar
      */
     public TrainLoop(Config cfg, Options opt) {
@@ -122,10 +140,8 @@ public final class TrainLoop {
         this.group = group;
         boolean rank0 = group.rank() == 0;
         this.cfg = cfg;
-        this.opt = rank0 ? opt : new Options(opt.dataDir(), opt.outDir(), opt.resume(), opt.overwrite(),
-                opt.trainSplit(), opt.testSplit(), opt.device(), new PrintStream(OutputStream.nullOutputStream()),
-                false, StopRequest.none());
-        this.classNames = cfg.classNamesOrVoc();
+        this.opt = rank0 ? opt : new Options(opt.train(), opt.test(), opt.outDir(), opt.resume(), opt.overwrite(),
+                opt.device(), new PrintStream(OutputStream.nullOutputStream()), false, StopRequest.none());
         this.preprocessing = cfg.preprocessing();
         this.minInputSide = dev.frcnn.model.backbone.Backbones.get(cfg.backbone()).minInputSide();
     }
@@ -155,16 +171,21 @@ public final class TrainLoop {
         boolean rank0 = group.rank() == 0;
         // the other ranks find rank 0's files of this run in the directory, and only check that a resume has last.ckpt
         if (rank0 || opt.resume()) RunDirectory.checkStart(opt.outDir(), opt.resume(), rank0 && opt.overwrite());
-        VocDataset train = new VocDataset(opt.dataDir(), opt.trainSplit(), false, classNames, cfg.maxImagePixels(),
+        DetectionDataset train = DatasetLayouts.open(opt.train(), true, cfg.classNames(), cfg.maxImagePixels(),
                 cfg.exifOrientationMode());
-        VocDataset test = new VocDataset(opt.dataDir(), opt.testSplit(), true, classNames, cfg.maxImagePixels(),
+        List<String> classNames = train.labelNames();
+        DetectionDataset test = DatasetLayouts.open(opt.test(), false, classNames, cfg.maxImagePixels(),
                 cfg.exifOrientationMode());
+        if (!test.categories().equals(train.categories())) {
+            throw new DataException(test.indexFile(), "its categories " + test.categories() + " are not those of the "
+                    + "training split " + train.indexFile() + ", " + train.categories());
+        }
         // Every listed image and annotation of both splits, before anything is created or trained.
         DatasetCheck.Result checked = DatasetCheck.run(List.of(train, test), cfg.truncatedImagesMode(),
                 (file, h, w) -> preprocessing.checkResizable(file, h, w, minInputSide));
         for (String w : checked.warnings()) opt.log().println("frcnn: warning: " + w);
-        opt.log().printf("checked %d images of '%s' and '%s' in %.2f s%n", checked.images(), opt.trainSplit(),
-                opt.testSplit(), checked.seconds());
+        opt.log().printf("checked %d images of '%s' and '%s' in %.2f s%n", checked.images(), train.split(),
+                test.split(), checked.seconds());
         train = checked.datasets().get(0);
         test = checked.datasets().get(1);
         if (rank0) {
@@ -175,7 +196,8 @@ public final class TrainLoop {
         for (int i = 0; i < train.size(); i++) if (train.annotation(i).size() > 0) trainable.add(i);
         int skipped = train.size() - trainable.size();
         if (trainable.isEmpty()) {
-            throw new DataException(opt.dataDir(), "split '" + opt.trainSplit() + "' has no image with a non-difficult object");
+            throw new DataException(train.indexFile(), "split '" + train.split()
+                    + "' has no image with a non-difficult object");
         }
 
         // Random initialisation from the seed, so that the same seed gives the same run.
@@ -211,7 +233,7 @@ public final class TrainLoop {
             opt.log().flush();
             try (PrefetchLoader loader = new PrefetchLoader(train, shard, new Transform(preprocessing), preprocessing,
                     minInputSide, cfg.seed(), cfg.numWorkers())) {
-                Checkpointer none = new Checkpointer(opt.outDir(), cfg, classNames, model, trainer.optimizer(),
+                Checkpointer none = new Checkpointer(opt.outDir(), cfg, train.categories(), model, trainer.optimizer(),
                         schedule, st, () -> {});
                 List<HookBase> hooks = new ArrayList<>(List.of(new EvalBarrier(group, reduce, opt.log(), cfg.epoch()), schedule));
                 hooks.addAll(extraHooks);
@@ -229,7 +251,7 @@ public final class TrainLoop {
             throw WriteFailures.naming(cfgOut, e);
         }
         LossLog losses = new LossLog(opt.outDir(), st.globalStep(), schedule, opt.log());
-        Checkpointer checkpointer = new Checkpointer(opt.outDir(), cfg, classNames, model, trainer.optimizer(),
+        Checkpointer checkpointer = new Checkpointer(opt.outDir(), cfg, train.categories(), model, trainer.optimizer(),
                 schedule, st, losses);
         checkpointer.countInSamples(shard);
         EvalHook eval = new EvalHook(opt.outDir(), st.globalStep() > 0, model, test, preprocessing, cfg, schedule,
