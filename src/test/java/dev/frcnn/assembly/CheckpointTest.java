@@ -3,6 +3,7 @@ package dev.frcnn.assembly;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frcnn.config.Config;
+import dev.frcnn.data.CocoCategories;
 import dev.frcnn.io.Checkpoints;
 import dev.frcnn.io.WeightsFormatException;
 import dev.frcnn.tensor.Tensors;
@@ -64,6 +65,35 @@ class CheckpointTest {
         assertThat(back.optimizerState()).isNull();
         assertThat(back.meta().groupLrs()).isNull();
         assertThat(Checkpoints.load(f).meta().has("group_lrs")).isFalse();
+    }
+
+    @Test
+    void cocoCategoriesRoundTripAndOldCheckpointsNumberTheClasses() throws IOException {
+        CocoCategories cats = new CocoCategories(List.of(90, 1), List.of("toothbrush", "person"));
+        Checkpoint.Meta meta = new Checkpoint.Meta(Config.defaults(), List.of("person", "toothbrush"), 0, 0, 0, -1, -1,
+                0.001, null, cats);
+        Path f = dir.resolve("coco.ckpt");
+        new Checkpoint(Map.of("w", Tensors.fromFloats(new float[]{1}, 1)), meta, null).save(f);
+        Checkpoint back = Checkpoint.load(f);
+        assertThat(back.meta().categories()).isEqualTo(cats);
+        assertThat(back.meta().categoriesOrNumbered().id(1)).isEqualTo(90);
+        assertThat(Checkpoints.load(f).meta().get("categories").toString())
+                .isEqualTo("[{\"id\":1,\"name\":\"person\"},{\"id\":90,\"name\":\"toothbrush\"}]");
+
+        // a checkpoint from before the key: loads, its classes numbered 1..K (bin/frcnn convert's ids)
+        Path old = dir.resolve("old.ckpt");
+        new Checkpoint(Map.of("w", Tensors.fromFloats(new float[]{1}, 1)), new Checkpoint.Meta(Config.defaults(),
+                List.of("a", "b"), 0, 0, 0, -1, -1, 0.001, null), null).save(old);
+        assertThat(Checkpoints.load(old).meta().has("categories")).isFalse();
+        Checkpoint.Meta m = Checkpoint.load(old).meta();
+        assertThat(m.categories()).isNull();
+        assertThat(m.categoriesOrNumbered()).isEqualTo(new CocoCategories(List.of(1, 2), List.of("a", "b")));
+
+        // categories naming other classes than class_names are refused, naming the file
+        ObjectNode raw = Checkpoints.load(f).meta();
+        raw.putArray("class_names").add("cat").add("dog");
+        assertThatThrownBy(() -> Checkpoint.Meta.fromJson(f, raw)).isInstanceOf(WeightsFormatException.class)
+                .hasMessageContaining("coco.ckpt").hasMessageContaining("categories");
     }
 
     @Test

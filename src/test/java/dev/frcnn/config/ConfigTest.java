@@ -31,6 +31,28 @@ class ConfigTest {
     }
 
     @Test
+    void evalMetricDefaultsToVoc07OrUse07MetricAndIsValidated() {
+        assertThat(Config.defaults().evalMetric()).isNull();
+        assertThat(Config.defaults().evalMetricMode()).isEqualTo(EvalMetric.VOC07);
+        assertThat(Config.defaults().withOverrides(List.of("use_07_metric=false")).evalMetricMode())
+                .isEqualTo(EvalMetric.VOC);
+        assertThat(Config.defaults().withOverrides(List.of("eval_metric=coco")).evalMetricMode())
+                .isEqualTo(EvalMetric.COCO);
+        // an explicit metric wins over use_07_metric
+        assertThat(Config.defaults().withOverrides(List.of("use_07_metric=false", "eval_metric=voc07")).evalMetricMode())
+                .isEqualTo(EvalMetric.VOC07);
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("eval_metric=map")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("eval_metric must be one of voc07, voc, coco")
+                .hasMessageContaining("map");
+        assertThat(EvalMetric.parseList(List.of("voc07,coco", "voc", "coco")))
+                .containsExactly(EvalMetric.VOC07, EvalMetric.COCO, EvalMetric.VOC);
+        assertThatThrownBy(() -> EvalMetric.parseList(List.of("voc07,"))).isInstanceOf(IllegalArgumentException.class);
+        // a config written with the key reads back equal
+        Config c = Config.defaults().withOverrides(List.of("eval_metric=coco"));
+        assertThat(Config.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(c))).isEqualTo(c);
+    }
+
+    @Test
     void shippedVoc07ConfigLoadsAndEqualsTheDefaults() {
         Path f = Path.of("configs/voc07-vgg16.json");
         assertThat(Config.load(f)).isEqualTo(Config.defaults());
