@@ -12,7 +12,6 @@ import dev.frcnn.eval.CocoResults;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.model.roi.Thresholds;
-import dev.frcnn.model.backbone.Backbones;
 import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;
 import picocli.CommandLine.Command;
@@ -79,15 +78,14 @@ final class EvalCommand implements Callable<Integer> {
             throw new BadInputException("--metric: " + e.getMessage().replace("eval_metric must", "a metric must"));
         }
         IntraOpThreads.apply(plan.config().threads());
-        // The data's layout, files and class names are checked before the weights load.
+        // The layout, the annotation file and the class names are checked before the weights load; the images after.
         DetectionDataset ds = DatasetLayouts.open(source, false, plan.classNames(), plan.config().maxImagePixels(),
                 plan.config().exifOrientationMode());
-        int minSide = Backbones.get(plan.config().backbone()).minInputSide();
-        DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), plan.config().truncatedImagesMode(),
-                (file, h, w) -> plan.config().preprocessing().checkResizable(file, h, w, minSide));
+        LoadedModel m = LoadedModel.load(plan, dev);
+        DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode(),
+                (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().backbone().minInputSide()));
         for (String w : checked.warnings()) System.err.println("frcnn: warning: " + w);
         ds = checked.datasets().get(0);
-        LoadedModel m = LoadedModel.load(plan, dev);
         DetectionEvaluator.Run run = DetectionEvaluator.evaluate(m.model(), ds, m.preprocessing(), Thresholds.EVALUATE,
                 m.config().testNum(), null);
         CocoDetections dets = run.cocoDetections(ds.categories());

@@ -57,9 +57,16 @@ public final class CocoDataset implements DetectionDataset {
      * @param label (R,) labels
      * @param difficult (R,) difficult flags
      * @param annotationIds (R,) the COCO annotation ids of the boxes
+     * @param areas (R,) the file's {@code area} of each box, NaN where it gives none
      */
-    public record CocoBoxes(String id, float[] bbox, int[] label, boolean[] difficult, long[] annotationIds)
-            implements DetectionDataset.Boxes {}
+    public record CocoBoxes(String id, float[] bbox, int[] label, boolean[] difficult, long[] annotationIds,
+                            double[] areas) implements DetectionDataset.Boxes {
+        /** The file's {@code area} of box {@code r}, or without one the box's {@code w * h}. */
+        @Override
+        public double area(int r) {
+            return Double.isNaN(areas[r]) ? DetectionDataset.Boxes.super.area(r) : areas[r];
+        }
+    }
 
     private record Entry(CocoFile.Image image, CocoBoxes targets, CocoBoxes crowd) {}
 
@@ -157,7 +164,7 @@ public final class CocoDataset implements DetectionDataset {
                     }
                 }
                 (a.crowd() ? crowd : targets).add((float) ymin, (float) xmin, (float) ymax, (float) xmax,
-                        categories.label(a.categoryId()), a.difficult(), a.id());
+                        categories.label(a.categoryId()), a.difficult(), a.id(), a.area());
             }
             if (targets.size() == 0 && mode == Mode.TRAIN && !keepEmptyImages) {
                 skipped++;
@@ -236,12 +243,15 @@ public final class CocoDataset implements DetectionDataset {
         private final List<Integer> labels = new ArrayList<>();
         private final List<Boolean> diffs = new ArrayList<>();
         private final List<Long> annIds = new ArrayList<>();
+        private final List<Double> areas = new ArrayList<>();
 
-        void add(float ymin, float xmin, float ymax, float xmax, int label, boolean difficult, long annId) {
+        void add(float ymin, float xmin, float ymax, float xmax, int label, boolean difficult, long annId,
+                 double area) {
             boxes.add(new float[] {ymin, xmin, ymax, xmax});
             labels.add(label);
             diffs.add(difficult);
             annIds.add(annId);
+            areas.add(area);
         }
 
         int size() {
@@ -254,13 +264,15 @@ public final class CocoDataset implements DetectionDataset {
             int[] l = new int[r];
             boolean[] d = new boolean[r];
             long[] a = new long[r];
+            double[] ar = new double[r];
             for (int k = 0; k < r; k++) {
                 System.arraycopy(boxes.get(k), 0, b, 4 * k, 4);
                 l[k] = labels.get(k);
                 d[k] = diffs.get(k);
                 a[k] = annIds.get(k);
+                ar[k] = areas.get(k);
             }
-            return new CocoBoxes(id, b, l, d, a);
+            return new CocoBoxes(id, b, l, d, a, ar);
         }
     }
 

@@ -20,9 +20,9 @@ import java.util.Set;
  *
  * <p>Read: {@code images[]} ({@code id}, {@code file_name}, {@code width}, {@code height}), {@code categories[]}
  * ({@code id}, {@code name}) and {@code annotations[]} ({@code id}, {@code image_id}, {@code category_id}, {@code bbox}
- * {@code [x, y, w, h]}, optional {@code iscrowd} 0/1, optional non-standard {@code difficult} 0/1 written by our VOC
- * converter). Every other field ({@code info}, {@code licenses}, {@code segmentation}, {@code area}, ...) is skipped
- * unread. The checks here are the file's own: types, missing fields, duplicate ids, references to unknown image or
+ * {@code [x, y, w, h]}, optional {@code area}, optional {@code iscrowd} 0/1, optional non-standard {@code difficult}
+ * 0/1 written by our VOC converter). Every other field ({@code info}, {@code licenses}, {@code segmentation}, ...) is
+ * skipped unread. The checks here are the file's own: types, missing fields, duplicate ids, references to unknown image or
  * category ids, negative sizes; the boxes' geometry is {@link CocoDataset}'s.
  *
  * @param images the images in file order
@@ -54,9 +54,11 @@ public record CocoFile(List<Image> images, List<Category> categories, List<Annot
      * @param h height in pixels
      * @param crowd COCO's {@code iscrowd == 1}
      * @param difficult the non-standard {@code difficult == 1} (VOC's flag, kept by our converter)
+     * @param area COCO's {@code area} (the segmentation's area, which decides the COCO metric's small/medium/large),
+     *     or NaN when the file gives none
      */
     public record Annotation(long id, long imageId, int categoryId, double x, double y, double w, double h,
-                             boolean crowd, boolean difficult) {}
+                             boolean crowd, boolean difficult, double area) {}
 
     /**
      * Reads {@code file}.
@@ -196,6 +198,7 @@ public record CocoFile(List<Image> images, List<Category> categories, List<Annot
             Long id = null, imageId = null, categoryId = null;
             double[] bbox = null;
             boolean crowd = false, difficult = false;
+            double area = Double.NaN;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String f = p.currentName();
                 JsonToken t = p.nextToken();
@@ -207,6 +210,7 @@ public record CocoFile(List<Image> images, List<Category> categories, List<Annot
                     case "bbox" -> bbox = box(t, where);
                     case "iscrowd" -> crowd = flag(t, where, f);
                     case "difficult" -> difficult = flag(t, where, f);
+                    case "area" -> area = optionalNumber(t, where, f);
                     default -> p.skipChildren();
                 }
             }
@@ -222,7 +226,7 @@ public record CocoFile(List<Image> images, List<Category> categories, List<Annot
                 throw fail(where + ": negative box size: bbox [x, y, w, h] = " + java.util.Arrays.toString(bbox));
             }
             return new Annotation(id, imageId, (int) (long) categoryId, bbox[0], bbox[1], bbox[2], bbox[3], crowd,
-                    difficult);
+                    difficult, area);
         }
 
         private long integer(JsonToken t, String where, String field) throws IOException {
@@ -237,6 +241,16 @@ public record CocoFile(List<Image> images, List<Category> categories, List<Annot
                 if (d == Math.rint(d) && Math.abs(d) < 9e15) return (long) d;
             }
             throw fail(where + ": '" + field + "' is not an integer: " + text(t));
+        }
+
+        /** A finite number, or NaN for {@code null}. */
+        private double optionalNumber(JsonToken t, String where, String field) throws IOException {
+            if (t == JsonToken.VALUE_NULL) return Double.NaN;
+            if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+                double d = p.getDoubleValue();
+                if (Double.isFinite(d)) return d;
+            }
+            throw fail(where + ": '" + field + "' is not a finite number: " + text(t));
         }
 
         private boolean flag(JsonToken t, String where, String field) throws IOException {

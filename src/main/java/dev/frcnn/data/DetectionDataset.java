@@ -78,6 +78,18 @@ public interface DetectionDataset {
         default int size() {
             return label().length;
         }
+
+        /**
+         * The area of box {@code r} as the COCO metric takes it (it decides the small/medium/large ranges): a COCO
+         * file's {@code area} where it gives one, else {@code w * h} of {@link CocoBox#xywh} (what
+         * {@link DatasetConverter#vocToCoco} writes).
+         *
+         * @throws IndexOutOfBoundsException if there is no box {@code r}
+         */
+        default double area(int r) {
+            double[] b = CocoBox.xywh(bbox(), r);
+            return b[2] * b[3];
+        }
     }
 
     /** Number of images. */

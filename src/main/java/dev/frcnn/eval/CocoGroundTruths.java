@@ -18,16 +18,16 @@ import java.util.Set;
  * is taken once), with their {@link DetectionDataset#imageId} ids; the categories are
  * {@link DetectionDataset#categories()}. Each object of {@link DetectionDataset#annotation} (read for evaluation:
  * difficult objects included) becomes an annotation with {@code bbox} = {@link CocoBox#xywh} of its box,
- * {@code area} = {@code w * h} and {@code iscrowd} 0; each region of {@link DetectionDataset#crowd} one with
+ * {@code area} = {@link DetectionDataset.Boxes#area} (a COCO file's {@code area}, else {@code w * h}) and
+ * {@code iscrowd} 0; each region of {@link DetectionDataset#crowd} one with
  * {@code iscrowd} 1, which pycocotools ignores as a target and inside which it ignores detections. Annotation ids are
  * 1, 2, ... in image order, an image's objects then its crowd regions.
  *
  * <p>This is the ground truth pycocotools reads from the same dataset converted by {@code bin/frcnn convert} (same
  * ids, boxes, areas and order). VOC's {@code difficult} flag is not a COCO notion: pycocotools, reading the converted
  * file, counts difficult objects as ordinary ones, and so does this. For an original COCO file the boxes are those
- * {@code dev.frcnn.data.CocoDataset} reads (float32, clipped to the image), and {@code area} is the box's
- * {@code w * h}, not the file's segmentation area (which decides only the small/medium/large numbers);
- * {@code docs/evaluation.md} says when that differs from pycocotools on the file itself.
+ * {@code dev.frcnn.data.CocoDataset} reads (float32, clipped to the image; zero-area boxes are refused there), and
+ * the areas are the file's; {@code docs/evaluation.md} says when that differs from pycocotools on the file itself.
  */
 public final class CocoGroundTruths {
     private CocoGroundTruths() {}
@@ -61,7 +61,7 @@ public final class CocoGroundTruths {
                             DetectionDataset.Boxes boxes, boolean crowd, CocoCategories cats) {
         for (int r = 0; r < boxes.size(); r++) {
             double[] box = CocoBox.xywh(boxes.bbox(), r);
-            out.add(new CocoGroundTruth.Annotation(++lastId, imageId, cats.id(boxes.label()[r]), box, box[2] * box[3],
+            out.add(new CocoGroundTruth.Annotation(++lastId, imageId, cats.id(boxes.label()[r]), box, boxes.area(r),
                     crowd));
         }
         return lastId;

@@ -12,8 +12,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The per-epoch evaluation chart ({@code metrics.png} and {@code metrics.svg}): one metric (the VOC mAP today) after
- * each epoch, epochs on the x axis. Redrawn after each evaluation from {@code metrics.csv}.
+ * The per-epoch evaluation chart ({@code metrics.png} and {@code metrics.svg}): one metric (the VOC mAP, or COCO's AP@[.5:.95]:
+ * {@code eval_metric}) after each epoch, epochs on the x axis. Redrawn after each evaluation from {@code metrics.csv}.
  */
 final class MetricsPlot {
     /** Width of the chart in pixels. */
@@ -68,8 +68,8 @@ final class MetricsPlot {
     }
 
     /**
-     * Reads one column of a metrics CSV as {@link TrainLoop} writes it ({@code epoch,map,lr} and one row per
-     * evaluation). Rows that do not parse are skipped; when an epoch appears twice (a resumed run that evaluated it
+     * Reads one column of a metrics CSV as {@link TrainLoop} writes it ({@code epoch,map,lr}, or {@code epoch,coco_ap,lr},
+     * and one row per evaluation). Rows that do not parse are skipped; when an epoch appears twice (a resumed run that evaluated it
      * again), the later row wins.
      *
      * @param csv the CSV, with a header row naming {@code epoch} and {@code column}

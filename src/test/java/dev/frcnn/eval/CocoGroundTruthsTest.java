@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link CocoGroundTruths}: the COCO metric's ground truth built from a dataset is the ground truth pycocotools reads
  * from the same dataset converted to COCO JSON ({@link CocoGroundTruth#read} of the converter's file: same images,
  * categories, annotation ids, boxes, areas, order), for the VOC original and for the converted COCO dataset; crowd
- * regions are {@code iscrowd} ignore regions.
+ * regions are {@code iscrowd} ignore regions and a COCO file's {@code area} is kept.
  */
 class CocoGroundTruthsTest {
     @TempDir
@@ -73,12 +73,14 @@ class CocoGroundTruthsTest {
                 {"images": [{"id": 7, "file_name": "a.jpg", "width": 200, "height": 100}],
                  "categories": [{"id": 3, "name": "person"}],
                  "annotations": [
-                   {"id": 11, "image_id": 7, "category_id": 3, "bbox": [10, 10, 40, 60], "area": 2400, "iscrowd": 0},
+                   {"id": 11, "image_id": 7, "category_id": 3, "bbox": [10, 10, 40, 60], "area": 1000, "iscrowd": 0},
                    {"id": 12, "image_id": 7, "category_id": 3, "bbox": [100, 0, 100, 100], "area": 10000, "iscrowd": 1}
                  ]}""");
         CocoDataset ds = new CocoDataset(json, tmp.resolve("val"), CocoDataset.Mode.EVALUATE);
         CocoGroundTruth gt = CocoGroundTruths.of(ds, ds.size());
         assertThat(gt.annotations()).extracting(CocoGroundTruth.Annotation::iscrowd).containsExactly(false, true);
+        // the file's area (a segmentation's), not w * h, as pycocotools takes it
+        assertThat(gt.annotations()).extracting(CocoGroundTruth.Annotation::area).containsExactly(1000.0, 10000.0);
         CocoDetections dets = new CocoDetections(List.of(
                 new CocoDetections.Detection(1, 7, 3, new double[] {120, 20, 30, 30}, 0.95),
                 new CocoDetections.Detection(2, 7, 3, new double[] {10, 10, 40, 60}, 0.9)));
