@@ -130,7 +130,8 @@ public final class DatasetLayouts {
                 training ? CocoDataset.Mode.TRAIN : CocoDataset.Mode.EVALUATE, true, maxImagePixels, exif);
         if (!classNames.isEmpty() && !coco.labelNames().equals(classNames)) {
             throw new DataException(annotations, "its categories (sorted by id) are " + coco.labelNames()
-                    + ", but the model's class names are " + classNames + "; they must be the same, in that order");
+                    + ", but the class names are " + classNames + " (the config's class_names, or the model's); they "
+                    + "must be the same, in that order");
         }
         return coco;
     }
