@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link RaccoonCocoLayoutTrainingTest}'s comparison on a longer run: the first 64 raccoon training images and the
  * whole 40-image test split, 2 epochs of the tiny detector, evaluated and chosen by COCO's AP@[.5:.95]
  * ({@code eval_metric: coco}): the VOC layout and its COCO conversion give the same losses, the same per-epoch APs and
- * the same best checkpoint, bit for bit. Slow profile (about 5 minutes on 2 cores).
+ * the same best checkpoint, bit for bit. Slow profile (625 s on 2 busy cores).
  */
 @Tag("slow")
 class RaccoonCocoLayoutTrainingSlowTest {
