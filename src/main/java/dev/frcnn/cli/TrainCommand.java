@@ -23,7 +23,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code frcnn train}: the reference's training recipe on a VOC-layout dataset. A run directory that holds a run
+ * {@code frcnn train}: the reference's training recipe on a dataset in the VOC or COCO layout, or on COCO files
+ * ({@code --annotations}/{@code --images} with {@code --test-annotations}/{@code --test-images}); the per-epoch
+ * evaluation and {@code best.ckpt} follow the config's {@code eval_metric}. A run directory that holds a run
  * needs {@code --resume} or {@code --overwrite} (checked before anything is read). SIGTERM and SIGINT stop it
  * gracefully ({@link StopSignals}): the step in progress finishes, {@code last.ckpt} is saved, one line says where,
  * and the exit code is 143 or 130.
