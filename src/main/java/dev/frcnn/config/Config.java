@@ -64,7 +64,10 @@ import java.util.Map;
  * key read as {@code apply}) and {@code eval_metric} ({@code voc07}, {@code voc} or {@code coco}, {@link EvalMetric}: the
  * metric of the training loop's evaluation after each epoch, which also chooses {@code best.ckpt}, and the default
  * of {@code bin/frcnn eval}; not given (null, the default): {@code voc07}, or {@code voc} with
- * {@code use_07_metric: false}, as before the key existed; {@code docs/evaluation.md}).
+ * {@code use_07_metric: false}, as before the key existed; {@code docs/evaluation.md}) and {@code batch_size}
+ * (training images per step per process, {@code >= 1}; default 1, the reference's recipe; images of a batch are padded bottom/right to a common size, each image's losses are the
+ * reference's and the step's loss is their mean; {@code lr} is the batch's as written: {@code docs/training.md},
+ * "Batches"; configs and checkpoints without the key read as 1).
  * The visdom keys ({@code env}, {@code port}) are not supported.
  *
  * <p>{@code num_workers}, as in PyTorch's {@code DataLoader}: 0 reads each training image in the training thread,
@@ -129,7 +132,8 @@ public record Config(
         @JsonProperty("freeze_at") int freezeAt,
         @JsonProperty("truncated_images") String truncatedImages,
         @JsonProperty("exif_orientation") String exifOrientation,
-        @JsonProperty("eval_metric") String evalMetric) {
+        @JsonProperty("eval_metric") String evalMetric,
+        @JsonProperty("batch_size") int batchSize) {
 
     /** The RoI ops {@code roi_op} accepts. */
     public static final List<String> ROI_OPS = List.of("roi_pool", "roi_align");
@@ -159,7 +163,7 @@ public record Config(
                 List.of(8.0, 16.0, 32.0), 500, true, 0, false, 0, 0, 0.001, 0.0, false, DEFAULT_MAX_IMAGE_PIXELS,
                 "fp32", 0, DEFAULT_ROI_N_SAMPLE, ResNetC4Backbone.Norm.FROZEN_BN.configName(),
                 ResNetC4Backbone.DEFAULT_FREEZE_AT, TruncatedImages.LOAD.configName(),
-                ExifOrientationMode.APPLY.configName(), null);
+                ExifOrientationMode.APPLY.configName(), null, 1);
     }
 
     public Config {
@@ -217,6 +221,10 @@ public record Config(
             errors.add("freeze_at applies to the ResNet backbones only, got backbone " + backbone);
         }
         if (roiNSample < 1) errors.add("roi_n_sample must be >= 1, got " + roiNSample);
+        if (batchSize < 1) {
+            errors.add("batch_size must be >= 1 (images per training step per process; 1 = the reference), got "
+                    + batchSize);
+        }
         if (maxImagePixels < 1) errors.add("max_image_pixels must be >= 1, got " + maxImagePixels);
         check(errors, () -> Precision.fromName(precisionName));
         check(errors, () -> TruncatedImages.fromName(truncatedName));

@@ -1,6 +1,8 @@
 package dev.frcnn.train;
 
 import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.ImageList;
+import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.roi.RoIHead;
 import dev.frcnn.model.rpn.RegionProposalNetwork;
 import dev.frcnn.tensor.Autocast;
@@ -9,6 +11,8 @@ import dev.frcnn.tensor.NativeHeap;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OptimizerParamGroup;
 import org.bytedeco.pytorch.Scalar;
@@ -21,8 +25,11 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 import static org.bytedeco.pytorch.global.torch.*;
 
@@ -41,7 +48,13 @@ import static org.bytedeco.pytorch.global.torch.*;
  *   <li>{@code roi_cls_loss}: mean cross entropy over the sampled RoIs (label 0 = background);</li>
  *   <li>{@code total_loss}: their sum in that order.</li>
  * </ul>
- * Only batches of one image are supported, as in the reference.
+ *
+ * <p>A batch of one image ({@link #forward}, {@link #trainStep(Tensor, Tensor, Tensor, double)}) is the reference's
+ * step, unpadded. A batch of several ({@link #traceBatch}, {@link #trainStep(List, List, List, double[])}; config
+ * {@code batch_size}) pads the images bottom/right to a common size that is a multiple of the backbone's feature stride
+ * ({@link ImageList#pad}), runs the extractor, the RPN's convolutions and the RoI head once on the batch, and makes
+ * anchors, proposals and targets per image over that image's own feature cells and size; each image's four losses
+ * are the reference's, and the batch's are their mean over the images ({@code docs/training.md}, "Batches").
  */
 public final class FasterRCNNTrainer {
     /** The losses of one forward pass: 0-dim float32 tensors (the total is differentiable). */
@@ -60,6 +73,19 @@ public final class FasterRCNNTrainer {
     public record Trace(Losses losses, RegionProposalNetwork.Output rpn, ProposalTargetCreator.Result roiTargets,
                         AnchorTargetCreator.Result rpnTargets, RoIHead.Output head) {}
 
+    /**
+     * Everything the forward pass of a batch computed.
+     *
+     * @param losses the batch's losses: each of the four the mean over the images of that image's loss, the total
+     *     their sum (what the backward of a batch step differentiates)
+     * @param images each image's {@link Trace}, in batch order: its own losses (the reference's for that image), its
+     *     RPN outputs over its own feature cells ({@code rpnLocs} {@code (1, h_i*w_i*A, 4)}, its anchors, its
+     *     proposals with {@code roiIndices} = its batch index), its targets and its rows of the head's outputs
+     * @param batch the images the extractor ran on: {@code (N, 3, Hp, Wp)}, padded, with each image's own size (a
+     *     batch of one image is not padded)
+     */
+    public record BatchTrace(Losses losses, List<Trace> images, ImageList batch) {}
+
     private final FasterRCNN fasterRcnn;
     private final AnchorTargetCreator anchorTargetCreator;
     private final ProposalTargetCreator proposalTargetCreator;
@@ -67,7 +93,9 @@ public final class FasterRCNNTrainer {
     private final double roiSigma;
     private final TrainOptimizer optimizer;
     private double clipGradNorm;
-    private Runnable afterBackward;
+    private Runnable afterBackward = () -> {};
+    /** (H << 32 | W) of an input to the (h, w) of its feature map, for {@link #featureSize}. */
+    private final Map<Long, long[]> featureSizes = new HashMap<>();
 
     /**
      * @param fasterRcnn the model to train (its parameters with requires_grad are optimized)
@@ -230,6 +258,19 @@ public final class FasterRCNNTrainer {
 
         // RPN losses
         AnchorTargetCreator.Result rpnTargets = anchorTargetCreator.call(bbox, rpn.anchor(), (int) h, (int) w);
+        Losses losses = imageLosses(rpnLoc, rpnScore, rpnTargets, head, roiTargets, imgs.device());
+        return new Trace(losses, rpn, roiTargets, rpnTargets, head);
+    }
+
+    /**
+     * The reference's four losses of one image from its RPN outputs over its own anchors, its anchor targets, its
+     * rows of the head's outputs and its RoI targets.
+     *
+     * @param rpnLoc (K, 4) float32 RPN offsets of the image's K anchors
+     * @param rpnScore (K, 2) float32 RPN (bg, fg) logits
+     */
+    private Losses imageLosses(Tensor rpnLoc, Tensor rpnScore, AnchorTargetCreator.Result rpnTargets,
+                               RoIHead.Output head, ProposalTargetCreator.Result roiTargets, Device device) {
         Tensor gtRpnLabel = rpnTargets.label();
         Tensor rpnLocLoss = fastRcnnLocLoss(rpnLoc, rpnTargets.loc(), gtRpnLabel, rpnSigma);
         Tensor rpnClsLoss = cross_entropy_loss(rpnScore, gtRpnLabel, new org.bytedeco.pytorch.TensorOptional(), 1, -1, 0.0);
@@ -239,13 +280,162 @@ public final class FasterRCNNTrainer {
         Tensor roiClsLoc = head.roiClsLocs().view(nSample, -1, 4);
         Tensor gtRoiLabel = roiTargets.gtRoiLabel();
         Tensor rows = arange(new Scalar(nSample), new TensorOptions(ScalarType.Long).device(
-                new org.bytedeco.pytorch.DeviceOptional(imgs.device())));
+                new org.bytedeco.pytorch.DeviceOptional(device)));
         Tensor roiLoc = roiClsLoc.index(new TensorIndexVector(new TensorIndex(rows), new TensorIndex(gtRoiLabel)));
         Tensor roiLocLoss = fastRcnnLocLoss(roiLoc.contiguous(), roiTargets.gtRoiLoc(), gtRoiLabel, roiSigma);
         Tensor roiClsLoss = cross_entropy_loss(head.roiScores(), gtRoiLabel, new org.bytedeco.pytorch.TensorOptional(), 1, -100, 0.0);
 
         Tensor total = rpnLocLoss.add(rpnClsLoss).add(roiLocLoss).add(roiClsLoss);
-        return new Trace(new Losses(rpnLocLoss, rpnClsLoss, roiLocLoss, roiClsLoss, total), rpn, roiTargets, rpnTargets, head);
+        return new Losses(rpnLocLoss, rpnClsLoss, roiLocLoss, roiClsLoss, total);
+    }
+
+    /**
+     * The forward pass of a batch of images and its losses ({@code batch_size}). One image is exactly
+     * {@link #trace} (the reference's step, unpadded). Several are padded bottom/right with zeros to a common size, a
+     * multiple of the backbone's feature stride ({@link ImageList#pad}); the extractor, the RPN's convolutions and the
+     * RoI head run once on the batch. Per image {@code i}, of size {@code (H_i, W_i)}, with {@code (h_i, w_i)} the
+     * feature map that image alone would give: the RPN outputs over the top-left {@code h_i x w_i} cells of the
+     * batch's map and the anchors of those cells (the reference's anchors for that image); proposals clipped to
+     * {@code (H_i, W_i)}; RoI targets; the head on its sampled RoIs with batch index {@code i}; anchor targets with the
+     * inside-image rule of {@code (H_i, W_i)}; the reference's four losses. The batch's losses are the means over the
+     * images (torchvision's {@code RoIHeads}/{@code RPN} instead pool the samples of all images into one loss).
+     *
+     * <p>Random choices come from the sampler in this order: the RoI sampling of images {@code 0 .. N-1}, then the
+     * anchor sampling of images {@code 0 .. N-1} (for one image: RoIs then anchors, the reference's order).
+     *
+     * @param imgs {@code N >= 1} (3, H_i, W_i) float32 preprocessed images, same device
+     * @param bboxes per image (R_i, 4) or (1, R_i, 4) float32 gt boxes (ymin, xmin, ymax, xmax) in pixels of the
+     *     preprocessed image
+     * @param labels per image (R_i,) or (1, R_i) int64 gt labels, 0-based foreground classes
+     * @param scales per image, preprocessed size / original size
+     * @return the batch's losses and each image's trace
+     * @throws IllegalArgumentException if the lists are empty or of different lengths, an image is not (3, H, W) or
+     *     has no gt box
+     */
+    public BatchTrace traceBatch(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales) {
+        int n = imgs.size();
+        if (n == 0 || bboxes.size() != n || labels.size() != n || scales.length != n) {
+            throw new IllegalArgumentException("a batch needs as many boxes, labels and scales as images (at least one), got "
+                    + n + " images, " + bboxes.size() + " boxes, " + labels.size() + " labels, " + scales.length + " scales");
+        }
+        for (Tensor im : imgs) {
+            if (im.dim() != 3) {
+                throw new IllegalArgumentException("each image of a batch must be (C, H, W), got "
+                        + java.util.Arrays.toString(im.sizes().vec().get()));
+            }
+        }
+        if (n == 1) {
+            Tensor img = imgs.get(0).unsqueeze(0);
+            Trace t = trace(img, bboxes.get(0), labels.get(0), scales[0]);
+            return new BatchTrace(t.losses(), List.of(t), new ImageList(img,
+                    List.of(new ImageSize((int) img.size(2), (int) img.size(3)))));
+        }
+        Device device = imgs.get(0).device();
+        List<Tensor> bbox = new ArrayList<>(n), label = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Tensor b = bboxes.get(i).dim() == 3 ? bboxes.get(i).get(0) : bboxes.get(i);
+            Tensor l = labels.get(i).dim() == 2 ? labels.get(i).get(0) : labels.get(i);
+            if (b.size(0) == 0) {
+                throw new IllegalArgumentException("an image without gt boxes cannot be trained on (image " + i
+                        + " of the batch)");
+            }
+            bbox.add(b.to(device, ScalarType.Float));
+            label.add(l.to(device, ScalarType.Long));
+        }
+        List<long[]> cells = new ArrayList<>(n);
+        for (Tensor im : imgs) cells.add(featureSize(im));
+        ImageList batch = ImageList.pad(imgs, fasterRcnn.backbone().featureStride());
+        RegionProposalNetwork rpnModule = fasterRcnn.rpn();
+        int a = rpnModule.nAnchor();
+        TensorOptions longOnDevice = new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(device));
+
+        List<RegionProposalNetwork.Output> rpn = new ArrayList<>(n);
+        List<ProposalTargetCreator.Result> roiTargets = new ArrayList<>(n);
+        RoIHead.Output head;
+        try (Autocast ac = fasterRcnn.autocast(device)) {
+            Tensor features = fasterRcnn.extract(batch.tensors());
+            long hh = features.size(2), ww = features.size(3);
+            RegionProposalNetwork.Heads heads = rpnModule.heads(features);
+            TensorVector sampleRois = new TensorVector(), sampleRoiIndices = new TensorVector();
+            for (int i = 0; i < n; i++) {
+                long h = cells.get(i)[0], w = cells.get(i)[1];
+                ImageSize size = batch.imageSizes().get(i);
+                Tensor loc = ownCells(heads.rpnLocs().get(i), hh, ww, h, w, a, 4);
+                Tensor score = ownCells(heads.rpnScores().get(i), hh, ww, h, w, a, 2);
+                Tensor fg = ownCells(heads.rpnFgScores().get(i), hh, ww, h, w, a, 1).view(-1);
+                Tensor anchor = rpnModule.anchors(h, w, device);
+                Tensor rois = rpnModule.proposalLayer().apply(loc.detach(), fg.detach(), anchor, size.height(),
+                        size.width(), scales[i], rpnModule.is_training());
+                Tensor roiIndex = zeros(new long[]{rois.size(0)}, longOnDevice).fill_(new Scalar(i));
+                rpn.add(new RegionProposalNetwork.Output(loc.unsqueeze(0), score.unsqueeze(0), fg.unsqueeze(0), rois,
+                        roiIndex, anchor));
+                ProposalTargetCreator.Result targets = proposalTargetCreator.call(rois, bbox.get(i), label.get(i));
+                roiTargets.add(targets);
+                sampleRois.push_back(targets.sampleRoi());
+                sampleRoiIndices.push_back(zeros(new long[]{targets.sampleRoi().size(0)}, longOnDevice)
+                        .fill_(new Scalar(i)));
+            }
+            head = fasterRcnn.head().forward(features, cat(sampleRois, 0), cat(sampleRoiIndices, 0));
+        }
+
+        List<Trace> traces = new ArrayList<>(n);
+        long row = 0;
+        for (int i = 0; i < n; i++) {
+            ImageSize size = batch.imageSizes().get(i);
+            long rows = roiTargets.get(i).sampleRoi().size(0);
+            RoIHead.Output own = new RoIHead.Output(head.roiClsLocs().narrow(0, row, rows),
+                    head.roiScores().narrow(0, row, rows));
+            row += rows;
+            RegionProposalNetwork.Output r = rpn.get(i);
+            AnchorTargetCreator.Result rpnTargets = anchorTargetCreator.call(bbox.get(i), r.anchor(), size.height(),
+                    size.width());
+            Losses l = imageLosses(r.rpnLocs().get(0), r.rpnScores().get(0), rpnTargets, own, roiTargets.get(i), device);
+            traces.add(new Trace(l, r, roiTargets.get(i), rpnTargets, own));
+        }
+        return new BatchTrace(meanLosses(traces), List.copyOf(traces), batch);
+    }
+
+    /**
+     * The rows of one image's dense RPN output that belong to its own {@code h x w} feature cells.
+     *
+     * @param x (hh*ww*A, k) or (hh*ww*A,) rows ordered (y, x, anchor) over the batch's hh x ww map
+     * @return (h*w*A, k) rows ordered (y, x, anchor) over the top-left h x w cells (with autograd)
+     */
+    private static Tensor ownCells(Tensor x, long hh, long ww, long h, long w, int a, int k) {
+        Tensor grid = x.view(hh, ww, a, k);
+        if (h == hh && w == ww) return grid.view(-1, k);
+        return grid.narrow(0, 0, h).narrow(1, 0, w).reshape(-1, k);
+    }
+
+    /**
+     * The height and width of the feature map that the extractor gives for {@code img} alone, found by running the
+     * extractor on an empty batch of its size ({@code (0, C, H, W)}: LibTorch computes the output shape without
+     * arithmetic) and remembered per size.
+     *
+     * @param img (C, H, W)
+     * @return {h, w}
+     */
+    private long[] featureSize(Tensor img) {
+        long h = img.size(1), w = img.size(2);
+        return featureSizes.computeIfAbsent(h << 32 | w, key -> {
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                Tensor f = fasterRcnn.extract(zeros(new long[]{0, img.size(0), h, w}, img.options()));
+                return new long[]{f.size(2), f.size(3)};
+            }
+        });
+    }
+
+    /** Each of the four losses averaged over the images, and the total their sum (with autograd). */
+    private static Losses meanLosses(List<Trace> traces) {
+        Scalar n = new Scalar((double) traces.size());
+        Tensor[] sums = new Tensor[4];
+        for (Trace t : traces) {
+            Losses l = t.losses();
+            Tensor[] v = {l.rpnLocLoss(), l.rpnClsLoss(), l.roiLocLoss(), l.roiClsLoss()};
+            for (int k = 0; k < 4; k++) sums[k] = sums[k] == null ? v[k] : sums[k].add(v[k]);
+        }
+        Tensor rpnLoc = sums[0].div(n), rpnCls = sums[1].div(n), roiLoc = sums[2].div(n), roiCls = sums[3].div(n);
+        return new Losses(rpnLoc, rpnCls, roiLoc, roiCls, rpnLoc.add(rpnCls).add(roiLoc).add(roiCls));
     }
 
     /**
@@ -261,18 +451,51 @@ public final class FasterRCNNTrainer {
      *     optimizer step has run, so the parameters and the optimizer state are those before this step
      */
     public Losses trainStep(Tensor imgs, Tensor bboxes, Tensor labels, double scale) {
+        return step(() -> forward(imgs, bboxes, labels, scale));
+    }
+
+    /**
+     * One optimization step on a batch of images ({@code batch_size}): as
+     * {@link #trainStep(Tensor, Tensor, Tensor, double)}, with the batch's losses of {@link #traceBatch} (the mean over
+     * the images of each image's losses). A batch of one image is exactly that method's step.
+     *
+     * @param imgs {@code N >= 1} (3, H_i, W_i) float32 preprocessed images on the model's device
+     * @param bboxes per image (R_i, 4) float32 gt boxes (ymin, xmin, ymax, xmax) in pixels of the preprocessed image
+     * @param labels per image (R_i,) int64 gt labels
+     * @param scales per image, preprocessed size / original size
+     * @return the batch's losses, detached (as {@link #trainStep(Tensor, Tensor, Tensor, double)})
+     * @throws NonFiniteLossException if any of the batch's losses is NaN or infinite (nothing updated)
+     * @throws IllegalArgumentException as {@link #traceBatch}
+     */
+    public Losses trainStep(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales) {
+        return step(() -> traceBatch(imgs, bboxes, labels, scales).losses());
+    }
+
+    /**
+     * Sets what runs after each step's backward and before its gradient clipping and optimizer step (on the finite
+     * gradients of the step's losses): the place where data parallelism averages the gradients over processes
+     * ({@link GradientAllReduce#averageGradients()}), as PyTorch's DDP does during the backward.
+     *
+     * @param hook run once per {@link #trainStep}, in the training thread, inside the step's {@link PointerScope};
+     *     null (the default) runs nothing
+     */
+    public void setAfterBackward(Runnable hook) {
+        this.afterBackward = hook == null ? () -> {} : hook;
+    }
+
+    private Losses step(Supplier<Losses> forward) {
         NativeHeap.iterationDone();
         PointerScope outer = PointerScope.getInnerScope();
         Tensor[] out = new Tensor[5];
         try (PointerScope scope = new PointerScope()) {
             optimizer.zeroGrad();
-            Losses losses = forward(imgs, bboxes, labels, scale);
+            Losses losses = forward.get();
             double[] v = losses.values();
             for (double x : v) {
                 if (!Double.isFinite(x)) throw new NonFiniteLossException(v);
             }
             ConvolutionBackward.backward(losses.totalLoss());
-            if (afterBackward != null) afterBackward.run();
+            afterBackward.run();
             if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
             optimizer.step();
             Tensor[] in = {losses.rpnLocLoss(), losses.rpnClsLoss(), losses.roiLocLoss(), losses.roiClsLoss(), losses.totalLoss()};
@@ -297,14 +520,6 @@ public final class FasterRCNNTrainer {
     public void setClipGradNorm(double maxNorm) {
         if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("clip_grad_norm must be finite and >= 0, got " + maxNorm);
         this.clipGradNorm = maxNorm;
-    }
-
-    /**
-     * Sets what runs in each {@link #trainStep} after the backward and before the gradient clipping and the optimizer
-     * step (data parallelism: {@link GradientAllReduce#averageGradients()}); null (the default) runs nothing.
-     */
-    void setAfterBackward(Runnable afterBackward) {
-        this.afterBackward = afterBackward;
     }
 
     private TensorVector trainableParameters() {

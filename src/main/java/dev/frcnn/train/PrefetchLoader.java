@@ -68,7 +68,10 @@ final class PrefetchLoader implements AutoCloseable {
         });
     }
 
-    /** The order of {@code epoch}: dataset indices, one per step ({@link DistributedSampler#indices}). */
+    /**
+     * The order of {@code epoch}: dataset indices, one per image position ({@code batch_size} of them per step;
+     * {@link DistributedSampler#indices}).
+     */
     int[] order(int epoch) {
         return shard.indices(epoch);
     }
@@ -79,7 +82,7 @@ final class PrefetchLoader implements AutoCloseable {
     }
 
     /**
-     * Starts reading an epoch from step {@code from}.
+     * Starts reading an epoch from image position {@code from} (the first image of a step: step x {@code batch_size}).
      *
      * @param order the epoch's {@link #order(int)}
      */
@@ -87,7 +90,7 @@ final class PrefetchLoader implements AutoCloseable {
         return new Epoch(epoch, order, from);
     }
 
-    /** The samples of one epoch, asked for in step order; closing it cancels the reads ahead. */
+    /** The samples of one epoch, asked for in position order; closing it cancels the reads ahead. */
     final class Epoch implements AutoCloseable {
         private final int epoch;
         private final int[] order;
@@ -101,7 +104,8 @@ final class PrefetchLoader implements AutoCloseable {
         }
 
         /**
-         * The sample of step {@code it} of the epoch (steps are asked for in order, from the epoch's start step).
+         * The sample at position {@code it} of the epoch's order (positions are asked for in order, from the epoch's
+         * start position).
          *
          * @return the transformed sample; the caller closes it
          * @throws dev.frcnn.data.DataException or another runtime exception of the read, naming the image

@@ -8,14 +8,18 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The core training loop, detectron2's {@code SimpleTrainer} by epochs: for each epoch of the run, from the position
- * in the {@link TrainState} (a resume may start mid-epoch), each step takes the next sample of the
- * {@link PrefetchLoader}, re-seeds the sampler for the step, moves the sample to the device and runs
- * {@link FasterRCNNTrainer#trainStep} (forward, the divergence check, backward through
- * {@link dev.frcnn.tensor.ConvolutionBackward}, gradient clipping, the optimizer step). Everything else (the lr
+ * in the {@link TrainState} (a resume may start mid-epoch), each step takes the next {@code batch_size} samples of the
+ * {@link PrefetchLoader} (the epoch's last step takes what is left: an epoch of n images has
+ * {@code ceil(n / batch_size)} steps, {@link #stepsPerEpoch}), re-seeds the sampler for the step, moves the samples to
+ * the device and runs {@link FasterRCNNTrainer#trainStep(List, List, List, double[])} (forward, the divergence check,
+ * backward through {@link dev.frcnn.tensor.ConvolutionBackward}, the after-backward point, gradient clipping, the
+ * optimizer step). Positions ({@link TrainState#iteration()}, {@link TrainState#globalStep()}) count steps, not
+ * images. Everything else (the lr
  * schedule, checkpoints, evaluation and the best model, the loss log, the progress bar) is a {@link HookBase} called
  * at the points listed there, in the order of the list.
  *
@@ -33,6 +37,7 @@ final class SimpleTrainer {
     private final Checkpointer checkpointer;
     private final StopRequest stop;
     private final int epochs;
+    private final int batchSize;
     private final long seed;
     private final Device device;
     private final List<HookBase> hooks;
@@ -45,13 +50,15 @@ final class SimpleTrainer {
      * @param checkpointer saves {@code last.ckpt} on a stop
      * @param stop polled at step boundaries
      * @param epochs epochs of the run ({@code epoch})
+     * @param batchSize images per step ({@code batch_size}, {@code >= 1})
      * @param seed the run's seed
      * @param device where the samples go
      * @param hooks called in this order at each point
      */
     SimpleTrainer(FasterRCNNTrainer trainer, ReseedableSampler sampler, PrefetchLoader loader, TrainState state,
-                  Checkpointer checkpointer, StopRequest stop, int epochs, long seed, Device device,
+                  Checkpointer checkpointer, StopRequest stop, int epochs, int batchSize, long seed, Device device,
                   List<HookBase> hooks) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch_size must be >= 1, got " + batchSize);
         this.model = trainer.fasterRcnn();
         this.trainer = trainer;
         this.sampler = sampler;
@@ -60,6 +67,7 @@ final class SimpleTrainer {
         this.checkpointer = checkpointer;
         this.stop = stop;
         this.epochs = epochs;
+        this.batchSize = batchSize;
         this.seed = seed;
         this.device = device;
         this.hooks = List.copyOf(hooks);
@@ -77,11 +85,12 @@ final class SimpleTrainer {
             for (HookBase h : hooks) h.beforeTrain(state);
             for (; state.epoch() < epochs; state.endEpoch()) {
                 int[] order = loader.order(state.epoch());
-                state.startEpoch(order.length);
+                int steps = stepsPerEpoch(order.length, batchSize);
+                state.startEpoch(steps);
                 checkpointer.stopIfRequested(stop);
                 state.startEpochClock(System.nanoTime());
                 for (HookBase h : hooks) h.beforeEpoch(state);
-                if (state.iteration() < order.length) runSteps(order);
+                if (state.iteration() < steps) runSteps(order, steps);
                 for (HookBase h : hooks) h.afterEpoch(state);
             }
             state.endTraining();
@@ -91,25 +100,47 @@ final class SimpleTrainer {
         }
     }
 
-    private void runSteps(int[] order) throws IOException {
+    /**
+     * Steps of an epoch of {@code images} images at {@code batchSize} images per step: {@code ceil(images / batchSize)}
+     * (the last step takes the remainder, a smaller batch).
+     */
+    static int stepsPerEpoch(int images, int batchSize) {
+        return (images + batchSize - 1) / batchSize;
+    }
+
+    private void runSteps(int[] order, int steps) throws IOException {
         model.train(true);
         int epoch = state.epoch();
-        try (PrefetchLoader.Epoch samples = loader.epoch(epoch, order, state.iteration())) {
-            for (int it = state.iteration(); it < order.length; it++) {
+        try (PrefetchLoader.Epoch samples = loader.epoch(epoch, order, state.iteration() * batchSize)) {
+            for (int it = state.iteration(); it < steps; it++) {
                 double[] v;
-                try (Transform.Sample s = samples.next(it); PointerScope scope = new PointerScope()) {
-                    sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(state.globalStep())));
-                    Tensor img = s.img().unsqueeze(0).to(device, s.img().scalar_type());
-                    Tensor bbox = s.bbox().unsqueeze(0).to(device, s.bbox().scalar_type());
-                    Tensor label = s.label().unsqueeze(0).to(device, s.label().scalar_type());
-                    for (HookBase h : hooks) h.beforeStep(state);
-                    v = trainer.trainStep(img, bbox, label, s.scale()).values();
+                int from = it * batchSize, to = Math.min(from + batchSize, order.length);
+                List<Transform.Sample> batch = new ArrayList<>(to - from);
+                try {
+                    for (int p = from; p < to; p++) batch.add(samples.next(p));
+                    try (PointerScope scope = new PointerScope()) {
+                        sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(state.globalStep())));
+                        List<Tensor> imgs = new ArrayList<>(batch.size()), bboxes = new ArrayList<>(batch.size()),
+                                labels = new ArrayList<>(batch.size());
+                        double[] scales = new double[batch.size()];
+                        for (int i = 0; i < batch.size(); i++) {
+                            Transform.Sample s = batch.get(i);
+                            imgs.add(s.img().to(device, s.img().scalar_type()));
+                            bboxes.add(s.bbox().to(device, s.bbox().scalar_type()));
+                            labels.add(s.label().to(device, s.label().scalar_type()));
+                            scales[i] = s.scale();
+                        }
+                        for (HookBase h : hooks) h.beforeStep(state);
+                        v = trainer.trainStep(imgs, bboxes, labels, scales).values();
+                    }
                 } catch (NonFiniteLossException e) {
                     state.stepDiverged(e.values());
                     for (HookBase h : hooks) h.afterDivergedStep(state);
                     throw new TrainingDivergedException(state.globalStep() + 1, epoch + 1, e.nonFiniteLosses(),
                             NonFiniteLossException.describe(e.values()),
                             Files.isRegularFile(checkpointer.last()) ? checkpointer.last() : null);
+                } finally {
+                    for (Transform.Sample s : batch) s.close();
                 }
                 state.stepDone(it, v);
                 for (HookBase h : hooks) h.afterStep(state);

@@ -3,6 +3,7 @@ package dev.frcnn.train;
 import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
+import dev.frcnn.config.ConfigException;
 import dev.frcnn.data.DataException;
 import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
@@ -27,8 +28,9 @@ import java.util.List;
 
 /**
  * The training loop of the reference's {@code train.py}: for each epoch, one {@link FasterRCNNTrainer#trainStep}
- * per training image (shuffled, horizontally flipped with p = 0.5), then the {@code eval_metric} (VOC07 mAP by
- * default) on the test split; the best
+ * per training image (shuffled, horizontally flipped with p = 0.5; with {@code batch_size} B > 1, one step per B
+ * consecutive images of the shuffled order, the last step of an epoch taking the rest), then the {@code eval_metric}
+ * (VOC07 mAP by default) on the test split; the best
  * model is kept; at epoch {@code lr_decay_epoch} the best model is reloaded and the learning rate scaled by
  * {@code lr_decay}. Images whose objects are all {@code difficult} have no gt box to train on: the reference
  * crashes on them, this loop skips them and reports the count.
@@ -219,6 +221,7 @@ public final class TrainLoop {
                 reduce == null ? reloadBest : EvalBarrier.reloadBest(group, reloadBest, reduce), opt.log());
         if (opt.resume()) {
             Checkpoint.Meta m = Checkpointer.restore(last, model, trainer.optimizer());
+            checkResumableBatchSize(last, m, cfg.batchSize());
             st.restore(m, shard);
             schedule.restore(m);
             opt.log().printf("resuming from %s: epoch %d, step %d of the epoch, best mAP %.4f%n", last,
@@ -237,8 +240,8 @@ public final class TrainLoop {
                         schedule, st, () -> {});
                 List<HookBase> hooks = new ArrayList<>(List.of(new EvalBarrier(group, reduce, opt.log(), cfg.epoch()), schedule));
                 hooks.addAll(extraHooks);
-                new SimpleTrainer(trainer, sampler, loader, st, none, StopRequest.none(), cfg.epoch(), cfg.seed(),
-                        opt.device(), hooks).train();
+                new SimpleTrainer(trainer, sampler, loader, st, none, StopRequest.none(), cfg.epoch(),
+                        cfg.batchSize(), cfg.seed(), opt.device(), hooks).train();
             }
             return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, model, null);
         }
@@ -283,9 +286,24 @@ public final class TrainLoop {
         Transform transform = new Transform(preprocessing);
         try (PrefetchLoader loader = new PrefetchLoader(train, shard, transform, preprocessing, minInputSide,
                 cfg.seed(), cfg.numWorkers())) {
-            new SimpleTrainer(trainer, sampler, loader, st, checkpointer, opt.stop(), cfg.epoch(), cfg.seed(),
-                    opt.device(), hooks).train();
+            new SimpleTrainer(trainer, sampler, loader, st, checkpointer, opt.stop(), cfg.epoch(), cfg.batchSize(),
+                    cfg.seed(), opt.device(), hooks).train();
         }
         return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, model, eval.bestEvaluation());
+    }
+
+    /**
+     * A checkpoint's position counts steps of its run's {@code batch_size}: a resume mid-epoch must keep that batch
+     * size (at an epoch's start it may change).
+     *
+     * @throws ConfigException if {@code last} stopped mid-epoch with another {@code batch_size} than {@code batchSize}
+     */
+    static void checkResumableBatchSize(Path last, Checkpoint.Meta m, int batchSize) {
+        int saved = m.config().batchSize();
+        if (m.iteration() > 0 && saved != batchSize) {
+            throw new ConfigException(last + " stopped at step " + m.iteration() + " of epoch " + (m.epoch() + 1)
+                    + " with batch_size " + saved + "; resuming mid-epoch needs the same batch_size, got " + batchSize
+                    + " (set batch_size=" + saved + ")");
+        }
     }
 }
