@@ -62,6 +62,8 @@ class ConfigValidationTest {
             new Check(List.of("backbone=squeezenet1_1", "roi_size=14"), "roi_size",
                     List.of("backbone=resnet101", "roi_size=14")),
             new Check("roi_n_sample=0", "roi_n_sample", "roi_n_sample=1"),
+            new Check("batch_size=0", "batch_size", "batch_size=1"),
+            new Check("batch_size=-2", "batch_size", "batch_size=16"),
             new Check(List.of("backbone=resnet50", "norm=batch_norm"), "norm", List.of("backbone=resnet50", "norm=group_norm")),
             new Check(List.of("backbone=vgg16", "norm=group_norm"), "norm", List.of("backbone=vgg16", "norm=frozen_bn")),
             new Check(List.of("backbone=resnet50", "freeze_at=-1"), "freeze_at", List.of("backbone=resnet50", "freeze_at=0")),
@@ -106,6 +108,21 @@ class ConfigValidationTest {
         assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("exif_orientation=sideways")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("exif_orientation must be one of apply, ignore, got sideways");
+    }
+
+    @Test
+    void batchSizeDefaultsToOneAlsoForStoredConfigsWithoutTheKey() throws Exception {
+        assertThat(Config.defaults().batchSize()).isEqualTo(1);
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Config.defaults().withOverrides(List.of("batch_size=4")).toJson());
+        assertThat(json.get("batch_size").asInt()).isEqualTo(4);
+        json.remove("batch_size"); // a checkpoint written before the key existed
+        assertThat(Config.fromJson(json).batchSize()).isEqualTo(1);
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("batch_size=0")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("batch_size must be >= 1 (images per training step per process; 1 = the reference), got 0");
+        assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("batch_size=1.5")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("batch_size");
     }
 
     @Test
