@@ -135,11 +135,18 @@ class BatchStepTest {
             Tensor bbox = boxes(10, 12, 50, 60);
             Tensor label = labels(1);
             model.zero_grad(true);
-            double[] single = values(trainer.trace(img.unsqueeze(0), bbox, label, 1.0).losses());
+            FasterRCNNTrainer.Trace t = trainer.trace(img.unsqueeze(0), bbox.unsqueeze(0), label.unsqueeze(0), 1.0);
+            double[] single = values(t.losses());
+            Map<String, Tensor> singleGrads = gradients(t.losses().totalLoss());
+            model.zero_grad(true);
             FasterRCNNTrainer.BatchTrace b = trainer.traceBatch(List.of(img), List.of(bbox), List.of(label), new double[]{1.0});
-            // not padded to a multiple of the stride: the reference's input, bit for bit the same losses
+            // not padded to a multiple of the stride: the reference's input, bit for bit the same losses and gradients
             assertThat(Tensors.shape(b.batch().tensors())).containsExactly(1, 3, 100, 130);
             assertThat(values(b.losses())).containsExactly(single);
+            Map<String, Tensor> batchGrads = gradients(b.losses().totalLoss());
+            for (String name : singleGrads.keySet()) {
+                assertThat(batchGrads.get(name).equal(singleGrads.get(name))).as("gradient of " + name).isTrue();
+            }
         }
     }
 
