@@ -293,17 +293,18 @@ public final class TrainLoop {
     }
 
     /**
-     * A checkpoint's position counts steps of its run's {@code batch_size}: a resume mid-epoch must keep that batch
-     * size (at an epoch's start it may change).
+     * A checkpoint's position counts steps of its run's {@code batch_size} (times the world size, {@link Checkpointer}):
+     * a resume within an epoch must keep that batch size (at an epoch's start it may change).
      *
-     * @throws ConfigException if {@code last} stopped mid-epoch with another {@code batch_size} than {@code batchSize}
+     * @throws ConfigException if {@code last} stopped within an epoch with another {@code batch_size} than
+     *     {@code batchSize}
      */
     static void checkResumableBatchSize(Path last, Checkpoint.Meta m, int batchSize) {
         int saved = m.config().batchSize();
         if (m.iteration() > 0 && saved != batchSize) {
-            throw new ConfigException(last + " stopped at step " + m.iteration() + " of epoch " + (m.epoch() + 1)
-                    + " with batch_size " + saved + "; resuming mid-epoch needs the same batch_size, got " + batchSize
-                    + " (set batch_size=" + saved + ")");
+            throw new ConfigException(last + " stopped within epoch " + (m.epoch() + 1) + " (position " + m.iteration()
+                    + ") with batch_size " + saved + "; resuming within an epoch needs the same batch_size, got "
+                    + batchSize + " (set batch_size=" + saved + ")");
         }
     }
 }

@@ -97,8 +97,8 @@ class BatchTrainLoopTest {
         // mid-epoch, the position counts steps of 2 images: another batch size is refused before anything is written
         assertThatThrownBy(() -> train(config(3, 1), stopped, true, -1))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("stopped at step 2 of epoch 1 with batch_size 2")
-                .hasMessageContaining("resuming mid-epoch needs the same batch_size, got 3");
+                .hasMessageContaining("stopped within epoch 1 (position 2) with batch_size 2")
+                .hasMessageContaining("resuming within an epoch needs the same batch_size, got 3 (set batch_size=2)");
         Recorder resumed = train(config(BATCH, 1), stopped, true, -1);
         assertThat(resumed.steps).containsExactly("0:3:3", "1:1:4", "1:2:5", "1:3:6");
 
