@@ -14,8 +14,9 @@ import java.util.List;
  *
  * <p>Step {@code s} of rank {@code r} trains on position {@code s * W + r} of the padded permutation, so the ranks'
  * steps, taken together, go through the single process's order {@code W} samples at a time.
- * {@link #sampleIndex(long)} numbers the samples of the whole run the same way, and the anchor and RoI sampling of a
- * step is seeded with it ({@link Seeds#stepSeed}): with world size 1 it is the global step, as before.
+ * {@link #sampleIndex(long, int, int)} numbers the samples of the whole run the same way, and the anchor and RoI
+ * sampling of each image is seeded with its number ({@link Seeds#stepSeed}): with world size 1 and one image per step
+ * it is the global step, as before.
  */
 final class DistributedSampler {
     private final List<Integer> trainable;
@@ -76,12 +77,18 @@ final class DistributedSampler {
     }
 
     /**
-     * The 0-based index, in the run's stream of samples over all ranks, of this rank's sample at global step
-     * {@code globalStep}: {@code globalStep * W + rank} (the global step with world size 1). The anchor and RoI
-     * sampling of the step is seeded with it.
+     * The 0-based index, in the run's stream of samples over all ranks, of this rank's image {@code i} of global
+     * step {@code globalStep} at {@code batchSize} images per step: {@code (globalStep * B + i) * W + rank}, the
+     * image's position in the single-process order ({@link #indices}: this rank's image {@code s * B + i} of the epoch
+     * is position {@code (s * B + i) * W + rank}), counted over the run. That image's anchor and RoI sampling is seeded
+     * with it ({@link Seeds#stepSeed}), so an image draws the same samples for every world size {@code W} and batch
+     * size {@code B} with the same {@code W * B}; at {@code B = 1} it is {@code globalStep * W + rank}, and at
+     * {@code W = B = 1} the global step.
+     *
+     * @param i the image's index in the step's batch, {@code 0 <= i < batchSize}
      */
-    long sampleIndex(long globalStep) {
-        return globalStep * worldSize + rank;
+    long sampleIndex(long globalStep, int batchSize, int i) {
+        return (globalStep * batchSize + i) * worldSize + rank;
     }
 
     /**

@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 import static org.bytedeco.pytorch.global.torch.*;
@@ -300,8 +301,9 @@ public final class FasterRCNNTrainer {
      * inside-image rule of {@code (H_i, W_i)}; the reference's four losses. The batch's losses are the means over the
      * images (torchvision's {@code RoIHeads}/{@code RPN} instead pool the samples of all images into one loss).
      *
-     * <p>Random choices come from the sampler in this order: the RoI sampling of images {@code 0 .. N-1}, then the
-     * anchor sampling of images {@code 0 .. N-1} (for one image: RoIs then anchors, the reference's order).
+     * <p>Random choices come from the sampler image by image, each image's in the reference's order: the RoI
+     * sampling of image 0, its anchor sampling, then image 1's, and so on ({@link #traceBatch(List, List, List,
+     * double[], IntConsumer)} re-seeds the sampler before each image's).
      *
      * @param imgs {@code N >= 1} (3, H_i, W_i) float32 preprocessed images, same device
      * @param bboxes per image (R_i, 4) or (1, R_i, 4) float32 gt boxes (ymin, xmin, ymax, xmax) in pixels of the
@@ -313,6 +315,19 @@ public final class FasterRCNNTrainer {
      *     has no gt box
      */
     public BatchTrace traceBatch(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales) {
+        return traceBatch(imgs, bboxes, labels, scales, i -> {});
+    }
+
+    /**
+     * As {@link #traceBatch(List, List, List, double[])}, running {@code beforeImage.accept(i)} right before image
+     * {@code i}'s random choices (its RoI sampling, then its anchor sampling): where training re-seeds the sampler
+     * with the image's global sample index ({@link Seeds#stepSeed}), so that an image draws the same samples whatever
+     * the batch size and the world size ({@code docs/distributed.md}, "What is deterministic").
+     *
+     * @param beforeImage called with {@code 0 .. N-1} in order, once per image, before that image's draws
+     */
+    public BatchTrace traceBatch(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales,
+                                 IntConsumer beforeImage) {
         int n = imgs.size();
         if (n == 0 || bboxes.size() != n || labels.size() != n || scales.length != n) {
             throw new IllegalArgumentException("a batch needs as many boxes, labels and scales as images (at least one), got "
@@ -325,6 +340,7 @@ public final class FasterRCNNTrainer {
             }
         }
         if (n == 1) {
+            beforeImage.accept(0);
             Tensor img = imgs.get(0).unsqueeze(0);
             Trace t = trace(img, bboxes.get(0), labels.get(0), scales[0]);
             return new BatchTrace(t.losses(), List.of(t), new ImageList(img,
@@ -351,6 +367,7 @@ public final class FasterRCNNTrainer {
 
         List<RegionProposalNetwork.Output> rpn = new ArrayList<>(n);
         List<ProposalTargetCreator.Result> roiTargets = new ArrayList<>(n);
+        List<AnchorTargetCreator.Result> anchorTargets = new ArrayList<>(n);
         RoIHead.Output head;
         try (Autocast ac = fasterRcnn.autocast(device)) {
             Tensor features = fasterRcnn.extract(batch.tensors());
@@ -369,8 +386,10 @@ public final class FasterRCNNTrainer {
                 Tensor roiIndex = zeros(new long[]{rois.size(0)}, longOnDevice).fill_(new Scalar(i));
                 rpn.add(new RegionProposalNetwork.Output(loc.unsqueeze(0), score.unsqueeze(0), fg.unsqueeze(0), rois,
                         roiIndex, anchor));
+                beforeImage.accept(i);
                 ProposalTargetCreator.Result targets = proposalTargetCreator.call(rois, bbox.get(i), label.get(i));
                 roiTargets.add(targets);
+                anchorTargets.add(anchorTargetCreator.call(bbox.get(i), anchor, size.height(), size.width()));
                 sampleRois.push_back(targets.sampleRoi());
                 sampleRoiIndices.push_back(zeros(new long[]{targets.sampleRoi().size(0)}, longOnDevice)
                         .fill_(new Scalar(i)));
@@ -387,8 +406,7 @@ public final class FasterRCNNTrainer {
                     head.roiScores().narrow(0, row, rows));
             row += rows;
             RegionProposalNetwork.Output r = rpn.get(i);
-            AnchorTargetCreator.Result rpnTargets = anchorTargetCreator.call(bbox.get(i), r.anchor(), size.height(),
-                    size.width());
+            AnchorTargetCreator.Result rpnTargets = anchorTargets.get(i);
             Losses l = imageLosses(r.rpnLocs().get(0), r.rpnScores().get(0), rpnTargets, own, roiTargets.get(i), device);
             traces.add(new Trace(l, r, roiTargets.get(i), rpnTargets, own));
         }
@@ -468,7 +486,16 @@ public final class FasterRCNNTrainer {
      * @throws IllegalArgumentException as {@link #traceBatch}
      */
     public Losses trainStep(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales) {
-        return step(() -> traceBatch(imgs, bboxes, labels, scales).losses());
+        return trainStep(imgs, bboxes, labels, scales, i -> {});
+    }
+
+    /**
+     * As {@link #trainStep(List, List, List, double[])}, with {@code beforeImage} run before each image's random
+     * choices ({@link #traceBatch(List, List, List, double[], IntConsumer)}).
+     */
+    public Losses trainStep(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales,
+                            IntConsumer beforeImage) {
+        return step(() -> traceBatch(imgs, bboxes, labels, scales, beforeImage).losses());
     }
 
     /**

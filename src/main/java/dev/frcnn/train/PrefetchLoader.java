@@ -76,9 +76,12 @@ final class PrefetchLoader implements AutoCloseable {
         return shard.indices(epoch);
     }
 
-    /** The sample index that seeds the sampling of global step {@code globalStep} ({@link DistributedSampler}). */
-    long sampleIndex(long globalStep) {
-        return shard.sampleIndex(globalStep);
+    /**
+     * The sample index that seeds the sampling of image {@code i} of global step {@code globalStep} at
+     * {@code batchSize} images per step ({@link DistributedSampler#sampleIndex(long, int, int)}).
+     */
+    long sampleIndex(long globalStep, int batchSize, int i) {
+        return shard.sampleIndex(globalStep, batchSize, i);
     }
 
     /**

@@ -3,8 +3,8 @@ package dev.frcnn.train;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * A {@link Sampler} whose random stream is re-seeded before every step ({@link Seeds#stepSeed}), so that resumed
- * runs repeat exactly.
+ * A {@link Sampler} whose random stream is re-seeded before every image's draws ({@link Seeds#stepSeed} of the
+ * image's sample index), so that resumed runs repeat exactly.
  */
 final class ReseedableSampler implements Sampler {
     private Sampler current;

@@ -34,7 +34,11 @@ final class Seeds {
         return (mix(mix(seed, 0xF11Fl + epoch), idx) & 1L) == 1L;
     }
 
-    /** The seed of the anchor and RoI sampling of the 0-based global step {@code step}. */
+    /**
+     * The seed of the anchor and RoI sampling of the image with the 0-based sample index {@code step}
+     * ({@link DistributedSampler#sampleIndex(long, int, int)}: the global step with one process and one image per
+     * step).
+     */
     static long stepSeed(long seed, long step) {
         return mix(seed, step);
     }

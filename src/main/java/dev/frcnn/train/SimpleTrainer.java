@@ -15,8 +15,9 @@ import java.util.List;
  * The core training loop, detectron2's {@code SimpleTrainer} by epochs: for each epoch of the run, from the position
  * in the {@link TrainState} (a resume may start mid-epoch), each step takes the next {@code batch_size} samples of the
  * {@link PrefetchLoader} (the epoch's last step takes what is left: an epoch of n images has
- * {@code ceil(n / batch_size)} steps, {@link #stepsPerEpoch}), re-seeds the sampler for the step, moves the samples to
- * the device and runs {@link FasterRCNNTrainer#trainStep(List, List, List, double[])} (forward, the divergence check,
+ * {@code ceil(n / batch_size)} steps, {@link #stepsPerEpoch}), moves the samples to the device and runs
+ * {@link FasterRCNNTrainer#trainStep(List, List, List, double[], java.util.function.IntConsumer)} (forward, re-seeding
+ * the sampler before each image's draws with the image's sample index, the divergence check,
  * backward through {@link dev.frcnn.tensor.ConvolutionBackward}, the after-backward point, gradient clipping, the
  * optimizer step). Positions ({@link TrainState#iteration()}, {@link TrainState#globalStep()}) count steps, not
  * images. Everything else (the lr
@@ -44,7 +45,8 @@ final class SimpleTrainer {
 
     /**
      * @param trainer the losses and the optimizer step of the model being trained
-     * @param sampler the trainer's sampler, re-seeded before each step ({@link Seeds#stepSeed})
+     * @param sampler the trainer's sampler, re-seeded before each image's draws ({@link Seeds#stepSeed} of
+     *     {@link PrefetchLoader#sampleIndex})
      * @param loader the training samples
      * @param state the position to start from (a resume's), updated as the loop runs
      * @param checkpointer saves {@code last.ckpt} on a stop
@@ -119,7 +121,7 @@ final class SimpleTrainer {
                 try {
                     for (int p = from; p < to; p++) batch.add(samples.next(p));
                     try (PointerScope scope = new PointerScope()) {
-                        sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(state.globalStep())));
+                        long step = state.globalStep();
                         List<Tensor> imgs = new ArrayList<>(batch.size()), bboxes = new ArrayList<>(batch.size()),
                                 labels = new ArrayList<>(batch.size());
                         double[] scales = new double[batch.size()];
@@ -131,7 +133,9 @@ final class SimpleTrainer {
                             scales[i] = s.scale();
                         }
                         for (HookBase h : hooks) h.beforeStep(state);
-                        v = trainer.trainStep(imgs, bboxes, labels, scales).values();
+                        v = trainer.trainStep(imgs, bboxes, labels, scales,
+                                i -> sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(step, batchSize, i))))
+                                .values();
                     }
                 } catch (NonFiniteLossException e) {
                     state.stepDiverged(e.values());

@@ -49,7 +49,8 @@ class DistributedSamplerTest {
             assertThat(DistributedSampler.single(trainable(11), SEED).indices(epoch))
                     .isEqualTo(Seeds.epochOrder(trainable(11), SEED, epoch));
             assertThat(s.numSamples()).isEqualTo(11);
-            assertThat(s.sampleIndex(41)).isEqualTo(41);
+            assertThat(s.sampleIndex(41, 1, 0)).isEqualTo(41);
+            assertThat(s.sampleIndex(41, 3, 2)).isEqualTo(41 * 3 + 2);
             assertThat(s.samplesDone(5)).isEqualTo(5);
             assertThat(s.stepsDone(5)).isEqualTo(5);
         }
@@ -87,7 +88,34 @@ class DistributedSamplerTest {
             int[] mine = s.indices(4);
             for (int step = 0; step < mine.length; step++) {
                 assertThat(mine[step]).isEqualTo(order[(step * w + r) % n]);
-                assertThat(s.sampleIndex(step)).isEqualTo(step * w + r);
+                assertThat(s.sampleIndex(step, 1, 0)).isEqualTo(step * w + r);
+            }
+        }
+    }
+
+    /**
+     * With {@code B} images per step, rank r's image i of step s is its share's position {@code s*B + i}; its sample
+     * index (which seeds its anchor and RoI sampling) is that image's position in the single-process order, so the
+     * seed follows the image for every world size and batch size.
+     */
+    @Test
+    void anImagesSampleIndexIsItsPositionInTheSingleProcessOrder() {
+        int n = 12;
+        int[] order = Seeds.epochOrder(trainable(n), SEED, 0);
+        for (int[] wb : new int[][]{{1, 1}, {1, 4}, {2, 1}, {2, 2}, {3, 2}, {4, 3}}) {
+            int w = wb[0], b = wb[1];
+            for (int r = 0; r < w; r++) {
+                DistributedSampler s = new DistributedSampler(trainable(n), SEED, r, w);
+                int[] mine = s.indices(0);
+                for (int step = 0; step * b < mine.length; step++) {
+                    for (int i = 0; i < b && step * b + i < mine.length; i++) {
+                        long index = s.sampleIndex(step, b, i);
+                        assertThat(mine[step * b + i]).as("W=%d B=%d rank %d step %d image %d", w, b, r, step, i)
+                                .isEqualTo(order[(int) index]);
+                        // the next epoch's images continue the run's numbering
+                        assertThat(s.sampleIndex(step + mine.length / b, b, i)).isEqualTo(index + (long) n);
+                    }
+                }
             }
         }
     }
