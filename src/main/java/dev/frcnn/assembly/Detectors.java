@@ -4,8 +4,13 @@ import dev.frcnn.config.Config;
 import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WeightsMismatchException;
+import dev.frcnn.error.UserInputException;
+import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
+import dev.frcnn.model.GeneralizedRCNNTransform;
+import dev.frcnn.model.TorchvisionFasterRCNN;
+import dev.frcnn.model.backbone.ResNetFPNBackbone;
 import dev.frcnn.model.backbone.Backbone;
 import dev.frcnn.model.backbone.BackboneSpec;
 import dev.frcnn.model.backbone.Backbones;
@@ -54,6 +59,10 @@ public final class Detectors {
      */
     public static FasterRCNN create(Config cfg, List<String> classNames) {
         if (classNames.isEmpty()) throw new IllegalArgumentException("a detector needs at least one class");
+        if (ModelFamily.of(cfg) != ModelFamily.REFERENCE) {
+            throw new UserInputException("backbone " + cfg.backbone() + " is torchvision's Faster R-CNN, which this "
+                    + "command cannot train or build yet: it detects, evaluates and benchmarks (docs/torchvision.md)");
+        }
         boolean align = switch (cfg.roiOp()) {
             case "roi_pool" -> false;
             case "roi_align" -> true;
@@ -72,6 +81,25 @@ public final class Detectors {
         RegionProposalNetwork rpn = new RegionProposalNetwork(b.featureChannels(), mid, cfg.ratiosArray(),
                 cfg.anchorScalesArray(), b.featureStride(), new ProposalCreator());
         return new FasterRCNN(b, rpn, head, LocNormalization.REFERENCE, classNames, cfg.precisionMode());
+    }
+
+    /**
+     * A randomly initialised detector of the config's {@link ModelFamily}: {@link #create} for the reference family;
+     * for {@code resnet50_fpn}, torchvision's {@code fasterrcnn_resnet50_fpn(num_classes = classNames.size() + 1)}
+     * with the config's {@code min_size}/{@code max_size}, ImageNet normalisation and FrozenBatchNorm2d eps 0.0.
+     *
+     * @param cfg the configuration
+     * @param classNames foreground class names, in label order
+     * @return the model (load weights afterwards; {@code module().train(false)} for inference)
+     * @throws IllegalArgumentException as {@link #create}
+     */
+    public static DetectionModel createModel(Config cfg, List<String> classNames) {
+        if (ModelFamily.of(cfg) == ModelFamily.REFERENCE) return create(cfg, classNames);
+        if (classNames.isEmpty()) throw new IllegalArgumentException("a detector needs at least one class");
+        GeneralizedRCNNTransform transform = new GeneralizedRCNNTransform(cfg.minSize(), cfg.maxSize(),
+                GeneralizedRCNNTransform.IMAGENET_MEAN, GeneralizedRCNNTransform.IMAGENET_STD,
+                GeneralizedRCNNTransform.DEFAULT_SIZE_DIVISIBLE);
+        return TorchvisionFasterRCNN.resnet50Fpn(transform, classNames, 0.0, ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS);
     }
 
     /**

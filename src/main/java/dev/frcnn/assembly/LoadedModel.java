@@ -11,8 +11,12 @@ import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WeightsDoNotFitException;
 import dev.frcnn.io.WeightsFormatException;
 import dev.frcnn.io.WeightsMismatchException;
+import dev.frcnn.io.PthReader;
+import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
-import dev.frcnn.model.backbone.Backbones;
+import dev.frcnn.model.GeneralizedRCNNTransform;
+import dev.frcnn.model.TorchvisionFasterRCNN;
+import dev.frcnn.model.backbone.ResNetFPNBackbone;
 import dev.frcnn.tensor.ComputeDevice;
 import org.bytedeco.pytorch.Device;
 
@@ -29,7 +33,8 @@ import java.util.function.UnaryOperator;
  * {@code detect}, {@code eval}, {@code demo} and {@code bench} and {@code dev.frcnn.api.Detector} all load through
  * it. Internal (this package is not exported by the module).
  *
- * @param model the detector, in eval mode
+ * @param model the detector, in eval mode: a reference-family {@link FasterRCNN} or a {@link TorchvisionFasterRCNN}
+ *     ({@link ModelFamily})
  * @param config the config it was built from (overrides applied)
  * @param classNames foreground class names, label i = name i
  * @param preprocessing min/max size and normalisation of {@code config}
@@ -37,7 +42,7 @@ import java.util.function.UnaryOperator;
  * @param categories the COCO category ids and names of the classes (label i = category i): a checkpoint's stored ones,
  *     else ids 1..K in class order ({@link Checkpoint.Meta#categoriesOrNumbered()})
  */
-public record LoadedModel(FasterRCNN model, Config config, List<String> classNames, Preprocessing preprocessing,
+public record LoadedModel(DetectionModel model, Config config, List<String> classNames, Preprocessing preprocessing,
                           Path weights, CocoCategories categories) {
 
     /**
@@ -70,7 +75,7 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
         public ImageHeader checkImage(Path image) {
             ImageHeader h = ImageReader.readHeader(image, config.maxImagePixels(), config.exifOrientationMode());
             config.preprocessing().checkResizable(image, h.height(), h.width(),
-                    Backbones.get(config.backbone()).minInputSide());
+                    ModelFamily.of(config).minInputSide(config));
             return h;
         }
     }
@@ -114,8 +119,9 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
             return new Plan(weights, settings.apply(meta.config()), meta.classNames(), true,
                     meta.categoriesOrNumbered());
         }
-        Config cfg = settings.apply(base);
-        return new Plan(weights, cfg, cfg.classNamesOrVoc(), false, CocoCategories.numbered(cfg.classNamesOrVoc()));
+        Config cfg = ModelFamily.resolve(base, settings);
+        List<String> names = ModelFamily.of(cfg).classNames(cfg);
+        return new Plan(weights, cfg, names, false, CocoCategories.numbered(names));
     }
 
     /**
@@ -154,6 +160,7 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
      */
     public static LoadedModel load(Plan plan, Device device) throws IOException {
         Path weights = plan.weights();
+        if (ModelFamily.of(plan.config()) == ModelFamily.TORCHVISION_FPN) return loadTorchvision(plan, device);
         ModelWeights.Loaded w = ModelWeights.read(weights);
         if (w.kind().backboneOnly()) {
             String arch = ModelWeights.guessBackbone(w.stateDict());
@@ -182,6 +189,53 @@ public record LoadedModel(FasterRCNN model, Config config, List<String> classNam
         model.train(false);
         return new LoadedModel(model, cfg, names, cfg.preprocessing(), weights, plan.categories());
     }
+
+    /**
+     * {@link #load(Plan, Device)} for {@link ModelFamily#TORCHVISION_FPN}: the file's state dict (a torchvision
+     * {@code .pth} as it is, or our {@code .ckpt}'s model tensors) into a {@link TorchvisionFasterRCNN} whose
+     * transform has the config's min/max size. FrozenBatchNorm2d eps is 0.0 (torchvision's COCO checkpoints), or
+     * 1e-5 when the file has {@code num_batches_tracked} entries (saved from a model built without weights, whose
+     * BatchNorm2d uses 1e-5).
+     */
+    private static LoadedModel loadTorchvision(Plan plan, Device device) throws IOException {
+        Path weights = plan.weights();
+        Config cfg = plan.config();
+        List<String> names = plan.classNames();
+        java.util.Map<String, org.bytedeco.pytorch.Tensor> sd = plan.checkpoint()
+                ? ModelWeights.read(weights).stateDict() : PthReader.readStateDict(weights);
+        org.bytedeco.pytorch.Tensor cls = sd.get(CLS_SCORE_WEIGHT);
+        if (cls != null && cls.dim() == 2 && cls.size(0) != names.size() + 1) {
+            long k = cls.size(0);
+            sd.values().forEach(org.bytedeco.pytorch.Tensor::close);
+            throw new WeightsDoNotFitException(weights, "its box predictor has " + k + " classes (background "
+                    + "included) but " + (cfg.classNames().isEmpty()
+                    ? "no class_names were given, and torchvision's COCO category names fit 91 classes: set "
+                      + "class_names to its " + (k - 1) + " foreground class names"
+                    : "class_names has " + names.size() + " names (" + (names.size() + 1) + " classes)"), null);
+        }
+        double eps = sd.keySet().stream().anyMatch(key -> key.endsWith("num_batches_tracked")) ? 1e-5 : 0.0;
+        GeneralizedRCNNTransform transform = new GeneralizedRCNNTransform(cfg.minSize(), cfg.maxSize(),
+                GeneralizedRCNNTransform.IMAGENET_MEAN, GeneralizedRCNNTransform.IMAGENET_STD,
+                GeneralizedRCNNTransform.DEFAULT_SIZE_DIVISIBLE);
+        TorchvisionFasterRCNN model = TorchvisionFasterRCNN.resnet50Fpn(transform, names, eps,
+                ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS);
+        try {
+            model.loadStateDict(sd, weights.toString());
+        } catch (WeightsMismatchException e) {
+            model.close();
+            throw new WeightsDoNotFitException(weights, "weights do not fit the " + cfg.backbone() + " model with "
+                    + names.size() + " classes: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        model.to(device, false);
+        model.train(false);
+        return new LoadedModel(model, cfg, names, cfg.preprocessing(), weights, plan.categories());
+    }
+
+    /** The key whose rows are the box predictor's classes, background included. */
+    private static final String CLS_SCORE_WEIGHT = "roi_heads.box_predictor.cls_score.weight";
 
     /**
      * Parses the command line's {@code --device} and opens the device ({@link ComputeDevice}).

@@ -3,6 +3,7 @@ package dev.frcnn.bench;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Preprocessing;
+import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
 import dev.frcnn.model.roi.Thresholds;
@@ -48,8 +49,14 @@ public final class ModelBench {
      *     precision_requested, malloc_env, primitive_cache_env, cpu_caches, conv_backward, input_hw, infer_ms (median),
      *     infer_ms_min, rss_mb_after_warmup, rss_mb_end
      */
-    public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
+    public static LinkedHashMap<String, Object> infer(DetectionModel model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
+        if (!(model instanceof FasterRCNN frcnn)) return inferDetect(model, cfg, image, device, warmup, reps);
+        return infer(frcnn, cfg, image, device, warmup, reps);
+    }
+
+    private static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
+                                                       int warmup, int reps) {
         model.train(false);
         Preprocessing pre = cfg.preprocessing();
         Tensor x;
@@ -67,7 +74,30 @@ public final class ModelBench {
     }
 
     /**
-     * {@link #infer(FasterRCNN, Config, Path, Device, int, int)}, then the throughput of {@code callers} threads
+     * Median time of {@link DetectionModel#detect} (the whole model: its own transform from the decoded image,
+     * backbone, RPN, heads, postprocess at {@link Thresholds#EVALUATE}'s score 0.05, torchvision's default) for
+     * a model that is not a reference-family {@link FasterRCNN} ({@code dev.frcnn.model.TorchvisionFasterRCNN}).
+     * {@code input_hw} is the decoded image's size.
+     */
+    private static LinkedHashMap<String, Object> inferDetect(DetectionModel model, Config cfg, Path image,
+                                                             Device device, int warmup, int reps) {
+        model.module().train(false);
+        Preprocessing pre = cfg.preprocessing();
+        Tensor img;
+        try (PointerScope s = new PointerScope()) {
+            Tensor decoded = ImageReader.readRgbChw(image);
+            img = decoded.to(device, decoded.scalar_type()).retainReference();
+        }
+        LinkedHashMap<String, Object> r = header("infer", device, reps, cfg, model);
+        r.put("input_hw", new long[]{img.size(1), img.size(2)});
+        r.put("resized_hw", pre.resizedSize(img.size(1), img.size(2)));
+        timed(r, "infer_ms", warmup, reps, () -> model.detect(img, pre, Thresholds.EVALUATE));
+        img.close();
+        return r;
+    }
+
+    /**
+     * {@link #infer(DetectionModel, Config, Path, Device, int, int)}, then the throughput of {@code callers} threads
      * calling the one model at once, as a service embedding {@code dev.frcnn.api.Detector} does: each caller runs
      * {@link FasterRCNN#detect} (preprocessing, predict, visualize preset) on the decoded image once untimed and then
      * {@code reps} times; {@code images_per_s} = callers x reps / wall time from the first timed call to the last.
@@ -75,7 +105,7 @@ public final class ModelBench {
      * @param callers concurrent caller threads (&ge; 1)
      * @return the keys of {@code infer} plus callers, images_per_s
      */
-    public static LinkedHashMap<String, Object> infer(FasterRCNN model, Config cfg, Path image, Device device,
+    public static LinkedHashMap<String, Object> infer(DetectionModel model, Config cfg, Path image, Device device,
                                                       int warmup, int reps, int callers) {
         LinkedHashMap<String, Object> r = infer(model, cfg, image, device, warmup, reps);
         r.put("callers", callers);
@@ -83,7 +113,7 @@ public final class ModelBench {
         return r;
     }
 
-    private static double throughput(FasterRCNN model, Preprocessing pre, Path image, Device device, int reps,
+    private static double throughput(DetectionModel model, Preprocessing pre, Path image, Device device, int reps,
                                      int callers) {
         Tensor img;
         try (PointerScope s = new PointerScope()) {
@@ -197,7 +227,7 @@ public final class ModelBench {
     private static final List<String> MALLOC_ENV = List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_");
 
     private static LinkedHashMap<String, Object> header(String what, Device device, int reps, Config cfg,
-                                                        FasterRCNN model) {
+                                                        DetectionModel model) {
         LinkedHashMap<String, Object> r = new LinkedHashMap<>();
         r.put("what", what);
         r.put("device", device.is_cuda() ? "cuda" : "cpu");

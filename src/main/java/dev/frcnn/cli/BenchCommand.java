@@ -3,10 +3,12 @@ package dev.frcnn.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.frcnn.assembly.Detectors;
 import dev.frcnn.assembly.LoadedModel;
+import dev.frcnn.assembly.ModelFamily;
 import dev.frcnn.bench.CocoEvalBench;
 import dev.frcnn.bench.ModelBench;
 import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
+import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;
@@ -82,19 +84,23 @@ final class BenchCommand implements Callable<Integer> {
             case "infer", "train" -> {
                 Path img = image != null ? image : Paths.golden().resolve("demo.jpg");
                 if (!Files.isRegularFile(img)) throw new BadInputException(img + ": image not found (use --image)");
-                FasterRCNN model;
+                DetectionModel model;
                 Config cfg;
                 if (weights != null) {
                     LoadedModel m = LoadedModel.load(weights, Config.defaults(), sets.overrides(), dev);
                     model = m.model();
                     cfg = m.config();
                 } else {
-                    cfg = sets.applyTo(Config.defaults());
-                    model = Detectors.create(cfg, cfg.classNamesOrVoc());
-                    model.to(dev, false);
+                    cfg = ModelFamily.resolve(Config.defaults(), sets::applyTo);
+                    model = Detectors.createModel(cfg, ModelFamily.of(cfg).classNames(cfg));
+                    model.module().to(dev, false);
                 }
-                yield what.equals("infer") ? ModelBench.infer(model, cfg, img, dev, warmup, reps, callers)
-                        : ModelBench.train(model, cfg, img, dev, warmup, reps);
+                if (what.equals("infer")) yield ModelBench.infer(model, cfg, img, dev, warmup, reps, callers);
+                if (!(model instanceof FasterRCNN frcnn)) {
+                    throw new BadInputException("bench --what train: backbone " + cfg.backbone()
+                            + " is inference only here (docs/torchvision.md)");
+                }
+                yield ModelBench.train(frcnn, cfg, img, dev, warmup, reps);
             }
             default -> throw new BadInputException("--what must be ops, infer, train or coco-eval, got '" + what + "'");
         };

@@ -83,7 +83,7 @@ final class EvalCommand implements Callable<Integer> {
                 plan.config().exifOrientationMode());
         LoadedModel m = LoadedModel.load(plan, dev);
         DatasetCheck.Result checked = DatasetCheck.run(List.of(ds), m.config().truncatedImagesMode(),
-                (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().backbone().minInputSide()));
+                (file, h, w) -> m.preprocessing().checkResizable(file, h, w, m.model().minInputSide()));
         for (String w : checked.warnings()) System.err.println("frcnn: warning: " + w);
         ds = checked.datasets().get(0);
         DetectionEvaluator.Run run = DetectionEvaluator.evaluate(m.model(), ds, m.preprocessing(), Thresholds.EVALUATE,

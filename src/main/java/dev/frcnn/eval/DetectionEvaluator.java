@@ -6,6 +6,7 @@ import dev.frcnn.data.DetectionDataset;
 import dev.frcnn.data.ImageTooSmallException;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.model.Detection;
+import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.roi.Thresholds;
 import org.bytedeco.javacpp.PointerScope;
@@ -18,7 +19,7 @@ import java.util.function.IntConsumer;
 
 /**
  * Runs a detector over a dataset split and scores it; mirrors the reference's {@code train.eval(dataloader,
- * faster_rcnn, test_num)}: each image is detected with {@link FasterRCNN#detect} (preprocessing, no flip, then
+ * faster_rcnn, test_num)}: each image is detected with {@link DetectionModel#detect} ({@link FasterRCNN#detect}: preprocessing, no flip, then
  * {@code predict} at the given thresholds; the reference evaluates with the {@code evaluate} preset), and
  * {@link VocEval} accumulates detections against the gt boxes in original-image pixels, difficult objects flagged.
  * {@link #evaluate} also keeps every image's detections, from which {@link Run} gives the COCO metric
@@ -90,7 +91,7 @@ public final class DetectionEvaluator {
      * @throws ImageTooSmallException naming the image file, for an image the preprocessing would resize below the
      *     backbone's smallest input (an image without proposals just has no detections)
      */
-    public static VocEval run(FasterRCNN model, DetectionDataset data, Preprocessing pre, Thresholds thresholds,
+    public static VocEval run(DetectionModel model, DetectionDataset data, Preprocessing pre, Thresholds thresholds,
                               int testNum, IntConsumer progress) {
         return evaluate(model, data, pre, thresholds, testNum, progress).voc();
     }
@@ -101,7 +102,7 @@ public final class DetectionEvaluator {
      * @return the run: the VOC accumulator (the same as {@link #run}'s) and every image's detections
      * @throws ImageTooSmallException as {@link #run}
      */
-    public static Run evaluate(FasterRCNN model, DetectionDataset data, Preprocessing pre, Thresholds thresholds,
+    public static Run evaluate(DetectionModel model, DetectionDataset data, Preprocessing pre, Thresholds thresholds,
                                int testNum, IntConsumer progress) {
         VocEval eval = new VocEval(0.5);
         int n = Math.min(data.size(), testNum + 1);

@@ -36,7 +36,7 @@ import java.util.List;
  * reads the model, so several threads may predict at once with their own thresholds ({@code dev.frcnn.api.Detector}
  * relies on this). Decoding and suppression belong to the RoI head's {@link RoIPostprocess}.
  */
-public class FasterRCNN extends Module {
+public class FasterRCNN extends Module implements DetectionModel {
 
     /** The 20 PASCAL VOC foreground class names in the reference's order: {@link VocDataset#VOC_BBOX_LABEL_NAMES}. */
     public static final List<String> VOC_BBOX_LABEL_NAMES = VocDataset.VOC_BBOX_LABEL_NAMES;
@@ -101,6 +101,7 @@ public class FasterRCNN extends Module {
     public int nClass() { return head.nClass(); }
 
     /** Foreground class names (index = class index). */
+    @Override
     public List<String> classNames() { return classNames; }
 
     /** The normalisation of the head's box offsets. */
@@ -110,7 +111,16 @@ public class FasterRCNN extends Module {
     public RoIPostprocess postprocess() { return postprocess; }
 
     /** The precision of {@link #forward} and {@link #predict} (default {@link Precision#FP32}). */
+    @Override
     public Precision precision() { return precision; }
+
+    /** This model, as a torch module. */
+    @Override
+    public Module module() { return this; }
+
+    /** The backbone's {@link Backbone#minInputSide()}. */
+    @Override
+    public int minInputSide() { return backbone.minInputSide(); }
 
     /**
      * Opens this model's mixed-precision region on {@code device} ({@link Autocast#enter}); the float32 path opens
@@ -252,6 +262,7 @@ public class FasterRCNN extends Module {
      * @throws dev.frcnn.data.ImageTooSmallException (naming no file) if the resized image would have a side below
      *     the backbone's {@link Backbone#minInputSide()} (0 pixels included)
      */
+    @Override
     public List<Detection> detect(Tensor rgbChw, Preprocessing pre, Thresholds t) {
         if (rgbChw.dim() != 3 || rgbChw.size(0) != 3) {
             throw new IllegalArgumentException("expected a (3, H, W) image, got " + Tensors.shapeString(rgbChw));

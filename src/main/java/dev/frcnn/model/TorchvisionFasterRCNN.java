@@ -1,5 +1,6 @@
 package dev.frcnn.model;
 
+import dev.frcnn.data.Preprocessing;
 import dev.frcnn.io.PthReader;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WeightsMismatchException;
@@ -11,9 +12,13 @@ import dev.frcnn.model.roi.TwoMLPHead;
 import dev.frcnn.model.rpn.AnchorGenerator;
 import dev.frcnn.model.rpn.MultiLevelRegionProposalNetwork;
 import dev.frcnn.model.rpn.RPNHead;
+import dev.frcnn.model.roi.Thresholds;
+import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.StringSharedModuleDict;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -43,7 +48,9 @@ import java.util.Map;
  * <p>This is a model beside the reference family's {@link FasterRCNN}: other preprocessing, backbone, RPN, pooler and
  * head; it shares the native ops ({@code RoIAlign}, {@code Nms}) and {@link ImageList}.
  */
-public final class TorchvisionFasterRCNN extends Module {
+public final class TorchvisionFasterRCNN extends Module implements DetectionModel {
+    /** The config's {@code backbone} of this model: torchvision's name, {@code fasterrcnn_resnet50_fpn}'s backbone. */
+    public static final String BACKBONE_NAME = "resnet50_fpn";
     /** torchvision's {@code num_classes} of its COCO checkpoints (90 categories + background). */
     public static final int COCO_NUM_CLASSES = 91;
     /** The representation size of {@code TwoMLPHead}. */
@@ -133,7 +140,61 @@ public final class TorchvisionFasterRCNN extends Module {
     public RoIHeads roiHeads() { return roiHeads; }
 
     /** The foreground class names (label 1 first). */
+    @Override
     public List<String> classNames() { return classNames; }
+
+    /** This model, as a torch module. */
+    @Override
+    public Module module() { return this; }
+
+    /** {@link Precision#FP32}: this model runs in float32. */
+    @Override
+    public Precision precision() { return Precision.FP32; }
+
+    /**
+     * 1: torchvision's transform pads every batch to a multiple of 32, so any resized image of at least one pixel
+     * per side runs (an image without proposals has no detections).
+     */
+    @Override
+    public int minInputSide() { return 1; }
+
+    /**
+     * The postprocess settings a {@link Thresholds} stands for on this model: its score threshold, with this
+     * model's own NMS threshold and detections per image (torchvision's 0.5 and 100). The reference family's NMS
+     * threshold (0.3 in both of its presets) is not torchvision's and is not used.
+     *
+     * @param t thresholds of a detect call
+     * @return the RoI heads' settings for that call
+     */
+    public RoIHeads.Settings settingsFor(Thresholds t) {
+        RoIHeads.Settings own = roiHeads.settings();
+        return new RoIHeads.Settings(t.scoreThresh(), own.nmsThresh(), own.detectionsPerImg());
+    }
+
+    /**
+     * Detects objects on one image as {@link DetectionModel} callers give it: the pixels divided by 255, then
+     * {@link #forward(List, RoIHeads.Settings)} with {@link #settingsFor settingsFor(t)}, then
+     * {@link #toDetections}. The resizing is this model's {@link #transform()} (torchvision's min/max size and
+     * ImageNet normalisation); {@code pre} serves the resizability check only.
+     *
+     * @param rgbChw (3, H, W) float32 RGB 0..255, on the model's device
+     * @param pre preprocessing of the loaded config (its min/max size are the transform's)
+     * @param t score threshold (NMS and detections per image are torchvision's, {@link #settingsFor})
+     * @return detections in original-image pixels, (ymin, xmin, ymax, xmax), by decreasing score
+     * @throws IllegalArgumentException if the image is not (3, H, W)
+     * @throws dev.frcnn.data.ImageTooSmallException for an image with a side of 0 pixels
+     */
+    @Override
+    public List<Detection> detect(Tensor rgbChw, Preprocessing pre, Thresholds t) {
+        if (rgbChw.dim() != 3 || rgbChw.size(0) != 3) {
+            throw new IllegalArgumentException("expected a (3, H, W) image, got " + Tensors.shapeString(rgbChw));
+        }
+        pre.checkResizable(null, rgbChw.size(1), rgbChw.size(2), minInputSide());
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = rgbChw.div(new Scalar(255.0));
+            return toDetections(forward(List.of(x), settingsFor(t)).get(0));
+        }
+    }
 
     /**
      * Inference, torchvision's {@code GeneralizedRCNN.forward} in eval mode (call {@code eval()} first for the test
@@ -143,6 +204,17 @@ public final class TorchvisionFasterRCNN extends Module {
      * @return per image its detections in its original frame
      */
     public List<Result> forward(List<Tensor> images) {
+        return forward(images, roiHeads.settings());
+    }
+
+    /**
+     * As {@link #forward(List)} with other postprocess settings for this call.
+     *
+     * @param images (3, H, W) float32 RGB in [0, 1], any sizes, on the model's device
+     * @param settings score threshold, NMS threshold, detections per image
+     * @return per image its detections in its original frame
+     */
+    public List<Result> forward(List<Tensor> images, RoIHeads.Settings settings) {
         try (NoGradGuard g = new NoGradGuard()) {
             ImageList batch = transform.apply(images);
             List<Tensor> features = backbone.forward(batch.tensors());
@@ -151,7 +223,7 @@ public final class TorchvisionFasterRCNN extends Module {
             List<Tensor> proposals = new ArrayList<>();
             for (MultiLevelRegionProposalNetwork.Proposals p : rpnOut.proposals()) proposals.add(p.boxes());
             List<Tensor> pooledLevels = features.subList(0, roiHeads.boxRoIPool().numLevels());
-            List<RoIHeads.Detections> dets = roiHeads.forward(pooledLevels, proposals, sizes);
+            List<RoIHeads.Detections> dets = roiHeads.forward(pooledLevels, proposals, sizes, settings);
             List<Result> out = new ArrayList<>(images.size());
             for (int i = 0; i < images.size(); i++) {
                 Tensor im = images.get(i);

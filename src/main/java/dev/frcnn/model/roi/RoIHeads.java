@@ -112,8 +112,23 @@ public final class RoIHeads extends Module {
      * @return per image the detections in resized-image pixels
      */
     public List<Detections> forward(List<Tensor> features, List<Tensor> proposals, List<long[]> imageSizes) {
+        return forward(features, proposals, imageSizes, settings);
+    }
+
+    /**
+     * As {@link #forward(List, List, List)} with other postprocess settings for this call (the module's own are
+     * unchanged, so concurrent callers never share them).
+     *
+     * @param features the FPN levels
+     * @param proposals per image (R_i, 4) float32 proposals
+     * @param imageSizes the batch's resized sizes, {height, width} in pixels
+     * @param s score threshold, NMS threshold and detections per image of this call
+     * @return per image the detections in resized-image pixels
+     */
+    public List<Detections> forward(List<Tensor> features, List<Tensor> proposals, List<long[]> imageSizes,
+                                    Settings s) {
         FastRCNNPredictor.Output out = predict(features, proposals, imageSizes);
-        return postprocessDetections(out.classLogits(), out.boxRegression(), proposals, imageSizes);
+        return postprocessDetections(out.classLogits(), out.boxRegression(), proposals, imageSizes, s);
     }
 
     /**
@@ -127,6 +142,21 @@ public final class RoIHeads extends Module {
      */
     public List<Detections> postprocessDetections(Tensor classLogits, Tensor boxRegression, List<Tensor> proposals,
                                                   List<long[]> imageSizes) {
+        return postprocessDetections(classLogits, boxRegression, proposals, imageSizes, settings);
+    }
+
+    /**
+     * As {@link #postprocessDetections(Tensor, Tensor, List, List)} with the given settings.
+     *
+     * @param classLogits (sum R_i, K) float32
+     * @param boxRegression (sum R_i, 4K) float32
+     * @param proposals per image (R_i, 4) float32 proposals the deltas refer to
+     * @param imageSizes per image the resized {height, width} (clip bounds)
+     * @param settings score threshold, NMS threshold, detections per image
+     * @return per image the detections, by decreasing score
+     */
+    public List<Detections> postprocessDetections(Tensor classLogits, Tensor boxRegression, List<Tensor> proposals,
+                                                  List<long[]> imageSizes, Settings settings) {
         long numClasses = classLogits.size(1);
         Tensor predBoxes = boxCoder.decode(boxRegression, cat(new TensorVector(proposals.toArray(new Tensor[0])), 0));
         Tensor predScores = softmax(classLogits, -1);
