@@ -6,6 +6,7 @@ import dev.frcnn.data.Preprocessing;
 import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.ImageSize;
+import dev.frcnn.model.TorchvisionFasterRCNN;
 import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.ConvolutionBackward;
@@ -77,7 +78,7 @@ public final class ModelBench {
      * Median time of {@link DetectionModel#detect} (the whole model: its own transform from the decoded image,
      * backbone, RPN, heads, postprocess at {@link Thresholds#EVALUATE}'s score 0.05, torchvision's default) for
      * a model that is not a reference-family {@link FasterRCNN} ({@code dev.frcnn.model.TorchvisionFasterRCNN}).
-     * {@code input_hw} is the decoded image's size.
+     * {@code input_hw} is the decoded image's size, {@code resized_hw} the transform's (torchvision's model).
      */
     private static LinkedHashMap<String, Object> inferDetect(DetectionModel model, Config cfg, Path image,
                                                              Device device, int warmup, int reps) {
@@ -90,7 +91,10 @@ public final class ModelBench {
         }
         LinkedHashMap<String, Object> r = header("infer", device, reps, cfg, model);
         r.put("input_hw", new long[]{img.size(1), img.size(2)});
-        r.put("resized_hw", pre.resizedSize(img.size(1), img.size(2)));
+        if (model instanceof TorchvisionFasterRCNN tv) {
+            ImageSize resized = tv.transform().resizedSize(new ImageSize((int) img.size(1), (int) img.size(2)));
+            r.put("resized_hw", new long[]{resized.height(), resized.width()});
+        }
         timed(r, "infer_ms", warmup, reps, () -> model.detect(img, pre, Thresholds.EVALUATE));
         img.close();
         return r;
