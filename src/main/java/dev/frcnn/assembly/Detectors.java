@@ -99,7 +99,8 @@ public final class Detectors {
         GeneralizedRCNNTransform transform = new GeneralizedRCNNTransform(cfg.minSize(), cfg.maxSize(),
                 GeneralizedRCNNTransform.IMAGENET_MEAN, GeneralizedRCNNTransform.IMAGENET_STD,
                 GeneralizedRCNNTransform.DEFAULT_SIZE_DIVISIBLE);
-        return TorchvisionFasterRCNN.resnet50Fpn(transform, classNames, 0.0, ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS);
+        return TorchvisionFasterRCNN.resnet50Fpn(transform, classNames, 0.0, ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS,
+                cfg.precisionMode());
     }
 
     /**

@@ -218,7 +218,7 @@ public record LoadedModel(DetectionModel model, Config config, List<String> clas
                 GeneralizedRCNNTransform.IMAGENET_MEAN, GeneralizedRCNNTransform.IMAGENET_STD,
                 GeneralizedRCNNTransform.DEFAULT_SIZE_DIVISIBLE);
         TorchvisionFasterRCNN model = TorchvisionFasterRCNN.resnet50Fpn(transform, names, eps,
-                ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS);
+                ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS, cfg.precisionMode());
         try {
             model.loadStateDict(sd, weights.toString());
         } catch (WeightsMismatchException e) {

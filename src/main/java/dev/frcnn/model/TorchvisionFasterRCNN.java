@@ -13,6 +13,7 @@ import dev.frcnn.model.rpn.AnchorGenerator;
 import dev.frcnn.model.rpn.MultiLevelRegionProposalNetwork;
 import dev.frcnn.model.rpn.RPNHead;
 import dev.frcnn.model.roi.Thresholds;
+import dev.frcnn.tensor.Autocast;
 import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
@@ -70,6 +71,7 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     private final MultiLevelRegionProposalNetwork rpn;
     private final RoIHeads roiHeads;
     private final List<String> classNames;
+    private final Precision precision;
 
     /**
      * @param transform the image transform
@@ -81,7 +83,22 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
      */
     public TorchvisionFasterRCNN(GeneralizedRCNNTransform transform, ResNetFPNBackbone backbone,
                                  MultiLevelRegionProposalNetwork rpn, RoIHeads roiHeads, List<String> classNames) {
+        this(transform, backbone, rpn, roiHeads, classNames, Precision.FP32);
+    }
+
+    /**
+     * As {@link #TorchvisionFasterRCNN(GeneralizedRCNNTransform, ResNetFPNBackbone, MultiLevelRegionProposalNetwork,
+     * RoIHeads, List)} in a given inference precision: {@link Precision#BF16} runs the backbone (ResNet-50 body and
+     * FPN) under {@link Autocast} on channels-last input and hands float32 levels to the RPN and the RoI heads, which
+     * run in float32; {@link Precision#FP32} is torchvision's float32 path.
+     *
+     * @param precision the inference precision, fixed for the model's life
+     */
+    public TorchvisionFasterRCNN(GeneralizedRCNNTransform transform, ResNetFPNBackbone backbone,
+                                 MultiLevelRegionProposalNetwork rpn, RoIHeads roiHeads, List<String> classNames,
+                                 Precision precision) {
         super("FasterRCNN");
+        this.precision = precision;
         int k = roiHeads.boxPredictor().numClasses();
         if (classNames.size() != k - 1) {
             throw new IllegalArgumentException("the predictor has " + k + " classes (background included) but "
@@ -108,6 +125,16 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
      */
     public static TorchvisionFasterRCNN resnet50Fpn(GeneralizedRCNNTransform transform, List<String> classNames,
                                                     double frozenBnEps, int trainableLayers) {
+        return resnet50Fpn(transform, classNames, frozenBnEps, trainableLayers, Precision.FP32);
+    }
+
+    /**
+     * As {@link #resnet50Fpn(GeneralizedRCNNTransform, List, double, int)} in a given inference precision
+     * ({@link #TorchvisionFasterRCNN(GeneralizedRCNNTransform, ResNetFPNBackbone, MultiLevelRegionProposalNetwork,
+     * RoIHeads, List, Precision)}).
+     */
+    public static TorchvisionFasterRCNN resnet50Fpn(GeneralizedRCNNTransform transform, List<String> classNames,
+                                                    double frozenBnEps, int trainableLayers, Precision precision) {
         ResNetFPNBackbone backbone = new ResNetFPNBackbone(frozenBnEps, trainableLayers);
         AnchorGenerator anchors = AnchorGenerator.resnet50Fpn();
         RPNHead head = new RPNHead(ResNetFPNBackbone.OUT_CHANNELS, anchors.numAnchorsPerLocation()[0]);
@@ -118,7 +145,7 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
                 REPRESENTATION_SIZE);
         FastRCNNPredictor predictor = new FastRCNNPredictor(REPRESENTATION_SIZE, classNames.size() + 1);
         RoIHeads roiHeads = new RoIHeads(pool, boxHead, predictor, RoIHeads.Settings.DEFAULTS);
-        return new TorchvisionFasterRCNN(transform, backbone, rpn, roiHeads, classNames);
+        return new TorchvisionFasterRCNN(transform, backbone, rpn, roiHeads, classNames, precision);
     }
 
     /** As {@link #resnet50Fpn(GeneralizedRCNNTransform, List, double, int)} for a COCO checkpoint: 91 classes, eps 0. */
@@ -147,9 +174,9 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     @Override
     public Module module() { return this; }
 
-    /** {@link Precision#FP32}: this model runs in float32. */
+    /** The requested inference precision (the backbone's; the RPN and the heads run in float32). */
     @Override
-    public Precision precision() { return Precision.FP32; }
+    public Precision precision() { return precision; }
 
     /**
      * 1: torchvision's transform pads every batch to a multiple of 32, so any resized image of at least one pixel
@@ -217,7 +244,7 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     public List<Result> forward(List<Tensor> images, RoIHeads.Settings settings) {
         try (NoGradGuard g = new NoGradGuard()) {
             ImageList batch = transform.apply(images);
-            List<Tensor> features = backbone.forward(batch.tensors());
+            List<Tensor> features = features(batch.tensors());
             List<long[]> sizes = hw(batch.imageSizes());
             MultiLevelRegionProposalNetwork.Output rpnOut = rpn.forward(batch.tensors(), sizes, features);
             List<Tensor> proposals = new ArrayList<>();
@@ -234,6 +261,17 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
             }
             return out;
         }
+    }
+
+    /** The backbone's levels in float32: under {@link Autocast} (channels-last input) when the precision is bf16. */
+    private List<Tensor> features(Tensor x) {
+        if (precision == Precision.FP32) return backbone.forward(x);
+        List<Tensor> out = new ArrayList<>();
+        try (Autocast ac = Autocast.enter(precision, x.device())) {
+            out.addAll(backbone.forward(Autocast.convLayout(x)));
+        }
+        out.replaceAll(t -> Autocast.toFloat(t).contiguous());
+        return out;
     }
 
     /**
