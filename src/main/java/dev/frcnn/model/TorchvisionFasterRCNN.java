@@ -89,7 +89,8 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     /**
      * As {@link #TorchvisionFasterRCNN(GeneralizedRCNNTransform, ResNetFPNBackbone, MultiLevelRegionProposalNetwork,
      * RoIHeads, List)} in a given inference precision: {@link Precision#BF16} runs the backbone (ResNet-50 body and
-     * FPN) under {@link Autocast} on channels-last input and hands float32 levels to the RPN and the RoI heads, which
+     * FPN) under {@link Autocast} (NCHW input: channels-last input crashed oneDNN's bf16 1x1 convolution blocking in
+     * LibTorch 2.10 on an AMD EPYC with avx512_bf16) and hands float32 levels to the RPN and the RoI heads, which
      * run in float32; {@link Precision#FP32} is torchvision's float32 path.
      *
      * @param precision the inference precision, fixed for the model's life
@@ -263,12 +264,12 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
         }
     }
 
-    /** The backbone's levels in float32: under {@link Autocast} (channels-last input) when the precision is bf16. */
+    /** The backbone's levels in float32: under {@link Autocast} when the precision is bf16. */
     private List<Tensor> features(Tensor x) {
         if (precision == Precision.FP32) return backbone.forward(x);
         List<Tensor> out = new ArrayList<>();
         try (Autocast ac = Autocast.enter(precision, x.device())) {
-            out.addAll(backbone.forward(Autocast.convLayout(x)));
+            out.addAll(backbone.forward(x));
         }
         out.replaceAll(t -> Autocast.toFloat(t).contiguous());
         return out;
