@@ -62,15 +62,7 @@ public final class TvFpnModels {
     /** Builds the fixture's model, fills the formula weights, sets eval mode. */
     public static TorchvisionFasterRCNN build(Golden g) {
         JsonNode m = TvFpnFixture.model(g);
-        JsonNode sizes = m.get("anchor_sizes");
-        double[] ratios = TvFpnFixture.doubles(m.get("aspect_ratios"));
-        double[][] anchorSizes = new double[sizes.size()][];
-        double[][] anchorRatios = new double[sizes.size()][];
-        for (int l = 0; l < anchorSizes.length; l++) {
-            anchorSizes[l] = TvFpnFixture.doubles(sizes.get(l));
-            anchorRatios[l] = ratios;
-        }
-        AnchorGenerator anchors = new AnchorGenerator(anchorSizes, anchorRatios);
+        AnchorGenerator anchors = TvFpnParams.anchorGenerator(g);
         MultiLevelRegionProposalNetwork.Settings rpnSettings = new MultiLevelRegionProposalNetwork.Settings(
                 MultiLevelRegionProposalNetwork.Settings.DEFAULTS.preNmsTopNTrain(), m.get("rpn_pre_nms_top_n_test").asLong(),
                 MultiLevelRegionProposalNetwork.Settings.DEFAULTS.postNmsTopNTrain(), m.get("rpn_post_nms_top_n_test").asLong(),

@@ -45,7 +45,11 @@ public final class TvFpnParams {
      * (one list for every level, or one list per level).
      */
     public static AnchorGenerator anchorGenerator() {
-        Golden fwd = Golden.load("tv_fpn_forward.json");
+        return anchorGenerator(Golden.load("tv_fpn_forward.json"));
+    }
+
+    /** As {@link #anchorGenerator()}, from an already loaded {@code tv_fpn_forward.json}. */
+    public static AnchorGenerator anchorGenerator(Golden fwd) {
         JsonNode sizesNode = model(fwd).get("anchor_sizes");
         JsonNode ratiosNode = model(fwd).get("aspect_ratios");
         int levels = sizesNode.size();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.Golden;
 import dev.frcnn.testing.TvFpnFixture;
+import dev.frcnn.testing.TvFpnParams;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -43,20 +44,12 @@ class MultiLevelRegionProposalNetworkParityTest {
     /** The RPN with the fixture's anchors and filter settings (the head's weights do not matter here). */
     static MultiLevelRegionProposalNetwork rpn(Golden g) {
         JsonNode m = TvFpnFixture.model(g);
-        JsonNode sizes = m.get("anchor_sizes");
-        double[] ratios = TvFpnFixture.doubles(m.get("aspect_ratios"));
-        double[][] anchorSizes = new double[sizes.size()][];
-        double[][] anchorRatios = new double[sizes.size()][];
-        for (int l = 0; l < anchorSizes.length; l++) {
-            anchorSizes[l] = TvFpnFixture.doubles(sizes.get(l));
-            anchorRatios[l] = ratios;
-        }
+        AnchorGenerator anchors = TvFpnParams.anchorGenerator(g);
         long pre = m.get("rpn_pre_nms_top_n_test").asLong();
         long post = m.get("rpn_post_nms_top_n_test").asLong();
         MultiLevelRegionProposalNetwork.Settings s = new MultiLevelRegionProposalNetwork.Settings(2000, pre, 2000, post,
                 m.get("rpn_nms_thresh").asDouble(), m.get("rpn_score_thresh").asDouble(), m.get("rpn_min_size").asDouble());
-        return new MultiLevelRegionProposalNetwork(new RPNHead(256, anchorSizes[0].length * ratios.length),
-                new AnchorGenerator(anchorSizes, anchorRatios), s);
+        return new MultiLevelRegionProposalNetwork(new RPNHead(256, anchors.numAnchorsPerLocation()[0]), anchors, s);
     }
 
     private static List<Tensor> levelShapes() {
