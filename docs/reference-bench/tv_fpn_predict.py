@@ -35,11 +35,27 @@ img = torch.nn.functional.interpolate(img[None], size=(int(h * scale), int(w * s
                                       align_corners=False)[0].clamp(0, 1)
 
 
+class Bf16Backbone(torch.nn.Module):
+    """The backbone (body + FPN) under bf16 autocast, its levels back in float32: what `precision=bf16` does on our
+    side. Autocast over the whole model fails in torchvision 0.14 ("nms_kernel" not implemented for 'BFloat16')."""
+
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone = backbone
+        self.out_channels = backbone.out_channels
+
+    def forward(self, x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            levels = self.backbone(x)
+        return {k: v.float() for k, v in levels.items()}
+
+
+if precision == "bf16":
+    model.backbone = Bf16Backbone(model.backbone)
+
+
 def once():
     with torch.no_grad():
-        if precision == "bf16":
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return model([img])
         return model([img])
 
 

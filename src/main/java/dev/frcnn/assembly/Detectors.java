@@ -60,8 +60,8 @@ public final class Detectors {
     public static FasterRCNN create(Config cfg, List<String> classNames) {
         if (classNames.isEmpty()) throw new IllegalArgumentException("a detector needs at least one class");
         if (ModelFamily.of(cfg) != ModelFamily.REFERENCE) {
-            throw new UserInputException("backbone " + cfg.backbone() + " is torchvision's Faster R-CNN, which this "
-                    + "command cannot train or build yet: it detects, evaluates and benchmarks (docs/torchvision.md)");
+            throw new UserInputException("backbone " + cfg.backbone() + " is torchvision's Faster R-CNN, not a model "
+                    + "of the reference family (createModel builds it; docs/torchvision.md)");
         }
         boolean align = switch (cfg.roiOp()) {
             case "roi_pool" -> false;

@@ -15,6 +15,9 @@ import dev.frcnn.tensor.PrimitiveCache;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.train.FasterRCNNTrainer;
 import dev.frcnn.train.Sampler;
+import dev.frcnn.train.StepTrainer;
+import dev.frcnn.train.StepTrainers;
+import dev.frcnn.data.Transform;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -158,40 +161,44 @@ public final class ModelBench {
     }
 
     /**
-     * Median time of one {@link FasterRCNNTrainer#trainStep} (forward, 4 losses, backward, SGD step) on {@code image}
-     * with three fixed gt boxes, labelled 11, 14 and 6 (modulo the model's number of foreground classes, so that
-     * weights with fewer classes than VOC's 20 work).
+     * Median time of one training step of the model's family ({@link StepTrainers#forModel}: for the reference family
+     * {@link FasterRCNNTrainer#trainStep}, for torchvision's {@code TorchvisionTrainer}; forward, losses, backward,
+     * SGD step) on {@code image} as the family's train transform gives it ({@link StepTrainers#transform}, not
+     * flipped), with three fixed gt boxes, labelled 11, 14 and 6 (modulo the model's number of foreground classes, so
+     * that weights with fewer classes than VOC's 20 work).
      *
+     * @param model a reference-family {@link FasterRCNN} or a {@link TorchvisionFasterRCNN} on {@code device}
      * @return keys: what, device, threads, reps, backbone, precision, precision_requested, malloc_env,
-     *     primitive_cache_env, cpu_caches, conv_backward, input_hw, train_step_ms (median), train_step_ms_min,
+     *     primitive_cache_env, cpu_caches, conv_backward, input_hw (the sample's size: the reference family's resized
+     *     image, torchvision's original one, which its model resizes), train_step_ms (median), train_step_ms_min,
      *     rss_mb_after_warmup, rss_mb_end
      */
-    public static LinkedHashMap<String, Object> train(FasterRCNN model, Config cfg, Path image, Device device,
+    public static LinkedHashMap<String, Object> train(DetectionModel model, Config cfg, Path image, Device device,
                                                       int warmup, int reps) {
-        model.train(true);
-        Preprocessing pre = cfg.preprocessing();
-        FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
-                cfg.weightDecay(), cfg.useAdam(), Sampler.seeded(cfg.seed()), cfg.roiNSample());
+        model.module().train(true);
+        StepTrainer trainer = StepTrainers.forModel(model, cfg, Sampler.seeded(cfg.seed()));
         Tensor x, bbox, label;
         double scale;
         try (PointerScope s = new PointerScope()) {
             Tensor img = ImageReader.readRgbChw(image);
-            Tensor p = pre.apply(img);
-            scale = (double) p.size(1) / img.size(1);
-            float h = p.size(1), w = p.size(2);
-            x = p.unsqueeze(0).to(device, p.scalar_type()).retainReference();
-            bbox = Tensors.fromFloats(new float[]{
+            float h = img.size(1), w = img.size(2);
+            Tensor boxes = Tensors.fromFloats(new float[]{
                     0.10f * h, 0.10f * w, 0.60f * h, 0.45f * w,
                     0.30f * h, 0.50f * w, 0.90f * h, 0.95f * w,
-                    0.05f * h, 0.60f * w, 0.35f * h, 0.80f * w}, 1, 3, 4).to(device, p.scalar_type()).retainReference();
+                    0.05f * h, 0.60f * w, 0.35f * h, 0.80f * w}, 3, 4);
             // Labels 11, 14, 6 of the 20 VOC classes; wrapped into range for models with fewer classes.
             int nFg = model.classNames().size();
-            label = Tensors.fromLongs(new long[]{11 % nFg, 14 % nFg, 6 % nFg}, 1, 3).to(device,
-                    org.bytedeco.pytorch.global.torch.ScalarType.Long).retainReference();
+            Tensor labels = Tensors.fromLongs(new long[]{11 % nFg, 14 % nFg, 6 % nFg}, 3);
+            Transform.Sample sample = StepTrainers.transform(cfg).apply(img, boxes, labels, false);
+            scale = sample.scale();
+            x = sample.img().to(device, sample.img().scalar_type()).retainReference();
+            bbox = sample.bbox().to(device, sample.bbox().scalar_type()).retainReference();
+            label = sample.label().to(device, sample.label().scalar_type()).retainReference();
         }
         LinkedHashMap<String, Object> r = header("train", device, reps, cfg, model);
-        r.put("input_hw", new long[]{x.size(2), x.size(3)});
-        timed(r, "train_step_ms", warmup, reps, () -> trainer.trainStep(x, bbox, label, scale).totalLoss().item_double());
+        r.put("input_hw", new long[]{x.size(1), x.size(2)});
+        timed(r, "train_step_ms", warmup, reps, () -> trainer.trainBatch(List.of(x), List.of(bbox), List.of(label),
+                new double[]{scale}, i -> {}));
         x.close();
         bbox.close();
         label.close();

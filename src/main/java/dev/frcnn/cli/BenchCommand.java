@@ -9,7 +9,6 @@ import dev.frcnn.bench.ModelBench;
 import dev.frcnn.bench.OpsBench;
 import dev.frcnn.config.Config;
 import dev.frcnn.model.DetectionModel;
-import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.IntraOpThreads;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
@@ -96,11 +95,7 @@ final class BenchCommand implements Callable<Integer> {
                     model.module().to(dev, false);
                 }
                 if (what.equals("infer")) yield ModelBench.infer(model, cfg, img, dev, warmup, reps, callers);
-                if (!(model instanceof FasterRCNN frcnn)) {
-                    throw new BadInputException("bench --what train: backbone " + cfg.backbone()
-                            + " is inference only here (docs/torchvision.md)");
-                }
-                yield ModelBench.train(frcnn, cfg, img, dev, warmup, reps);
+                yield ModelBench.train(model, cfg, img, dev, warmup, reps);
             }
             default -> throw new BadInputException("--what must be ops, infer, train or coco-eval, got '" + what + "'");
         };

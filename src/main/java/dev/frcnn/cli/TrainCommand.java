@@ -134,7 +134,8 @@ final class TrainCommand implements Callable<Integer> {
         // in neither place, the message names the path as the user gave it
         Path home = Paths.home().resolve(config);
         Path cfgFile = config.isAbsolute() || config.toFile().exists() || !home.toFile().exists() ? config : home;
-        Config cfg = sets.applyTo(Config.load(cfgFile));
+        // torchvision's family trains at its transform's sizes (800/1333) unless the config or --set gives others
+        Config cfg = dev.frcnn.assembly.ModelFamily.resolve(Config.load(cfgFile), sets::applyTo);
         IntraOpThreads.apply(cfg.threads());
         // torchrun's environment, if any: one process of a data-parallel job (WORLD_SIZE > 1)
         Rendezvous rendezvous = Rendezvous.fromEnvironment();

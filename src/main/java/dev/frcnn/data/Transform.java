@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.Tensor;
  * boxes to the new size, then flip image and boxes horizontally when asked (the reference flips with p = 0.5; the
  * caller draws the coin so that runs are reproducible).
  */
-public final class Transform {
+public final class Transform implements SampleTransform {
     private final Preprocessing preprocessing;
 
     /** A transformed training sample. The tensors belong to the caller (close them, or use a scope). */
@@ -39,6 +39,7 @@ public final class Transform {
      * @return the normalised (3, H', W') image, (R, 4) boxes in its pixels, the labels, and
      *     {@code scale = H' / H} (the reference's convention)
      */
+    @Override
     public Sample apply(Tensor img, Tensor bbox, Tensor label, boolean xFlip) {
         long h = img.size(1), w = img.size(2);
         Tensor outImg, outBbox, outLabel;

@@ -91,9 +91,11 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
      * RoIHeads, List)} in a given inference precision: {@link Precision#BF16} runs the backbone (ResNet-50 body and
      * FPN) under {@link Autocast} (NCHW input: channels-last input crashed oneDNN's bf16 1x1 convolution blocking in
      * LibTorch 2.10 on an AMD EPYC with avx512_bf16) and hands float32 levels to the RPN and the RoI heads, which
-     * run in float32; {@link Precision#FP32} is torchvision's float32 path.
+     * run in float32; {@link Precision#FP32} is torchvision's float32 path. The training forward
+     * ({@link #trainingForward}) runs the backbone the same way (autocast's gradients flow back to the float32
+     * weights).
      *
-     * @param precision the inference precision, fixed for the model's life
+     * @param precision the backbone's precision (inference and training), fixed for the model's life
      */
     public TorchvisionFasterRCNN(GeneralizedRCNNTransform transform, ResNetFPNBackbone backbone,
                                  MultiLevelRegionProposalNetwork rpn, RoIHeads roiHeads, List<String> classNames,
@@ -334,7 +336,7 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
             requireNonDegenerate(b, i);
             resized.add(b);
         }
-        List<Tensor> features = backbone.forward(batch.tensors());
+        List<Tensor> features = features(batch.tensors());
         MultiLevelRegionProposalNetwork.Output rpnOut = rpn.forward(batch.tensors(), hw(batch.imageSizes()), features);
         return new TrainingForward(batch, resized, features, rpnOut);
     }

@@ -5,7 +5,7 @@ import dev.frcnn.config.Config;
 import dev.frcnn.data.CocoCategories;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WeightsFormatException;
-import dev.frcnn.model.FasterRCNN;
+import org.bytedeco.pytorch.Module;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -31,7 +31,7 @@ final class Checkpointer {
     private final Path best;
     private final Config cfg;
     private final CocoCategories categories;
-    private final FasterRCNN model;
+    private final Module model;
     private final TrainOptimizer optimizer;
     private final LrSchedule schedule;
     private final TrainState state;
@@ -44,7 +44,7 @@ final class Checkpointer {
      * @param categories the classes' names and COCO category ids, saved in each checkpoint
      * @param beforeSaveLast flushed before each save of {@code last.ckpt} (the loss log)
      */
-    Checkpointer(Path dir, Config cfg, CocoCategories categories, FasterRCNN model, TrainOptimizer optimizer,
+    Checkpointer(Path dir, Config cfg, CocoCategories categories, Module model, TrainOptimizer optimizer,
                  LrSchedule schedule, TrainState state, Flushable beforeSaveLast) {
         this.last = dir.resolve(RunDirectory.LAST);
         this.best = dir.resolve(RunDirectory.BEST);
@@ -121,7 +121,7 @@ final class Checkpointer {
      *
      * @throws IOException if it cannot be read
      */
-    static void loadWeights(Path file, FasterRCNN model) throws IOException {
+    static void loadWeights(Path file, Module model) throws IOException {
         Checkpoint b = Checkpoint.load(file);
         WeightLoader.load(model, b.tensors(), true);
     }
@@ -135,7 +135,7 @@ final class Checkpointer {
      * @throws WeightsFormatException if the file has no optimizer state or it does not fit the optimizer
      * @throws IOException if it cannot be read
      */
-    static Checkpoint.Meta restore(Path file, FasterRCNN model, TrainOptimizer optimizer) throws IOException {
+    static Checkpoint.Meta restore(Path file, Module model, TrainOptimizer optimizer) throws IOException {
         Checkpoint c = Checkpoint.load(file);
         WeightLoader.load(model, c.tensors(), true);
         byte[] optim = c.optimizerState();

@@ -7,7 +7,7 @@ import dev.frcnn.data.Preprocessing;
 import dev.frcnn.eval.DetectionEvaluator;
 import dev.frcnn.eval.VocEval;
 import dev.frcnn.io.WriteFailures;
-import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.roi.Thresholds;
 
 import java.io.BufferedWriter;
@@ -29,7 +29,7 @@ import java.nio.file.StandardOpenOption;
  * thrown.
  */
 final class EvalHook extends HookBase {
-    private final FasterRCNN model;
+    private final DetectionModel model;
     private final DetectionDataset test;
     private final EvalMetric metric;
     private final Preprocessing preprocessing;
@@ -56,7 +56,7 @@ final class EvalHook extends HookBase {
      * @param log where the epoch's line goes
      * @throws IOException if {@code metrics.csv} cannot be written
      */
-    EvalHook(Path dir, boolean resumed, FasterRCNN model, DetectionDataset test, Preprocessing preprocessing, Config cfg,
+    EvalHook(Path dir, boolean resumed, DetectionModel model, DetectionDataset test, Preprocessing preprocessing, Config cfg,
              LrSchedule schedule, Checkpointer checkpointer, StopRequest stop, PrintStream log) throws IOException {
         this.model = model;
         this.test = test;
@@ -86,7 +86,7 @@ final class EvalHook extends HookBase {
     @Override
     void afterEpoch(TrainState state) throws IOException {
         long evalStart = System.nanoTime();
-        model.train(false);
+        model.module().train(false);
         DetectionEvaluator.Run eval;
         try {
             eval = DetectionEvaluator.evaluate(model, test, preprocessing, Thresholds.EVALUATE, cfg.testNum(),
@@ -95,13 +95,13 @@ final class EvalHook extends HookBase {
                     });
         } catch (EvaluationStopped e) {
             // The epoch's training is done (iteration = its length): a resume evaluates it again.
-            model.train(true);
+            model.module().train(true);
             checkpointer.stopIfRequested(stop);
             throw new IllegalStateException("unreachable: a stop was requested");
         }
         VocEval.Result r = metric.isVoc() ? eval.voc().evaluate(metric == EvalMetric.VOC07) : null;
         double value = r != null ? r.map() : eval.coco().stats()[0];
-        model.train(true);
+        model.module().train(true);
         state.evaluated(value);
         writeMetrics(state.epoch(), value, schedule.lr());
         log.printf("epoch %d/%d: %s %.4f, lr %.2e (train %.1f s, eval %.1f s)%n", state.epoch() + 1, cfg.epoch(),

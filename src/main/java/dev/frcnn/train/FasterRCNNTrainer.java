@@ -57,7 +57,7 @@ import static org.bytedeco.pytorch.global.torch.*;
  * anchors, proposals and targets per image over that image's own feature cells and size; each image's four losses
  * are the reference's, and the batch's are their mean over the images ({@code docs/training.md}, "Batches").
  */
-public final class FasterRCNNTrainer {
+public final class FasterRCNNTrainer implements StepTrainer {
     /** The losses of one forward pass: 0-dim float32 tensors (the total is differentiable). */
     public record Losses(Tensor rpnLocLoss, Tensor rpnClsLoss, Tensor roiLocLoss, Tensor roiClsLoss, Tensor totalLoss) {
         /** The five values as doubles, in the order rpn_loc, rpn_cls, roi_loc, roi_cls, total (copies to the host). */
@@ -133,6 +133,35 @@ public final class FasterRCNNTrainer {
 
     /** The model being trained. */
     public FasterRCNN fasterRcnn() { return fasterRcnn; }
+
+    /** The model being trained ({@link #fasterRcnn()}). */
+    @Override
+    public FasterRCNN model() { return fasterRcnn; }
+
+    /**
+     * {@code Detectors.load} of the file ({@code ModelWeights.read}: ImageNet backbone weights, a reference-layout
+     * detector {@code .pth}, or our {@code .ckpt}).
+     */
+    @Override
+    public void loadInitialWeights(java.nio.file.Path file, dev.frcnn.config.Config cfg, java.io.PrintStream log)
+            throws java.io.IOException {
+        dev.frcnn.io.ModelWeights.Loaded w = dev.frcnn.io.ModelWeights.read(file);
+        dev.frcnn.assembly.Detectors.load(fasterRcnn, cfg, w, file.toString());
+    }
+
+    /** {@link Losses#NAMES}: the reference's four losses, then the total. */
+    @Override
+    public List<String> lossNames() { return Losses.NAMES; }
+
+    /**
+     * {@link #trainStep(List, List, List, double[], IntConsumer)}'s values: the reference's samples
+     * ({@link dev.frcnn.data.Transform}: resized, normalised, boxes in the resized image's pixels).
+     */
+    @Override
+    public double[] trainBatch(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales,
+                               IntConsumer beforeImage) {
+        return trainStep(imgs, bboxes, labels, scales, beforeImage).values();
+    }
 
     /** The optimizer: SGD (or Adam) with one parameter group per trainable parameter, as the reference builds it. */
     public TrainOptimizer optimizer() { return optimizer; }

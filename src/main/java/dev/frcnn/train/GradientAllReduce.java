@@ -1,7 +1,7 @@
 package dev.frcnn.train;
 
 import dev.frcnn.dist.DistributedGroup;
-import dev.frcnn.model.FasterRCNN;
+import org.bytedeco.pytorch.Module;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -41,7 +41,7 @@ final class GradientAllReduce {
     static final long BUCKET_BYTES = 25L << 20;
 
     private final DistributedGroup group;
-    private final FasterRCNN model;
+    private final Module model;
     private final List<Bucket> buckets = new ArrayList<>();
     private long reduceNanos;
     private long reductions;
@@ -55,7 +55,7 @@ final class GradientAllReduce {
      * @param bucketBytes the largest bucket in bytes ({@link #BUCKET_BYTES})
      * @throws IllegalArgumentException if {@code bucketBytes < 1}
      */
-    GradientAllReduce(DistributedGroup group, FasterRCNN model, long bucketBytes) {
+    GradientAllReduce(DistributedGroup group, Module model, long bucketBytes) {
         if (bucketBytes < 1) throw new IllegalArgumentException("bucketBytes must be >= 1, got " + bucketBytes);
         this.group = group;
         this.model = model;

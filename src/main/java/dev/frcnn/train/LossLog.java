@@ -22,8 +22,7 @@ import java.util.List;
  * (steps that a killed run did after its last checkpoint, which the resume repeats).
  */
 final class LossLog extends HookBase implements Flushable {
-    private static final List<String> LOSS_NAMES = FasterRCNNTrainer.Losses.NAMES;
-
+    private final List<String> lossNames;
     private final Path dir;
     private final LrSchedule schedule;
     private final PrintStream log;
@@ -35,26 +34,29 @@ final class LossLog extends HookBase implements Flushable {
      * Writes {@code losses.csv}'s header and the rows kept.
      *
      * @param dir the run directory
+     * @param lossNames the columns after {@code step,epoch,iteration}, before {@code lr}: the model family's losses,
+     *     the total last ({@link StepTrainer#lossNames()})
      * @param keepSteps rows of steps up to this global step are kept from an existing {@code losses.csv} (a resume);
      *     0 starts a new file
      * @param schedule the lr of each step
      * @param log where a chart that cannot be written is reported
      * @throws IOException if the file cannot be read or written
      */
-    LossLog(Path dir, long keepSteps, LrSchedule schedule, PrintStream log) throws IOException {
+    LossLog(Path dir, List<String> lossNames, long keepSteps, LrSchedule schedule, PrintStream log) throws IOException {
+        this.lossNames = List.copyOf(lossNames);
         this.dir = dir;
         this.schedule = schedule;
         this.log = log;
         Path f = dir.resolve("losses.csv");
         List<String> kept = new ArrayList<>();
-        kept.add("step,epoch,iteration," + String.join(",", LOSS_NAMES) + ",lr");
+        kept.add("step,epoch,iteration," + String.join(",", lossNames) + ",lr");
         if (keepSteps > 0 && Files.isRegularFile(f)) {
             for (String line : Files.readAllLines(f)) {
                 String[] c = line.split(",");
-                if (c.length != LOSS_NAMES.size() + 4 || !c[0].matches("\\d+")) continue;
+                if (c.length != lossNames.size() + 4 || !c[0].matches("\\d+")) continue;
                 if (Long.parseLong(c[0]) > keepSteps) continue;
                 kept.add(line);
-                double[] v = new double[LOSS_NAMES.size()];
+                double[] v = new double[lossNames.size()];
                 for (int k = 0; k < v.length; k++) v[k] = Double.parseDouble(c[3 + k]);
                 rows.add(v);
             }
@@ -123,12 +125,12 @@ final class LossLog extends HookBase implements Flushable {
 
     private void plot() {
         List<double[]> series = new ArrayList<>();
-        for (int k = 0; k < LOSS_NAMES.size(); k++) {
+        for (int k = 0; k < lossNames.size(); k++) {
             double[] s = new double[rows.size()];
             for (int i = 0; i < s.length; i++) s[i] = rows.get(i)[k];
             series.add(s);
         }
-        RunCharts.draw(log, () -> LossPlot.write(dir.resolve("loss_curve.png"), LOSS_NAMES, series,
+        RunCharts.draw(log, () -> LossPlot.write(dir.resolve("loss_curve.png"), lossNames, series,
                 Math.max(1, Math.min(50, rows.size() / 10 + 1))));
     }
 }

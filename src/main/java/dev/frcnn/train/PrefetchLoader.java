@@ -1,6 +1,7 @@
 package dev.frcnn.train;
 
 import dev.frcnn.data.Preprocessing;
+import dev.frcnn.data.SampleTransform;
 import dev.frcnn.data.Transform;
 import dev.frcnn.data.DetectionDataset;
 import org.bytedeco.javacpp.PointerScope;
@@ -26,7 +27,7 @@ final class PrefetchLoader implements AutoCloseable {
 
     private final DetectionDataset train;
     private final DistributedSampler shard;
-    private final Transform transform;
+    private final SampleTransform transform;
     private final Preprocessing preprocessing;
     private final int minInputSide;
     private final long seed;
@@ -35,25 +36,25 @@ final class PrefetchLoader implements AutoCloseable {
     /**
      * @param train the training split
      * @param trainable the indices of {@code train} trained on (images with at least one non-difficult object)
-     * @param transform resize, normalisation and flip of a sample
+     * @param transform the model family's train transform of a sample (the reference's: resize, normalisation, flip)
      * @param preprocessing checks that an image's resize stays at least {@code minInputSide} on each side
      * @param minInputSide the backbone's smallest input side
      * @param seed the run's seed (epoch order and flips)
      * @param numWorkers {@code num_workers}: 0 reads in the training thread
      */
-    PrefetchLoader(DetectionDataset train, List<Integer> trainable, Transform transform, Preprocessing preprocessing,
+    PrefetchLoader(DetectionDataset train, List<Integer> trainable, SampleTransform transform, Preprocessing preprocessing,
                    int minInputSide, long seed, int numWorkers) {
         this(train, DistributedSampler.single(trainable, seed), transform, preprocessing, minInputSide, seed,
                 numWorkers);
     }
 
     /**
-     * As {@link #PrefetchLoader(DetectionDataset, List, Transform, Preprocessing, int, long, int)}, reading this rank's
+     * As {@link #PrefetchLoader(DetectionDataset, List, SampleTransform, Preprocessing, int, long, int)}, reading this rank's
      * share of each epoch.
      *
      * @param shard which of the trainable indices this process trains on, in which order ({@link #order})
      */
-    PrefetchLoader(DetectionDataset train, DistributedSampler shard, Transform transform, Preprocessing preprocessing,
+    PrefetchLoader(DetectionDataset train, DistributedSampler shard, SampleTransform transform, Preprocessing preprocessing,
                    int minInputSide, long seed, int numWorkers) {
         this.train = train;
         this.shard = shard;

@@ -1,7 +1,6 @@
 package dev.frcnn.train;
 
 import dev.frcnn.data.Transform;
-import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -16,7 +15,7 @@ import java.util.List;
  * in the {@link TrainState} (a resume may start mid-epoch), each step takes the next {@code batch_size} samples of the
  * {@link PrefetchLoader} (the epoch's last step takes what is left: an epoch of n images has
  * {@code ceil(n / batch_size)} steps, {@link #stepsPerEpoch}), moves the samples to the device and runs
- * {@link FasterRCNNTrainer#trainStep(List, List, List, double[], java.util.function.IntConsumer)} (forward, re-seeding
+ * {@link StepTrainer#trainBatch} of the model's family (for the reference's, {@link FasterRCNNTrainer}: forward, re-seeding
  * the sampler before each image's draws with the image's sample index, the divergence check,
  * backward through {@link dev.frcnn.tensor.ConvolutionBackward}, the after-backward point, gradient clipping, the
  * optimizer step). Positions ({@link TrainState#iteration()}, {@link TrainState#globalStep()}) count steps, not
@@ -30,8 +29,8 @@ import java.util.List;
  * {@code last.ckpt} saved where the run is, then {@link TrainingStoppedException}).
  */
 final class SimpleTrainer {
-    private final FasterRCNN model;
-    private final FasterRCNNTrainer trainer;
+    private final org.bytedeco.pytorch.Module model;
+    private final StepTrainer trainer;
     private final ReseedableSampler sampler;
     private final PrefetchLoader loader;
     private final TrainState state;
@@ -44,7 +43,7 @@ final class SimpleTrainer {
     private final List<HookBase> hooks;
 
     /**
-     * @param trainer the losses and the optimizer step of the model being trained
+     * @param trainer the losses and the optimizer step of the model being trained (its family's)
      * @param sampler the trainer's sampler, re-seeded before each image's draws ({@link Seeds#stepSeed} of
      *     {@link PrefetchLoader#sampleIndex})
      * @param loader the training samples
@@ -57,11 +56,11 @@ final class SimpleTrainer {
      * @param device where the samples go
      * @param hooks called in this order at each point
      */
-    SimpleTrainer(FasterRCNNTrainer trainer, ReseedableSampler sampler, PrefetchLoader loader, TrainState state,
+    SimpleTrainer(StepTrainer trainer, ReseedableSampler sampler, PrefetchLoader loader, TrainState state,
                   Checkpointer checkpointer, StopRequest stop, int epochs, int batchSize, long seed, Device device,
                   List<HookBase> hooks) {
         if (batchSize < 1) throw new IllegalArgumentException("batch_size must be >= 1, got " + batchSize);
-        this.model = trainer.fasterRcnn();
+        this.model = trainer.model().module();
         this.trainer = trainer;
         this.sampler = sampler;
         this.loader = loader;
@@ -133,15 +132,14 @@ final class SimpleTrainer {
                             scales[i] = s.scale();
                         }
                         for (HookBase h : hooks) h.beforeStep(state);
-                        v = trainer.trainStep(imgs, bboxes, labels, scales,
-                                i -> sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(step, batchSize, i))))
-                                .values();
+                        v = trainer.trainBatch(imgs, bboxes, labels, scales,
+                                i -> sampler.reseed(Seeds.stepSeed(seed, loader.sampleIndex(step, batchSize, i))));
                     }
                 } catch (NonFiniteLossException e) {
                     state.stepDiverged(e.values());
                     for (HookBase h : hooks) h.afterDivergedStep(state);
                     throw new TrainingDivergedException(state.globalStep() + 1, epoch + 1, e.nonFiniteLosses(),
-                            NonFiniteLossException.describe(e.values()),
+                            NonFiniteLossException.describe(e.names(), e.values()),
                             Files.isRegularFile(checkpointer.last()) ? checkpointer.last() : null);
                 } finally {
                     for (Transform.Sample s : batch) s.close();

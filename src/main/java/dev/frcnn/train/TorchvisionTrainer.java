@@ -27,9 +27,10 @@ import static org.bytedeco.pytorch.global.torch.clip_grad_norm_;
  * parameters with {@code requires_grad} ({@link MomentumSgd}: one group per parameter, every group the same lr and
  * weight decay, biases included, unlike the reference family's {@link FasterRCNNTrainer}).
  *
- * <p>The model runs in float32 ({@link TorchvisionFasterRCNN} has no bf16 setting yet). Not thread-safe.
+ * <p>With the model's precision {@code bf16} the backbone's forward runs under autocast (as in inference); the RPN,
+ * the RoI heads, the losses, the gradients' accumulation and the optimizer stay float32. Not thread-safe.
  */
-public final class TorchvisionTrainer {
+public final class TorchvisionTrainer implements StepTrainer {
     /** torchvision's tutorial: {@code momentum=0.9}. */
     public static final double TUTORIAL_MOMENTUM = 0.9;
     /** torchvision's tutorial: {@code weight_decay=0.0005}. */
@@ -59,6 +60,7 @@ public final class TorchvisionTrainer {
     private final TorchvisionLosses losses;
     private final TrainOptimizer optimizer;
     private double clipGradNorm;
+    private Runnable afterBackward = () -> {};
 
     /**
      * @param model the model to train (its parameters with {@code requires_grad} are optimized); put in training
@@ -111,7 +113,74 @@ public final class TorchvisionTrainer {
     }
 
     /** The model being trained. */
+    @Override
     public TorchvisionFasterRCNN model() { return model; }
+
+    /**
+     * Loads a torchvision state dict ({@code .pth} as torchvision saves it, {@link dev.frcnn.io.PthReader}) or our
+     * {@code .ckpt} of this family, as torchvision's fine-tuning tutorial does
+     * ({@link TorchvisionFasterRCNN#loadForFineTuning(java.util.Map, String)}): with another class count than the
+     * model's, every tensor but the box predictor's loads and the predictor keeps its fresh initialisation. The
+     * model's FrozenBatchNorm2d eps stays what it was built with (0.0, torchvision's COCO checkpoints; a file saved
+     * from a model built with BatchNorm2d used 1e-5, which changes its outputs by less than the running variances'
+     * rounding: {@code docs/torchvision.md}).
+     */
+    @Override
+    public void loadInitialWeights(java.nio.file.Path file, dev.frcnn.config.Config cfg, java.io.PrintStream log)
+            throws java.io.IOException {
+        java.util.Map<String, Tensor> sd = dev.frcnn.io.ModelWeights.isCheckpoint(file)
+                ? dev.frcnn.io.ModelWeights.read(file).stateDict() : dev.frcnn.io.PthReader.readStateDict(file);
+        try {
+            boolean replaced = model.loadForFineTuning(sd, file.toString());
+            log.printf("loaded %s%s%n", file, replaced ? " without its box predictor (another class count): "
+                    + "the predictor for " + model.classNames().size() + " classes + background starts fresh" : "");
+        } finally {
+            sd.values().forEach(Tensor::close);
+        }
+    }
+
+    /** {@link #NAMES}: torchvision's four losses, then their sum. */
+    @Override
+    public List<String> lossNames() { return NAMES; }
+
+    /** Every group at the base lr: torchvision's recipe has one lr for weights and biases (all 1). */
+    @Override
+    public double[] lrMultipliers() {
+        double[] m = new double[optimizer.groups().size()];
+        Arrays.fill(m, 1.0);
+        return m;
+    }
+
+    /**
+     * Sets what runs after each step's backward and before clipping and the optimizer step, as
+     * {@link FasterRCNNTrainer#setAfterBackward} (data parallelism's gradient average).
+     *
+     * @param hook run once per step; null runs nothing
+     */
+    @Override
+    public void setAfterBackward(Runnable hook) {
+        this.afterBackward = hook == null ? () -> {} : hook;
+    }
+
+    /**
+     * {@link #trainStep} on the train loop's samples ({@link dev.frcnn.data.TorchvisionTrainTransform}: RGB in
+     * [0, 1] at the image's own size, flipped or not; the model's transform resizes and normalises): the boxes go from
+     * (ymin, xmin, ymax, xmax) to torchvision's (x1, y1, x2, y2) in the same pixels, the 0-based labels to 1..K
+     * (0 is torchvision's background). torchvision's samplers draw for the whole batch at once, so
+     * {@code beforeImage} runs once, with 0, before the forward; {@code scales} are not used (the model's transform
+     * resizes).
+     */
+    @Override
+    public double[] trainBatch(List<Tensor> imgs, List<Tensor> bboxes, List<Tensor> labels, double[] scales,
+                               java.util.function.IntConsumer beforeImage) {
+        try (PointerScope scope = new PointerScope()) {
+            List<Tensor> boxes = new ArrayList<>(bboxes.size()), classes = new ArrayList<>(labels.size());
+            for (Tensor b : bboxes) boxes.add(dev.frcnn.model.utils.BoxOps.swapAxes(b));
+            for (Tensor l : labels) classes.add(l.add(new org.bytedeco.pytorch.Scalar(1L)));
+            beforeImage.accept(0);
+            return trainStep(imgs, boxes, classes);
+        }
+    }
 
     /** The optimizer: one SGD group per trainable parameter, in {@code named_parameters()} order. */
     public TrainOptimizer optimizer() { return optimizer; }
@@ -176,8 +245,8 @@ public final class TorchvisionTrainer {
     }
 
     /**
-     * One optimization step: training mode, zero the gradients, {@link #forward}, backward of the total, optional
-     * clipping, SGD step. Counts as one iteration for {@link NativeHeap#iterationDone()}; every temporary is freed
+     * One optimization step: training mode, zero the gradients, {@link #forward}, backward of the total, the action of
+     * {@link #setAfterBackward}, optional clipping, SGD step. Counts as one iteration for {@link NativeHeap#iterationDone()}; every temporary is freed
      * before it returns.
      *
      * @param images (3, H_i, W_i) float32 RGB in [0, 1]
@@ -197,6 +266,7 @@ public final class TorchvisionTrainer {
                 if (!Double.isFinite(x)) throw new NonFiniteLossException(NAMES, v);
             }
             ConvolutionBackward.backward(l.total());
+            afterBackward.run();
             if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
             optimizer.step();
             return v;

@@ -1,21 +1,18 @@
 package dev.frcnn.train;
 
 import dev.frcnn.assembly.Checkpoint;
-import dev.frcnn.assembly.Detectors;
 import dev.frcnn.config.Config;
 import dev.frcnn.config.ConfigException;
 import dev.frcnn.data.DataException;
 import dev.frcnn.data.DatasetCheck;
 import dev.frcnn.data.Preprocessing;
-import dev.frcnn.data.Transform;
 import dev.frcnn.data.DatasetLayouts;
 import dev.frcnn.data.DetectionDataset;
 import dev.frcnn.dist.DistributedGroup;
 import dev.frcnn.dist.Rendezvous;
 import dev.frcnn.eval.VocEval;
-import dev.frcnn.io.ModelWeights;
 import dev.frcnn.io.WriteFailures;
-import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.DetectionModel;
 import org.bytedeco.pytorch.Device;
 
 import java.io.IOException;
@@ -27,8 +24,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The training loop of the reference's {@code train.py}: for each epoch, one {@link FasterRCNNTrainer#trainStep}
- * per training image (shuffled, horizontally flipped with p = 0.5; with {@code batch_size} B > 1, one step per B
+ * The training loop of the reference's {@code train.py}: for each epoch, one step of the model family's
+ * {@link StepTrainer} ({@link StepTrainers}: the reference's {@link FasterRCNNTrainer#trainStep}, or torchvision's
+ * {@link TorchvisionTrainer} for {@code backbone: resnet50_fpn}) per training image (shuffled, horizontally flipped with p = 0.5; with {@code batch_size} B > 1, one step per B
  * consecutive images of the shuffled order, the last step of an epoch taking the rest), then the {@code eval_metric}
  * (VOC07 mAP by default) on the test split; the best
  * model is kept; at epoch {@code lr_decay_epoch} the best model is reloaded and the learning rate scaled by
@@ -100,7 +98,7 @@ public final class TrainLoop {
      * @param bestEvaluation the test-split VOC evaluation of the best epoch (the weights in {@code bestCheckpoint}),
      *     or null if that epoch was evaluated by an earlier process (a resumed run) or the metric is COCO's
      */
-    public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, FasterRCNN model,
+    public record Result(double bestMap, int bestEpoch, double lastMap, Path bestCheckpoint, DetectionModel model,
                          VocEval.Result bestEvaluation) {}
 
     private final Config cfg;
@@ -145,7 +143,7 @@ public final class TrainLoop {
         this.opt = rank0 ? opt : new Options(opt.train(), opt.test(), opt.outDir(), opt.resume(), opt.overwrite(),
                 opt.device(), new PrintStream(OutputStream.nullOutputStream()), false, StopRequest.none());
         this.preprocessing = cfg.preprocessing();
-        this.minInputSide = dev.frcnn.model.backbone.Backbones.get(cfg.backbone()).minInputSide();
+        this.minInputSide = dev.frcnn.assembly.ModelFamily.of(cfg).minInputSide(cfg);
     }
 
     /**
@@ -204,12 +202,10 @@ public final class TrainLoop {
 
         // Random initialisation from the seed, so that the same seed gives the same run.
         org.bytedeco.pytorch.global.torch.manual_seed(cfg.seed());
-        FasterRCNN model = Detectors.create(cfg, classNames);
-        model.to(opt.device(), false);
         ReseedableSampler sampler = new ReseedableSampler(cfg.seed());
-        FasterRCNNTrainer trainer = new FasterRCNNTrainer(model, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(),
-                cfg.weightDecay(), cfg.useAdam(), sampler, cfg.roiNSample());
-        trainer.setClipGradNorm(cfg.clipGradNorm());
+        StepTrainer trainer = StepTrainers.create(cfg, classNames, sampler, opt.device());
+        DetectionModel detector = trainer.model();
+        org.bytedeco.pytorch.Module model = detector.module();
         DistributedSampler shard = new DistributedSampler(trainable, cfg.seed(), group.rank(), group.worldSize());
         GradientAllReduce reduce = group.worldSize() > 1
                 ? new GradientAllReduce(group, model, GradientAllReduce.BUCKET_BYTES) : null;
@@ -227,14 +223,13 @@ public final class TrainLoop {
             opt.log().printf("resuming from %s: epoch %d, step %d of the epoch, best mAP %.4f%n", last,
                     st.epoch() + 1, st.iteration(), Math.max(st.bestMap(), 0));
         } else if (cfg.loadPath() != null) {
-            ModelWeights.Loaded w = ModelWeights.read(Path.of(cfg.loadPath()));
-            Detectors.load(model, cfg, w, cfg.loadPath());
+            trainer.loadInitialWeights(Path.of(cfg.loadPath()), cfg, opt.log());
         }
         // Every rank starts from rank 0's weights (DDP's broadcast of the module states), after the load or resume.
         if (reduce != null) reduce.broadcastParameters();
         if (!rank0) {
             opt.log().flush();
-            try (PrefetchLoader loader = new PrefetchLoader(train, shard, new Transform(preprocessing), preprocessing,
+            try (PrefetchLoader loader = new PrefetchLoader(train, shard, StepTrainers.transform(cfg), preprocessing,
                     minInputSide, cfg.seed(), cfg.numWorkers())) {
                 Checkpointer none = new Checkpointer(opt.outDir(), cfg, train.categories(), model, trainer.optimizer(),
                         schedule, st, () -> {});
@@ -243,7 +238,7 @@ public final class TrainLoop {
                 new SimpleTrainer(trainer, sampler, loader, st, none, StopRequest.none(), cfg.epoch(),
                         cfg.batchSize(), cfg.seed(), opt.device(), hooks).train();
             }
-            return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, model, null);
+            return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, detector, null);
         }
         // The previous run goes only now that the data and weights of the new one have loaded.
         if (opt.overwrite()) RunDirectory.removeRun(opt.outDir(), opt.log());
@@ -253,11 +248,11 @@ public final class TrainLoop {
         } catch (IOException e) {
             throw WriteFailures.naming(cfgOut, e);
         }
-        LossLog losses = new LossLog(opt.outDir(), st.globalStep(), schedule, opt.log());
+        LossLog losses = new LossLog(opt.outDir(), trainer.lossNames(), st.globalStep(), schedule, opt.log());
         Checkpointer checkpointer = new Checkpointer(opt.outDir(), cfg, train.categories(), model, trainer.optimizer(),
                 schedule, st, losses);
         checkpointer.countInSamples(shard);
-        EvalHook eval = new EvalHook(opt.outDir(), st.globalStep() > 0, model, test, preprocessing, cfg, schedule,
+        EvalHook eval = new EvalHook(opt.outDir(), st.globalStep() > 0, detector, test, preprocessing, cfg, schedule,
                 checkpointer, opt.stop(), opt.log());
         // A fresh run starts with last.ckpt = the initial state, so that a run diverging before its first periodic
         // checkpoint still leaves a state to resume from (with other settings).
@@ -283,13 +278,12 @@ public final class TrainLoop {
         hooks.add(new PeriodicCheckpointer(checkpointer, cfg.checkpointEvery()));
         hooks.addAll(extraHooks);
 
-        Transform transform = new Transform(preprocessing);
-        try (PrefetchLoader loader = new PrefetchLoader(train, shard, transform, preprocessing, minInputSide,
+        try (PrefetchLoader loader = new PrefetchLoader(train, shard, StepTrainers.transform(cfg), preprocessing, minInputSide,
                 cfg.seed(), cfg.numWorkers())) {
             new SimpleTrainer(trainer, sampler, loader, st, checkpointer, opt.stop(), cfg.epoch(), cfg.batchSize(),
                     cfg.seed(), opt.device(), hooks).train();
         }
-        return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, model, eval.bestEvaluation());
+        return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, detector, eval.bestEvaluation());
     }
 
     /**

@@ -51,15 +51,7 @@ class TorchvisionCliTest {
 
     /** The formula-weight model as torchvision saves it (written once per JVM, about 10 s). */
     private static synchronized Path formulaPth() throws IOException {
-        if (formulaPth == null) {
-            TorchvisionFasterRCNN model = TvFpnModels.model();
-            try (PointerScope s = new PointerScope()) {
-                Map<String, Tensor> targets = TvFpnFixture.targets(model, "");
-                Map<String, Tensor> sd = new LinkedHashMap<>();
-                for (String k : model.stateDictKeys()) sd.put(k, targets.get(k));
-                formulaPth = StateDictFiles.writeTensors(dir.resolve("fasterrcnn_resnet50_fpn.pth"), sd);
-            }
-        }
+        if (formulaPth == null) formulaPth = TvFpnModels.writeFormulaPth(dir.resolve("fasterrcnn_resnet50_fpn.pth"));
         return formulaPth;
     }
 

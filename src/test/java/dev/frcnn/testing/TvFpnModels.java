@@ -1,5 +1,10 @@
 package dev.frcnn.testing;
 
+import dev.frcnn.io.StateDictFiles;
+import org.bytedeco.javacpp.PointerScope;
+import java.io.IOException;
+import java.nio.file.Path;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.model.ImageList;
 import dev.frcnn.model.TorchvisionFasterRCNN;
@@ -87,6 +92,24 @@ public final class TvFpnModels {
         if (!skipped.isEmpty()) throw new IllegalStateException("fixture entries without a model tensor: " + skipped);
         model.eval();
         return model;
+    }
+
+    /**
+     * Writes {@link #model()}'s formula weights as torchvision saves a state dict ({@code torch.save(model.state_dict())}:
+     * its keys in torchvision's order), a 167 MB file.
+     *
+     * @param file where to write
+     * @return {@code file}
+     * @throws IOException if it cannot be written
+     */
+    public static Path writeFormulaPth(Path file) throws IOException {
+        TorchvisionFasterRCNN m = model();
+        try (PointerScope s = new PointerScope()) {
+            Map<String, Tensor> targets = TvFpnFixture.targets(m, "");
+            Map<String, Tensor> sd = new java.util.LinkedHashMap<>();
+            for (String k : m.stateDictKeys()) sd.put(k, targets.get(k));
+            return StateDictFiles.writeTensors(file, sd);
+        }
     }
 
     /** The class count (background included): rows of the fixture's {@code cls_score.weight}. */

@@ -31,7 +31,7 @@ public final class DataParallelProbe {
         try (DistributedGroup g = DistributedGroup.join(r, Duration.ofSeconds(Long.parseLong(args[4])))) {
             TrainLoop.Result res = new TrainLoop(cfg, new TrainLoop.Options(Path.of(args[1]), Path.of(args[2]), false,
                     "train", "test", new Device("cpu"), System.err, false), g).run();
-            WeightsDump.write(res.model(), dump);
+            WeightsDump.write(res.model().module(), dump);
         } catch (DistributedException e) {
             System.err.println("frcnn: " + e.getMessage());
             System.exit(1);

@@ -182,7 +182,7 @@ class DataParallelTrainingTest {
                     "test", new Device("cpu"), new PrintStream(log, true), false)).run();
             assertThat(Files.readAllLines(dir.resolve("one/losses.csv"))).as(log.toString())
                     .hasSize(1 + TRAIN_IMAGES / 2);
-            return WeightsDump.of(res.model());
+            return WeightsDump.of(res.model().module());
         } finally {
             torch.set_num_threads(threads);
         }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
-import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.tensor.Tensors;
 import dev.frcnn.testing.TinyModels;
 import org.bytedeco.javacpp.PointerScope;
@@ -74,7 +73,7 @@ class LrScheduleTest {
     }
 
     /** Per group: weights the base lr, biases twice it, in trainable named_parameters order. */
-    private static double[] groupLrs(FasterRCNN model, double base) {
+    private static double[] groupLrs(org.bytedeco.pytorch.Module model, double base) {
         List<Double> out = new ArrayList<>();
         StringTensorDict np = model.named_parameters(true);
         for (long i = 0; i < np.size(); i++) {
@@ -156,7 +155,7 @@ class LrScheduleTest {
 
         JsonNode last = meta(out.resolve("last.ckpt"));
         assertThat(last.path("lr").asDouble()).as("base lr after the decay").isCloseTo(LR * DECAY, within(1e-15));
-        assertLrs(metaGroupLrs(last), groupLrs(r.model(), LR * DECAY), "group lrs after the decay");
+        assertLrs(metaGroupLrs(last), groupLrs(r.model().module(), LR * DECAY), "group lrs after the decay");
         assertStepLrs(out, 12);
         // metrics.csv logs each epoch's lr before that epoch's decay.
         List<String> metrics = Files.readAllLines(out.resolve("metrics.csv"));
@@ -187,7 +186,7 @@ class LrScheduleTest {
         Path full = dir.resolve("full");
         TrainLoop.Result rf = train(full, epochs, false);
         assertStepLrs(full, 18);
-        assertLrs(metaGroupLrs(meta(full.resolve("last.ckpt"))), groupLrs(rf.model(), LR * DECAY), "full run's group lrs");
+        assertLrs(metaGroupLrs(meta(full.resolve("last.ckpt"))), groupLrs(rf.model().module(), LR * DECAY), "full run's group lrs");
 
         // Stopped before the decay epoch ended (after epoch 1): resuming must keep lr, then decay at the right epoch.
         Path early = dir.resolve("early");
@@ -196,7 +195,7 @@ class LrScheduleTest {
         assertThat(m.path("lr").asDouble()).isCloseTo(LR, within(1e-15));
         TrainLoop.Result re = train(early, epochs, true);
         assertStepLrs(early, 18);
-        assertLrs(metaGroupLrs(meta(early.resolve("last.ckpt"))), groupLrs(re.model(), LR * DECAY), "resumed (early) group lrs");
+        assertLrs(metaGroupLrs(meta(early.resolve("last.ckpt"))), groupLrs(re.model().module(), LR * DECAY), "resumed (early) group lrs");
         assertThat(differing(full.resolve("last.ckpt"), early.resolve("last.ckpt"))).as("resumed before the decay vs uninterrupted").isZero();
 
         // Stopped right after the decay (after epoch 2): resuming must restore the decayed lrs, not the config's.
@@ -207,7 +206,7 @@ class LrScheduleTest {
         TrainLoop.Result rl = train(late, epochs, true);
         assertThat(rl.bestEvaluation()).as("the best epoch was evaluated before the resume").isNull();
         assertStepLrs(late, 18);
-        assertLrs(metaGroupLrs(meta(late.resolve("last.ckpt"))), groupLrs(rl.model(), LR * DECAY), "resumed (late) group lrs");
+        assertLrs(metaGroupLrs(meta(late.resolve("last.ckpt"))), groupLrs(rl.model().module(), LR * DECAY), "resumed (late) group lrs");
         assertThat(differing(full.resolve("last.ckpt"), late.resolve("last.ckpt"))).as("resumed after the decay vs uninterrupted").isZero();
     }
 }

@@ -1,7 +1,6 @@
 package dev.frcnn.train;
 
 import dev.frcnn.tensor.Tensors;
-import dev.frcnn.model.FasterRCNN;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
 
@@ -17,7 +16,7 @@ import java.util.Map;
 final class WeightsDump {
     private WeightsDump() {}
 
-    static void write(FasterRCNN model, Path file) throws IOException {
+    static void write(org.bytedeco.pytorch.Module model, Path file) throws IOException {
         try (PointerScope s = new PointerScope();
              DataOutputStream out = new DataOutputStream(Files.newOutputStream(file))) {
             StringTensorDict p = model.named_parameters(true);
@@ -31,7 +30,7 @@ final class WeightsDump {
         }
     }
 
-    static Map<String, float[]> of(FasterRCNN model) {
+    static Map<String, float[]> of(org.bytedeco.pytorch.Module model) {
         Map<String, float[]> m = new LinkedHashMap<>();
         try (PointerScope s = new PointerScope()) {
             StringTensorDict p = model.named_parameters(true);

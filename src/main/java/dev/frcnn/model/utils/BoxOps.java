@@ -88,4 +88,17 @@ public final class BoxOps {
         Scalar m = new Scalar(minSize);
         return ws.ge(m).logical_and(hs.ge(m)).nonzero().reshape(-1);
     }
+
+    /**
+     * The reference's {@code (ymin, xmin, ymax, xmax)} boxes as torchvision's {@code (x1, y1, x2, y2)}, or back (the
+     * same column swap both ways).
+     *
+     * @param boxes (R, 4) float32 boxes in pixels, any device
+     * @return (R, 4) the same boxes with the columns in the other order, a new tensor
+     * @throws IllegalArgumentException if the shape is not (R, 4)
+     */
+    public static Tensor swapAxes(Tensor boxes) {
+        BboxTools.requireBoxes(boxes, "boxes");
+        return stack(new TensorVector(boxes.select(1, 1), boxes.select(1, 0), boxes.select(1, 3), boxes.select(1, 2)), 1);
+    }
 }

@@ -1,0 +1,98 @@
+package dev.frcnn.train;
+
+import dev.frcnn.assembly.Detectors;
+import dev.frcnn.assembly.ModelFamily;
+import dev.frcnn.config.Config;
+import dev.frcnn.config.ConfigException;
+import dev.frcnn.data.SampleTransform;
+import dev.frcnn.data.TorchvisionTrainTransform;
+import dev.frcnn.data.Transform;
+import dev.frcnn.model.DetectionModel;
+import dev.frcnn.model.FasterRCNN;
+import dev.frcnn.model.TorchvisionFasterRCNN;
+import org.bytedeco.pytorch.Device;
+
+import java.util.List;
+
+/**
+ * The one place the training loop asks a config's {@link ModelFamily} for its model, its {@link StepTrainer} and its
+ * {@link SampleTransform}.
+ *
+ * <ul>
+ *   <li>{@link ModelFamily#REFERENCE}: {@link Detectors#create}, {@link FasterRCNNTrainer} (the reference's losses,
+ *       {@code rpn_sigma}, {@code roi_sigma}, {@code roi_n_sample}; SGD or {@code use_adam}; biases at 2x lr without
+ *       weight decay), {@link Transform} (resize to {@code min_size}/{@code max_size}, normalise, flip).</li>
+ *   <li>{@link ModelFamily#TORCHVISION_FPN}: {@link Detectors#createModel} ({@code fasterrcnn_resnet50_fpn} with
+ *       {@code class_names.size() + 1} classes, FrozenBatchNorm2d eps 0.0, torchvision's 3 trainable backbone
+ *       layers), {@link TorchvisionTrainer} (torchvision's losses and samplers; SGD momentum 0.9 with {@code lr} and
+ *       {@code weight_decay} for every parameter), {@link TorchvisionTrainTransform} (to [0, 1], flip; the model
+ *       resizes). The reference family's loss settings do not apply.</li>
+ * </ul>
+ */
+public final class StepTrainers {
+    private StepTrainers() {}
+
+    /**
+     * Builds a randomly initialised model of the config's family on {@code device} and its trainer (gradient clipping
+     * set from {@code clip_grad_norm}). Call {@code torch.manual_seed} first for a reproducible initialisation.
+     *
+     * @param cfg the run's config
+     * @param classNames the foreground class names, in label order
+     * @param sampler the one source of the trainer's random choices
+     * @param device where the model trains
+     * @return the trainer; {@link StepTrainer#model()} is the model
+     * @throws ConfigException for {@code use_adam} with torchvision's family (its recipe is SGD)
+     */
+    static StepTrainer create(Config cfg, List<String> classNames, Sampler sampler, Device device) {
+        DetectionModel model = switch (ModelFamily.of(cfg)) {
+            case REFERENCE -> Detectors.create(cfg, classNames);
+            case TORCHVISION_FPN -> Detectors.createModel(cfg, classNames);
+        };
+        model.module().to(device, false);
+        return forModel(model, cfg, sampler);
+    }
+
+    /**
+     * The trainer of an existing model (its family's; gradient clipping set from {@code clip_grad_norm}).
+     *
+     * @param model a reference-family {@link FasterRCNN} or a {@link TorchvisionFasterRCNN}, on its device
+     * @param cfg the settings of the losses and the optimizer ({@code lr}, {@code weight_decay}, {@code use_adam},
+     *     and for the reference family {@code rpn_sigma}, {@code roi_sigma}, {@code roi_n_sample})
+     * @param sampler the one source of the trainer's random choices
+     * @return the trainer
+     * @throws ConfigException for {@code use_adam} with torchvision's family (its recipe is SGD)
+     * @throws IllegalArgumentException for another kind of model
+     */
+    public static StepTrainer forModel(DetectionModel model, Config cfg, Sampler sampler) {
+        StepTrainer t;
+        if (model instanceof FasterRCNN frcnn) {
+            t = new FasterRCNNTrainer(frcnn, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(), cfg.weightDecay(),
+                    cfg.useAdam(), sampler, cfg.roiNSample());
+        } else if (model instanceof TorchvisionFasterRCNN tv) {
+            if (cfg.useAdam()) {
+                throw new ConfigException("use_adam: backbone " + cfg.backbone() + " trains with torchvision's "
+                        + "recipe, SGD with momentum 0.9 (docs/torchvision.md); set use_adam to false");
+            }
+            t = new TorchvisionTrainer(tv, TorchvisionLosses.fasterRcnnDefaults(sampler), cfg.lr(),
+                    TorchvisionTrainer.TUTORIAL_MOMENTUM, cfg.weightDecay());
+        } else {
+            throw new IllegalArgumentException("no trainer for a " + model.getClass().getSimpleName());
+        }
+        t.setClipGradNorm(cfg.clipGradNorm());
+        return t;
+    }
+
+    /**
+     * The family's train transform.
+     *
+     * @param cfg the run's config ({@code backbone}, and {@code min_size}, {@code max_size}, the normalisation for the
+     *     reference family)
+     * @return {@link Transform} or {@link TorchvisionTrainTransform}
+     */
+    public static SampleTransform transform(Config cfg) {
+        return switch (ModelFamily.of(cfg)) {
+            case REFERENCE -> new Transform(cfg.preprocessing());
+            case TORCHVISION_FPN -> new TorchvisionTrainTransform();
+        };
+    }
+}
