@@ -9,7 +9,7 @@ import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.FasterRCNNVGG16;
 import dev.frcnn.model.GeneralizedRCNNTransform;
-import dev.frcnn.model.TorchvisionFasterRCNN;
+import dev.frcnn.model.TorchvisionVariant;
 import dev.frcnn.model.backbone.ResNetFPNBackbone;
 import dev.frcnn.model.backbone.Backbone;
 import dev.frcnn.model.backbone.BackboneSpec;
@@ -86,7 +86,9 @@ public final class Detectors {
     /**
      * A randomly initialised detector of the config's {@link ModelFamily}: {@link #create} for the reference family;
      * for {@code resnet50_fpn}, torchvision's {@code fasterrcnn_resnet50_fpn(num_classes = classNames.size() + 1)}
-     * with the config's {@code min_size}/{@code max_size}, ImageNet normalisation and FrozenBatchNorm2d eps 0.0.
+     * with the config's {@code min_size}/{@code max_size}, ImageNet normalisation and FrozenBatchNorm2d eps 0.0; for
+     * {@code resnet50_fpn_v2}, {@code fasterrcnn_resnet50_fpn_v2} likewise, BatchNorm2d eps 1e-5
+     * ({@link TorchvisionVariant#checkpointEps()}).
      *
      * @param cfg the configuration
      * @param classNames foreground class names, in label order
@@ -94,12 +96,14 @@ public final class Detectors {
      * @throws IllegalArgumentException as {@link #create}
      */
     public static DetectionModel createModel(Config cfg, List<String> classNames) {
-        if (ModelFamily.of(cfg) == ModelFamily.REFERENCE) return create(cfg, classNames);
+        ModelFamily family = ModelFamily.of(cfg);
+        if (family == ModelFamily.REFERENCE) return create(cfg, classNames);
         if (classNames.isEmpty()) throw new IllegalArgumentException("a detector needs at least one class");
         GeneralizedRCNNTransform transform = new GeneralizedRCNNTransform(cfg.minSize(), cfg.maxSize(),
                 GeneralizedRCNNTransform.IMAGENET_MEAN, GeneralizedRCNNTransform.IMAGENET_STD,
                 GeneralizedRCNNTransform.DEFAULT_SIZE_DIVISIBLE);
-        return TorchvisionFasterRCNN.resnet50Fpn(transform, classNames, 0.0, ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS,
+        TorchvisionVariant variant = family.variant();
+        return variant.build(transform, classNames, variant.checkpointEps(), ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS,
                 cfg.precisionMode());
     }
 

@@ -160,7 +160,7 @@ public record LoadedModel(DetectionModel model, Config config, List<String> clas
      */
     public static LoadedModel load(Plan plan, Device device) throws IOException {
         Path weights = plan.weights();
-        if (ModelFamily.of(plan.config()) == ModelFamily.TORCHVISION_FPN) return loadTorchvision(plan, device);
+        if (ModelFamily.of(plan.config()).isTorchvision()) return loadTorchvision(plan, device);
         ModelWeights.Loaded w = ModelWeights.read(weights);
         if (w.kind().backboneOnly()) {
             String arch = ModelWeights.guessBackbone(w.stateDict());
@@ -191,11 +191,13 @@ public record LoadedModel(DetectionModel model, Config config, List<String> clas
     }
 
     /**
-     * {@link #load(Plan, Device)} for {@link ModelFamily#TORCHVISION_FPN}: the file's state dict (a torchvision
-     * {@code .pth} as it is, or our {@code .ckpt}'s model tensors) into a {@link TorchvisionFasterRCNN} whose
-     * transform has the config's min/max size. FrozenBatchNorm2d eps is 0.0 (torchvision's COCO checkpoints), or
-     * 1e-5 when the file has {@code num_batches_tracked} entries (saved from a model built without weights, whose
-     * BatchNorm2d uses 1e-5).
+     * {@link #load(Plan, Device)} for torchvision's families ({@code resnet50_fpn}, {@code resnet50_fpn_v2}): the
+     * file's state dict (a torchvision {@code .pth} as it is, or our {@code .ckpt}'s model tensors) into the
+     * family's {@link TorchvisionFasterRCNN} whose transform has the config's min/max size. The norm eps is the
+     * variant's {@link dev.frcnn.model.TorchvisionVariant#batchNormEps} of the file's keys: for {@code resnet50_fpn}
+     * FrozenBatchNorm2d eps 0.0 (torchvision's COCO checkpoints), or 1e-5 when the file has {@code num_batches_tracked}
+     * entries (saved from a model built without weights, whose BatchNorm2d uses 1e-5); for {@code resnet50_fpn_v2}
+     * always 1e-5 (its BatchNorm2d's).
      */
     private static LoadedModel loadTorchvision(Plan plan, Device device) throws IOException {
         Path weights = plan.weights();
@@ -213,12 +215,13 @@ public record LoadedModel(DetectionModel model, Config config, List<String> clas
                       + "class_names to its " + (k - 1) + " foreground class names"
                     : "class_names has " + names.size() + " names (" + (names.size() + 1) + " classes)"), null);
         }
-        double eps = sd.keySet().stream().anyMatch(key -> key.endsWith("num_batches_tracked")) ? 1e-5 : 0.0;
+        dev.frcnn.model.TorchvisionVariant variant = ModelFamily.of(cfg).variant();
+        double eps = variant.batchNormEps(sd.keySet());
         GeneralizedRCNNTransform transform = new GeneralizedRCNNTransform(cfg.minSize(), cfg.maxSize(),
                 GeneralizedRCNNTransform.IMAGENET_MEAN, GeneralizedRCNNTransform.IMAGENET_STD,
                 GeneralizedRCNNTransform.DEFAULT_SIZE_DIVISIBLE);
-        TorchvisionFasterRCNN model = TorchvisionFasterRCNN.resnet50Fpn(transform, names, eps,
-                ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS, cfg.precisionMode());
+        TorchvisionFasterRCNN model = variant.build(transform, names, eps, ResNetFPNBackbone.DEFAULT_TRAINABLE_LAYERS,
+                cfg.precisionMode());
         try {
             model.loadStateDict(sd, weights.toString());
         } catch (WeightsMismatchException e) {

@@ -4,6 +4,7 @@ import dev.frcnn.config.Config;
 import dev.frcnn.model.GeneralizedRCNNTransform;
 import dev.frcnn.model.TorchvisionCocoCategories;
 import dev.frcnn.model.TorchvisionFasterRCNN;
+import dev.frcnn.model.TorchvisionVariant;
 import dev.frcnn.model.backbone.Backbones;
 
 import java.util.List;
@@ -11,21 +12,45 @@ import java.util.List;
 /**
  * The model families a config's {@code backbone} selects: the reference's {@link dev.frcnn.model.FasterRCNN}
  * (every {@link Backbones} entry, built by {@link Detectors#create}) or torchvision's
- * {@link TorchvisionFasterRCNN} ({@code resnet50_fpn}, inference only). The one place the CLI, the API and the
- * loader ask which family a config means.
+ * {@link TorchvisionFasterRCNN} ({@code resnet50_fpn}, {@code resnet50_fpn_v2}; inference only), each torchvision
+ * family carrying its {@link TorchvisionVariant}. The one place the CLI, the API and the loader ask which family a
+ * config means.
  */
 public enum ModelFamily {
     /** The reference's Faster R-CNN: VGG16, tiny, the C4 ResNets, SqueezeNet. */
-    REFERENCE,
+    REFERENCE(null),
     /** torchvision 0.14's {@code fasterrcnn_resnet50_fpn}. */
-    TORCHVISION_FPN;
+    TORCHVISION_FPN(TorchvisionVariant.RESNET50_FPN),
+    /** torchvision 0.14's {@code fasterrcnn_resnet50_fpn_v2}. */
+    TORCHVISION_FPN_V2(TorchvisionVariant.RESNET50_FPN_V2);
+
+    private final TorchvisionVariant variant;
+
+    ModelFamily(TorchvisionVariant variant) {
+        this.variant = variant;
+    }
 
     /**
      * @param cfg a validated config
      * @return the family of its {@code backbone}
      */
     public static ModelFamily of(Config cfg) {
-        return TorchvisionFasterRCNN.BACKBONE_NAME.equals(cfg.backbone()) ? TORCHVISION_FPN : REFERENCE;
+        for (ModelFamily f : values()) {
+            if (f.variant != null && f.variant.backboneName().equals(cfg.backbone())) return f;
+        }
+        return REFERENCE;
+    }
+
+    /** Whether this is one of torchvision's models ({@link #variant()} is set). */
+    public boolean isTorchvision() { return variant != null; }
+
+    /**
+     * @return which torchvision builder this family is
+     * @throws IllegalStateException for {@link #REFERENCE}
+     */
+    public TorchvisionVariant variant() {
+        if (variant == null) throw new IllegalStateException("the reference family has no torchvision variant");
+        return variant;
     }
 
     /**
@@ -35,11 +60,11 @@ public enum ModelFamily {
      * @return the backbone's minimum (reference) or 1 (torchvision's transform pads to a multiple of 32)
      */
     public int minInputSide(Config cfg) {
-        return this == TORCHVISION_FPN ? 1 : Backbones.get(cfg.backbone()).minInputSide();
+        return isTorchvision() ? 1 : Backbones.get(cfg.backbone()).minInputSide();
     }
 
     /**
-     * The config a family runs with, from the one the user's settings made. For {@link #TORCHVISION_FPN},
+     * The config a family runs with, from the one the user's settings made. For torchvision's families,
      * torchvision's transform sizes {@code min_size 800, max_size 1333} replace the reference's defaults
      * (600, 1000) unless the user set them: a size counts as set when the base config (a {@code --config} file)
      * has another value than the reference's default, or when the settings ({@code --set}, the API's options)
@@ -51,7 +76,7 @@ public enum ModelFamily {
      */
     public static Config resolve(Config base, java.util.function.UnaryOperator<Config> settings) {
         Config cfg = settings.apply(base);
-        if (of(cfg) != TORCHVISION_FPN) return cfg;
+        if (!of(cfg).isTorchvision()) return cfg;
         Config ref = Config.defaults();
         boolean minSet = base.minSize() != ref.minSize()
                 || settings.apply(base.withMinSize(base.minSize() - 1)).minSize() == cfg.minSize();
@@ -70,7 +95,7 @@ public enum ModelFamily {
      * @return the class names
      */
     public List<String> classNames(Config cfg) {
-        if (this == TORCHVISION_FPN) {
+        if (isTorchvision()) {
             return cfg.classNames().isEmpty() ? TorchvisionCocoCategories.FOREGROUND : cfg.classNames();
         }
         return cfg.classNamesOrVoc();

@@ -13,7 +13,7 @@ import dev.frcnn.data.Normalization;
 import dev.frcnn.data.Preprocessing;
 import dev.frcnn.data.TruncatedImages;
 import dev.frcnn.data.VocDataset;
-import dev.frcnn.model.TorchvisionFasterRCNN;
+import dev.frcnn.model.TorchvisionVariant;
 import dev.frcnn.model.backbone.Backbones;
 import dev.frcnn.model.backbone.ResNetC4Backbone;
 import dev.frcnn.tensor.Precision;
@@ -35,7 +35,7 @@ import java.util.Map;
  * pretrained_model, plot_every}. Ours: {@code seed} (sampling and flips), {@code lr_decay_epoch} (the
  * reference hard-codes 9), {@code backbone} (an entry of {@link Backbones}: {@code vgg16}, {@code tiny}: the
  * demo's small backbone, {@code resnet50}, {@code resnet101}, {@code squeezenet1_1}; or {@code resnet50_fpn}, torchvision's Faster R-CNN
- * ResNet-50 FPN, inference only, {@code docs/torchvision.md}), {@code representation_size}
+ * ResNet-50 FPN, or {@code resnet50_fpn_v2}, its v2, inference only, {@code docs/torchvision.md}), {@code representation_size}
  * (width of the RoI head's two fully connected layers, torchvision's name; 0 = the backbone's own: 4096 for
  * VGG16's fc6/fc7, 2048 for ResNet's layer4, 1024 for SqueezeNet's new layers), {@code roi_op} ({@code roi_pool}, {@code roi_align}),
  * {@code roi_align_sampling_ratio}, {@code roi_align_aligned} (see below), {@code threads} (LibTorch intra-op threads, 0 = LibTorch's default),
@@ -188,11 +188,11 @@ public record Config(
         if (testNum < 1) errors.add("test_num must be >= 1, got " + testNum);
         if (plotEvery < 1) errors.add("plot_every must be >= 1, got " + plotEvery);
         if (threads < 0) errors.add("threads must be >= 0, got " + threads);
-        if (TorchvisionFasterRCNN.BACKBONE_NAME.equals(backbone)) {
+        if (TorchvisionVariant.ofBackbone(backbone).isPresent()) {
             // torchvision's model: its own transform, RPN and heads; the reference family's settings do not apply
         } else if (!Backbones.names().contains(backbone)) {
             errors.add("backbone must be one of " + String.join(", ", Backbones.names()) + ", "
-                    + TorchvisionFasterRCNN.BACKBONE_NAME + ", got " + backbone);
+                    + String.join(", ", TorchvisionVariant.backboneNames()) + ", got " + backbone);
         } else {
             errors.addAll(Backbones.get(backbone).check(caffePretrain, useDrop, representationSize, roiSize));
         }

@@ -4,7 +4,10 @@ import dev.frcnn.data.Preprocessing;
 import dev.frcnn.io.PthReader;
 import dev.frcnn.io.WeightLoader;
 import dev.frcnn.io.WeightsMismatchException;
+import dev.frcnn.model.backbone.FrozenBatchNorm2d;
 import dev.frcnn.model.backbone.ResNetFPNBackbone;
+import dev.frcnn.model.roi.BoxHead;
+import dev.frcnn.model.roi.FastRCNNConvFCHead;
 import dev.frcnn.model.roi.FastRCNNPredictor;
 import dev.frcnn.model.roi.MultiScaleRoIAlign;
 import dev.frcnn.model.roi.RoIHeads;
@@ -48,6 +51,10 @@ import java.util.Map;
  *
  * <p>This is a model beside the reference family's {@link FasterRCNN}: other preprocessing, backbone, RPN, pooler and
  * head; it shares the native ops ({@code RoIAlign}, {@code Nms}) and {@link ImageList}.
+ *
+ * <p>{@link #resnet50FpnV2} builds {@code fasterrcnn_resnet50_fpn_v2} ({@link TorchvisionVariant#RESNET50_FPN_V2}) from
+ * the same classes: BatchNorm2d in the body and the FPN, an {@link RPNHead} of conv depth 2 and the
+ * {@link FastRCNNConvFCHead} box head; inference only ({@link #trainingForward} refuses it).
  */
 public final class TorchvisionFasterRCNN extends Module implements DetectionModel {
     /** The config's {@code backbone} of this model: torchvision's name, {@code fasterrcnn_resnet50_fpn}'s backbone. */
@@ -72,6 +79,7 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     private final RoIHeads roiHeads;
     private final List<String> classNames;
     private final Precision precision;
+    private final TorchvisionVariant variant;
 
     /**
      * @param transform the image transform
@@ -100,8 +108,22 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     public TorchvisionFasterRCNN(GeneralizedRCNNTransform transform, ResNetFPNBackbone backbone,
                                  MultiLevelRegionProposalNetwork rpn, RoIHeads roiHeads, List<String> classNames,
                                  Precision precision) {
+        this(transform, backbone, rpn, roiHeads, classNames, precision, TorchvisionVariant.RESNET50_FPN);
+    }
+
+    /**
+     * As {@link #TorchvisionFasterRCNN(GeneralizedRCNNTransform, ResNetFPNBackbone, MultiLevelRegionProposalNetwork,
+     * RoIHeads, List, Precision)} for the given variant, which names the model in error messages and decides whether
+     * it trains ({@link #resnet50FpnV2} builds the v2 parts).
+     *
+     * @param variant which torchvision builder the parts make
+     */
+    public TorchvisionFasterRCNN(GeneralizedRCNNTransform transform, ResNetFPNBackbone backbone,
+                                 MultiLevelRegionProposalNetwork rpn, RoIHeads roiHeads, List<String> classNames,
+                                 Precision precision, TorchvisionVariant variant) {
         super("FasterRCNN");
         this.precision = precision;
+        this.variant = java.util.Objects.requireNonNull(variant, "variant");
         int k = roiHeads.boxPredictor().numClasses();
         if (classNames.size() != k - 1) {
             throw new IllegalArgumentException("the predictor has " + k + " classes (background included) but "
@@ -151,6 +173,38 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
         return new TorchvisionFasterRCNN(transform, backbone, rpn, roiHeads, classNames, precision);
     }
 
+    /**
+     * {@code fasterrcnn_resnet50_fpn_v2(num_classes, min_size, max_size)} as torchvision 0.14 builds it, for
+     * inference, randomly initialised (load weights with {@link #load}): {@link ResNetFPNBackbone#v2} (BatchNorm2d in
+     * the ResNet-50 body and in every FPN block, run with their running statistics, {@code num_batches_tracked} kept),
+     * an {@link RPNHead} with {@code conv_depth=2}, the {@link FastRCNNConvFCHead} box head ({@code (256, 7, 7)},
+     * {@code [256, 256, 256, 256]}, {@code [1024]}, BatchNorm2d); anchors, RPN and RoI settings, predictor, transform
+     * and postprocess as {@link #resnet50Fpn}. 404 state_dict entries in torchvision's order.
+     *
+     * @param transform the image transform (min/max size)
+     * @param classNames foreground class names, label 1 first
+     * @param batchNormEps the eps of every BatchNorm2d (torchvision's 1e-5, {@link FrozenBatchNorm2d#DEFAULT_EPS})
+     * @param trainableLayers torchvision's {@code trainable_backbone_layers} (3; decides {@code requires_grad} only)
+     * @param precision the inference precision
+     * @return the model, in training mode as a new torch module; call {@code eval()} for inference
+     */
+    public static TorchvisionFasterRCNN resnet50FpnV2(GeneralizedRCNNTransform transform, List<String> classNames,
+                                                      double batchNormEps, int trainableLayers, Precision precision) {
+        ResNetFPNBackbone backbone = ResNetFPNBackbone.v2(batchNormEps, trainableLayers);
+        AnchorGenerator anchors = AnchorGenerator.resnet50Fpn();
+        RPNHead head = new RPNHead(ResNetFPNBackbone.OUT_CHANNELS, anchors.numAnchorsPerLocation()[0], 2);
+        MultiLevelRegionProposalNetwork rpn = new MultiLevelRegionProposalNetwork(head, anchors,
+                MultiLevelRegionProposalNetwork.Settings.DEFAULTS);
+        MultiScaleRoIAlign pool = new MultiScaleRoIAlign();
+        BoxHead boxHead = new FastRCNNConvFCHead(ResNetFPNBackbone.OUT_CHANNELS, pool.outputSize(),
+                FastRCNNConvFCHead.V2_CONV_LAYERS, FastRCNNConvFCHead.V2_FC_LAYERS,
+                FrozenBatchNorm2d.asNormLayer(batchNormEps, true));
+        FastRCNNPredictor predictor = new FastRCNNPredictor(boxHead.representationSize(), classNames.size() + 1);
+        RoIHeads roiHeads = new RoIHeads(pool, boxHead, predictor, RoIHeads.Settings.DEFAULTS);
+        return new TorchvisionFasterRCNN(transform, backbone, rpn, roiHeads, classNames, precision,
+                TorchvisionVariant.RESNET50_FPN_V2);
+    }
+
     /** As {@link #resnet50Fpn(GeneralizedRCNNTransform, List, double, int)} for a COCO checkpoint: 91 classes, eps 0. */
     public static TorchvisionFasterRCNN cocoResnet50Fpn(GeneralizedRCNNTransform transform) {
         return resnet50Fpn(transform, TorchvisionCocoCategories.FOREGROUND, 0.0,
@@ -159,6 +213,9 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
 
     /** The image transform. */
     public GeneralizedRCNNTransform transform() { return transform; }
+
+    /** Which torchvision builder this model is. */
+    public TorchvisionVariant variant() { return variant; }
 
     /** The backbone. */
     public ResNetFPNBackbone backbone() { return backbone; }
@@ -315,12 +372,19 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
      * @param gtBoxes per image (G_i, 4) float32 (x1, y1, x2, y2) gt boxes in the image's pixels, G_i >= 1
      * @return the batch, the resized gt boxes, the features and the RPN's outputs
      * @throws IllegalStateException if the model is in eval mode
+     * @throws UnsupportedOperationException for {@code fasterrcnn_resnet50_fpn_v2} (inference only)
      * @throws IllegalArgumentException if the counts differ, a box set is not (G, 4) or a resized gt box is degenerate
      *     ({@code x2 <= x1} or {@code y2 <= y1}; torchvision's message)
      */
     public TrainingForward trainingForward(List<Tensor> images, List<Tensor> gtBoxes) {
         if (!is_training()) {
             throw new IllegalStateException("TorchvisionFasterRCNN.trainingForward: the model is in eval mode; call train() first");
+        }
+        if (variant != TorchvisionVariant.RESNET50_FPN) {
+            throw new UnsupportedOperationException("TorchvisionFasterRCNN.trainingForward: " + variant.builderName()
+                    + " is built for inference only (its BatchNorm2d layers run with their running statistics; "
+                    + "training would need batch statistics); only " + TorchvisionVariant.RESNET50_FPN.builderName()
+                    + " trains");
         }
         if (images.isEmpty() || gtBoxes.size() != images.size()) {
             throw new IllegalArgumentException("TorchvisionFasterRCNN.trainingForward: " + images.size() + " images but "
@@ -424,23 +488,42 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
 
     /**
      * Loads a torchvision state dict: every key of the model must be present with its shape; {@code num_batches_tracked}
-     * entries (torchvision's BatchNorm2d layouts) are accepted and ignored.
+     * entries (torchvision's BatchNorm2d layouts) are optional: the file's are ignored where the model has none
+     * ({@code fasterrcnn_resnet50_fpn}'s FrozenBatchNorm2d) and loaded where it has them (v2's BatchNorm2d, whose
+     * entries may also be missing, e.g. a body saved from torchvision's FrozenBatchNorm2d).
      *
      * @param stateDict torchvision key to tensor
      * @param source what the weights are (the file), named first in an error
      * @throws WeightsMismatchException naming the source, every missing and unexpected key and every shape mismatch
      */
     public void loadStateDict(Map<String, Tensor> stateDict, String source) {
-        Map<String, Tensor> sd = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
-            if (!e.getKey().endsWith("num_batches_tracked")) sd.put(e.getKey(), e.getValue());
-        }
         try {
-            WeightLoader.load(this, sd, true);
+            WeightLoader.load(this, withOwnNumBatchesTracked(stateDict), true);
         } catch (WeightsMismatchException e) {
-            throw new WeightsMismatchException(source + " (torchvision Faster R-CNN ResNet-50 FPN, " + classNames.size()
+            throw new WeightsMismatchException(source + " (" + variant.description() + ", " + classNames.size()
                     + " + 1 classes)", e.missingKeys(), e.unexpectedKeys(), e.shapeMismatches());
         }
+    }
+
+    /**
+     * The state dict with its {@code num_batches_tracked} entries made to fit this model's: the file's dropped where
+     * the model has no such buffer, the model's own value put where the file has none (so a strict load neither
+     * misses nor finds them). Other entries as they are, in the file's order.
+     */
+    private Map<String, Tensor> withOwnNumBatchesTracked(Map<String, Tensor> stateDict) {
+        Map<String, Tensor> own = new LinkedHashMap<>();
+        StringTensorDict bs = named_buffers(true);
+        for (long i = 0; i < bs.size(); i++) {
+            String k = bs.get(i).key().getString();
+            // an owning handle: the dict's entries die with the dict
+            if (k.endsWith("num_batches_tracked")) own.put(k, new Tensor(bs.get(i).value()));
+        }
+        Map<String, Tensor> sd = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
+            if (!e.getKey().endsWith("num_batches_tracked") || own.containsKey(e.getKey())) sd.put(e.getKey(), e.getValue());
+        }
+        for (Map.Entry<String, Tensor> e : own.entrySet()) sd.putIfAbsent(e.getKey(), e.getValue());
+        return sd;
     }
 
     /** The state_dict keys of the box predictor, which fine-tuning replaces. */
@@ -467,12 +550,10 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
             return false;
         }
         Map<String, Tensor> sd = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
-            if (!e.getKey().endsWith("num_batches_tracked") && !PREDICTOR_KEYS.contains(e.getKey())) {
-                sd.put(e.getKey(), e.getValue());
-            }
+        for (Map.Entry<String, Tensor> e : withOwnNumBatchesTracked(stateDict).entrySet()) {
+            if (!PREDICTOR_KEYS.contains(e.getKey())) sd.put(e.getKey(), e.getValue());
         }
-        String what = source + " (torchvision Faster R-CNN ResNet-50 FPN, fine-tuned from " + cls.size(0) + " to "
+        String what = source + " (" + variant.description() + ", fine-tuned from " + cls.size(0) + " to "
                 + roiHeads.boxPredictor().numClasses() + " classes)";
         WeightLoader.LoadResult r;
         try {

@@ -27,6 +27,7 @@ import java.util.List;
  *       layers), {@link TorchvisionTrainer} (torchvision's losses and samplers; SGD momentum 0.9 with {@code lr} and
  *       {@code weight_decay} for every parameter), {@link TorchvisionTrainTransform} (to [0, 1], flip; the model
  *       resizes). The reference family's loss settings do not apply.</li>
+ *   <li>{@link ModelFamily#TORCHVISION_FPN_V2}: refused ({@link #requireTrainable}).</li>
  * </ul>
  */
 public final class StepTrainers {
@@ -44,12 +45,27 @@ public final class StepTrainers {
      * @throws ConfigException for {@code use_adam} with torchvision's family (its recipe is SGD)
      */
     static StepTrainer create(Config cfg, List<String> classNames, Sampler sampler, Device device) {
-        DetectionModel model = switch (ModelFamily.of(cfg)) {
-            case REFERENCE -> Detectors.create(cfg, classNames);
-            case TORCHVISION_FPN -> Detectors.createModel(cfg, classNames);
-        };
+        requireTrainable(cfg);
+        DetectionModel model = ModelFamily.of(cfg) == ModelFamily.REFERENCE ? Detectors.create(cfg, classNames)
+                : Detectors.createModel(cfg, classNames);
         model.module().to(device, false);
         return forModel(model, cfg, sampler);
+    }
+
+    /**
+     * Refuses a config whose model the loop cannot train: torchvision's {@code resnet50_fpn_v2}, whose norms train
+     * as {@code nn.BatchNorm2d} with batch statistics, which this port does not have (its norms are eval-mode).
+     *
+     * @param cfg the run's config
+     * @throws dev.frcnn.error.UserInputException for {@code resnet50_fpn_v2}, naming the backbone and what trains
+     */
+    public static void requireTrainable(Config cfg) {
+        if (ModelFamily.of(cfg) == ModelFamily.TORCHVISION_FPN_V2) {
+            throw new dev.frcnn.error.UserInputException("backbone " + cfg.backbone() + " is torchvision's Faster "
+                    + "R-CNN v2, whose BatchNorm2d layers train with batch statistics, which this port does not "
+                    + "have: it detects, evaluates and benchmarks inference; train resnet50_fpn instead "
+                    + "(docs/torchvision.md)");
+        }
     }
 
     /**
@@ -69,6 +85,7 @@ public final class StepTrainers {
             t = new FasterRCNNTrainer(frcnn, cfg.rpnSigma(), cfg.roiSigma(), cfg.lr(), cfg.weightDecay(),
                     cfg.useAdam(), sampler, cfg.roiNSample());
         } else if (model instanceof TorchvisionFasterRCNN tv) {
+            requireTrainable(cfg);
             if (cfg.useAdam()) {
                 throw new ConfigException("use_adam: backbone " + cfg.backbone() + " trains with torchvision's "
                         + "recipe, SGD with momentum 0.9 (docs/torchvision.md); set use_adam to false");
@@ -90,9 +107,6 @@ public final class StepTrainers {
      * @return {@link Transform} or {@link TorchvisionTrainTransform}
      */
     public static SampleTransform transform(Config cfg) {
-        return switch (ModelFamily.of(cfg)) {
-            case REFERENCE -> new Transform(cfg.preprocessing());
-            case TORCHVISION_FPN -> new TorchvisionTrainTransform();
-        };
+        return ModelFamily.of(cfg).isTorchvision() ? new TorchvisionTrainTransform() : new Transform(cfg.preprocessing());
     }
 }

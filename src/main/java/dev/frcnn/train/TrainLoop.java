@@ -128,7 +128,8 @@ public final class TrainLoop {
      *
      * @param group the job's joined process group (the caller closes it)
      * @throws dev.frcnn.error.UserInputException when the group has several processes and the device is CUDA (Gloo
-     *     here reduces CPU tensors; NCCL is not in the presets' natives this project uses)
+     *     here reduces CPU tensors; NCCL is not in the presets' natives this project uses), or for a backbone the
+     *     loop does not train ({@link StepTrainers#requireTrainable}: torchvision's {@code resnet50_fpn_v2})
      */
     public TrainLoop(Config cfg, Options opt, DistributedGroup group) {
         if (group.worldSize() > 1 && !opt.device().is_cpu()) {
@@ -137,6 +138,7 @@ public final class TrainLoop {
                     + "(org.bytedeco.pytorch.nccl.ProcessGroupNCCL), which this build does not use; "
                     + "train with --device cpu, or in one process");
         }
+        StepTrainers.requireTrainable(cfg);
         this.group = group;
         boolean rank0 = group.rank() == 0;
         this.cfg = cfg;

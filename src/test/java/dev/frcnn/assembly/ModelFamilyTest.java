@@ -34,6 +34,21 @@ class ModelFamilyTest {
     }
 
     @Test
+    void resnet50FpnV2IsTorchvisionsV2WithTheSameSizesAndClasses() {
+        Config v2 = resolve(Config.defaults(), "backbone=resnet50_fpn_v2");
+        assertThat(ModelFamily.of(v2)).isEqualTo(ModelFamily.TORCHVISION_FPN_V2);
+        assertThat(ModelFamily.of(v2).variant()).isEqualTo(dev.frcnn.model.TorchvisionVariant.RESNET50_FPN_V2);
+        assertThat(ModelFamily.of(v2).isTorchvision()).isTrue();
+        assertThat(new int[]{v2.minSize(), v2.maxSize()}).containsExactly(800, 1333);
+        assertThat(ModelFamily.of(v2).classNames(v2)).isEqualTo(TorchvisionCocoCategories.FOREGROUND);
+        assertThat(ModelFamily.of(v2).minInputSide(v2)).isEqualTo(1);
+        assertThat(ModelFamily.REFERENCE.isTorchvision()).isFalse();
+        assertThatThrownBy(ModelFamily.REFERENCE::variant).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> Detectors.create(v2, List.of("a")))
+                .hasMessageContaining("resnet50_fpn_v2").hasMessageContaining("cannot train");
+    }
+
+    @Test
     void theReferenceFamilyIsUnchanged() {
         Config ref = resolve(Config.defaults(), "backbone=resnet50");
         assertThat(ModelFamily.of(ref)).isEqualTo(ModelFamily.REFERENCE);
@@ -53,6 +68,7 @@ class ModelFamilyTest {
     @Test
     void anUnknownBackboneNamesTheTorchvisionOne() {
         assertThatThrownBy(() -> Config.defaults().withOverrides(List.of("backbone=resnet50fpn")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("resnet50_fpn").hasMessageContaining("vgg16");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("resnet50_fpn").hasMessageContaining("vgg16")
+                .hasMessageContaining("resnet50_fpn_v2");
     }
 }

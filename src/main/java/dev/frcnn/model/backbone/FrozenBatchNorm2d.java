@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.roi.NormLayer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -77,6 +78,31 @@ public final class FrozenBatchNorm2d extends Module {
     /** As {@link #FrozenBatchNorm2d(int, double)} with eps {@value #DEFAULT_EPS}. */
     public FrozenBatchNorm2d(int channels) {
         this(channels, DEFAULT_EPS);
+    }
+
+    /**
+     * This layer as torchvision's {@code norm_layer} argument ({@link NormLayer}): {@code nn.BatchNorm2d} in
+     * {@code eval()} mode, as {@code fasterrcnn_resnet50_fpn_v2}'s FPN and box head use it
+     * ({@code asNormLayer(DEFAULT_EPS, true)}: the keys of {@code nn.BatchNorm2d}, {@code num_batches_tracked} included).
+     *
+     * @param eps added to the variance of every layer it makes
+     * @param numBatchesTracked whether the layers have the {@code num_batches_tracked} buffer
+     * @return the norm layer
+     * @throws IllegalArgumentException if {@code eps} is negative or not finite
+     */
+    public static NormLayer asNormLayer(double eps, boolean numBatchesTracked) {
+        if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("eps must be finite and >= 0");
+        return new NormLayer() {
+            @Override
+            public Module create(int channels) {
+                return new FrozenBatchNorm2d(channels, eps, numBatchesTracked);
+            }
+
+            @Override
+            public Tensor forward(Module norm, Tensor x) {
+                return ((FrozenBatchNorm2d) norm).forward(x);
+            }
+        };
     }
 
     /** Number of channels. */

@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.roi.NormLayer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -20,7 +21,9 @@ import static org.bytedeco.pytorch.global.torch.relu;
  * as {@code backbone} in a detector, the state_dict keys are torchvision's exactly ({@code backbone.body.layer1.0.conv1.weight},
  * {@code backbone.fpn.inner_blocks.0.0.weight}, ...). The normalisation layers are {@link FrozenBatchNorm2d} without
  * {@code num_batches_tracked} (torchvision's own FrozenBatchNorm2d has none), with the given {@code eps}: 1e-5 as
- * built by torchvision, 0.0 for its COCO checkpoints ({@code overwrite_eps(model, 0.0)}).
+ * built by torchvision, 0.0 for its COCO checkpoints ({@code overwrite_eps(model, 0.0)}). {@link #v2} is
+ * {@code fasterrcnn_resnet50_fpn_v2}'s: {@code nn.BatchNorm2d} (in eval mode, with {@code num_batches_tracked}) in
+ * the body and in every FPN block.
  *
  * <p>The Bottleneck blocks are {@link ResNetC4Backbone}'s (torchvision's v1.5 layout). Trainable layers follow
  * torchvision's {@code trainable_backbone_layers} ({@code _resnet_fpn_extractor}): the last k of
@@ -46,15 +49,30 @@ public final class ResNetFPNBackbone extends Module {
      * @throws IllegalArgumentException for a trainable layer count outside [0, 5] or a negative eps
      */
     public ResNetFPNBackbone(double frozenBnEps, int trainableLayers) {
+        this(FrozenBatchNorm2d.asNormLayer(frozenBnEps, false), null, trainableLayers);
+    }
+
+    /**
+     * torchvision's {@code _resnet_fpn_extractor(resnet50(norm_layer=bodyNorm), trainableLayers,
+     * norm_layer=fpnNorm)}.
+     *
+     * @param bodyNorm the body's norm layer, whose layers are {@link FrozenBatchNorm2d}s (their eps and whether they
+     *     have {@code num_batches_tracked}); {@link FrozenBatchNorm2d#asNormLayer}
+     * @param fpnNorm the FPN's norm layer; null for none ({@code fasterrcnn_resnet50_fpn})
+     * @param trainableLayers 0..5, torchvision's {@code trainable_backbone_layers}
+     * @throws IllegalArgumentException for a trainable layer count outside [0, 5]
+     * @throws ClassCastException if {@code bodyNorm} makes another module than a {@link FrozenBatchNorm2d}
+     */
+    public ResNetFPNBackbone(NormLayer bodyNorm, NormLayer fpnNorm, int trainableLayers) {
         super("BackboneWithFPN");
         if (trainableLayers < 0 || trainableLayers > 5) {
             throw new IllegalArgumentException("trainable_backbone_layers must be in [0, 5], got " + trainableLayers);
         }
-        this.eps = frozenBnEps;
         this.trainableLayers = trainableLayers;
-        this.body = register_module("body", new Body(c -> new FrozenBatchNorm2d(c, frozenBnEps, false)));
+        this.body = register_module("body", new Body(c -> (FrozenBatchNorm2d) bodyNorm.create(c)));
+        this.eps = ((FrozenBatchNorm2d) body.bn1).eps();
         this.fpn = register_module("fpn", new FeaturePyramidNetwork(
-                new int[]{256, 512, 1024, 2048}, OUT_CHANNELS));
+                new int[]{256, 512, 1024, 2048}, OUT_CHANNELS, fpnNorm));
         List<String> train = List.of("layer4", "layer3", "layer2", "layer1", "conv1").subList(0, trainableLayers);
         StringTensorDict ps = body.named_parameters(true);
         for (long i = 0; i < ps.size(); i++) {
@@ -69,6 +87,21 @@ public final class ResNetFPNBackbone extends Module {
     /** torchvision's build: eps 1e-5 ({@link FrozenBatchNorm2d#DEFAULT_EPS}), 3 trainable layers. */
     public ResNetFPNBackbone() {
         this(FrozenBatchNorm2d.DEFAULT_EPS, DEFAULT_TRAINABLE_LAYERS);
+    }
+
+    /**
+     * {@code fasterrcnn_resnet50_fpn_v2}'s backbone for inference: torchvision 0.14 builds its ResNet-50 body with
+     * {@code nn.BatchNorm2d} (with or without weights) and {@code _resnet_fpn_extractor(..., norm_layer=nn.BatchNorm2d)};
+     * here every one of them is a {@link FrozenBatchNorm2d} with the {@code num_batches_tracked} buffer: what
+     * {@code nn.BatchNorm2d} computes in {@code eval()} mode, with its keys.
+     *
+     * @param batchNormEps the eps of every norm ({@code nn.BatchNorm2d}'s 1e-5, {@link FrozenBatchNorm2d#DEFAULT_EPS})
+     * @param trainableLayers 0..5, torchvision's {@code trainable_backbone_layers} (3)
+     * @return the backbone
+     */
+    public static ResNetFPNBackbone v2(double batchNormEps, int trainableLayers) {
+        NormLayer batchNorm = FrozenBatchNorm2d.asNormLayer(batchNormEps, true);
+        return new ResNetFPNBackbone(batchNorm, batchNorm, trainableLayers);
     }
 
     /** The eps of the FrozenBatchNorm2d layers. */

@@ -11,7 +11,8 @@ import java.util.function.UnaryOperator;
  * ({@code TwoMLPHead}), the reference's {@code classifier} (VGG16's fc6/fc7 from {@code decom_vgg16}), ResNet-C4's
  * layer4. A backbone supplies it, because its weights come with the backbone's pretrained file;
  * {@link VGG16RoIHead} registers {@link #module()} as {@code classifier}, so the state_dict keys are
- * {@code head.classifier.*}.
+ * {@code head.classifier.*}; torchvision's {@link RoIHeads} registers it as {@code box_head} ({@link TwoMLPHead},
+ * {@link FastRCNNConvFCHead}).
  */
 public interface BoxHead {
     /** The module whose parameters the head registers as {@code classifier}. */

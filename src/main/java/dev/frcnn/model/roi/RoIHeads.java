@@ -18,8 +18,9 @@ import static org.bytedeco.pytorch.global.torch.softmax;
 
 /**
  * torchvision 0.14's {@code RoIHeads} for inference (box branch): {@link MultiScaleRoIAlign} over the FPN levels
- * {@code '0'..'3'}, the {@link TwoMLPHead} ({@code box_head}), the {@link FastRCNNPredictor} ({@code box_predictor})
- * and {@code postprocess_detections}:
+ * {@code '0'..'3'}, the box head ({@code box_head}: {@link TwoMLPHead} in {@code fasterrcnn_resnet50_fpn},
+ * {@link FastRCNNConvFCHead} in {@code fasterrcnn_resnet50_fpn_v2}), the {@link FastRCNNPredictor}
+ * ({@code box_predictor}) and {@code postprocess_detections}:
  * <ol>
  *   <li>decode every class's deltas against its proposal ({@link BoxCoder} weights (10, 10, 5, 5), dw/dh clamped at
  *       log(1000/16)); softmax over all classes;</li>
@@ -59,7 +60,7 @@ public final class RoIHeads extends Module {
     public record Detections(Tensor boxes, Tensor scores, Tensor labels) {}
 
     private final MultiScaleRoIAlign boxRoIPool;
-    private final TwoMLPHead boxHead;
+    private final BoxHead boxHead;
     private final FastRCNNPredictor boxPredictor;
     private final BoxCoder boxCoder = new BoxCoder(BOX_CODER_WEIGHTS);
     private final Settings settings;
@@ -71,9 +72,28 @@ public final class RoIHeads extends Module {
      * @param settings the postprocess settings
      */
     public RoIHeads(MultiScaleRoIAlign boxRoIPool, TwoMLPHead boxHead, FastRCNNPredictor boxPredictor, Settings settings) {
+        this(boxRoIPool, BoxHead.of(boxHead, boxHead::forward, boxHead.representationSize(), boxRoIPool.outputSize()),
+                boxPredictor, settings);
+    }
+
+    /**
+     * With any box head, e.g. {@code fasterrcnn_resnet50_fpn_v2}'s {@link FastRCNNConvFCHead}.
+     *
+     * @param boxRoIPool the multi-scale pooler
+     * @param boxHead the box head (its {@link BoxHead#module()} registered as {@code box_head})
+     * @param boxPredictor the predictor (registered as {@code box_predictor})
+     * @param settings the postprocess settings
+     * @throws IllegalArgumentException if the head expects another pooled size than the pooler's
+     */
+    public RoIHeads(MultiScaleRoIAlign boxRoIPool, BoxHead boxHead, FastRCNNPredictor boxPredictor, Settings settings) {
         super("RoIHeads");
+        if (boxHead.roiSize() != boxRoIPool.outputSize()) {
+            throw new IllegalArgumentException("the box head expects " + boxHead.roiSize() + "x" + boxHead.roiSize()
+                    + " pooled features but the pooler gives " + boxRoIPool.outputSize() + "x" + boxRoIPool.outputSize());
+        }
         this.boxRoIPool = boxRoIPool;
-        this.boxHead = register_module("box_head", boxHead);
+        register_module("box_head", boxHead.module());
+        this.boxHead = boxHead;
         this.boxPredictor = register_module("box_predictor", boxPredictor);
         this.settings = settings;
     }
@@ -81,8 +101,8 @@ public final class RoIHeads extends Module {
     /** The pooler. */
     public MultiScaleRoIAlign boxRoIPool() { return boxRoIPool; }
 
-    /** The box head. */
-    public TwoMLPHead boxHead() { return boxHead; }
+    /** The box head ({@link TwoMLPHead} or {@link FastRCNNConvFCHead}). */
+    public BoxHead boxHead() { return boxHead; }
 
     /** The predictor. */
     public FastRCNNPredictor boxPredictor() { return boxPredictor; }

@@ -14,6 +14,7 @@ import static org.bytedeco.pytorch.global.torch.relu;
 public final class TwoMLPHead extends Module {
     private final LinearImpl fc6;
     private final LinearImpl fc7;
+    private final int representationSize;
 
     /**
      * @param inChannels flattened input size (256 * 7 * 7)
@@ -21,9 +22,13 @@ public final class TwoMLPHead extends Module {
      */
     public TwoMLPHead(int inChannels, int representationSize) {
         super("TwoMLPHead");
+        this.representationSize = representationSize;
         fc6 = register_module("fc6", new LinearImpl(inChannels, representationSize));
         fc7 = register_module("fc7", new LinearImpl(representationSize, representationSize));
     }
+
+    /** Width of {@code fc7}'s output (1024). */
+    public int representationSize() { return representationSize; }
 
     /** @param x (R, C, S, S) float32 pooled features @return (R, representationSize) float32 */
     public Tensor forward(Tensor x) {

@@ -21,9 +21,12 @@ import static org.bytedeco.pytorch.global.torch.relu;
  * <p>Module names are torchvision's: {@code conv.0.0.weight} (a {@code Conv2dNormActivation} without norm inside a
  * Sequential), {@code cls_logits.weight}, {@code bbox_pred.weight}, each with a bias. Initialisation as torchvision:
  * normal(0, 0.01) weights, zero biases.
+ *
+ * <p>With {@code convDepth} d (torchvision's {@code conv_depth}, 2 in {@code fasterrcnn_resnet50_fpn_v2}), the shared
+ * part is d 3x3 convolutions, each with its ReLU ({@code conv.0.0.*}, ..., {@code conv.<d-1>.0.*}).
  */
 public final class RPNHead extends Module {
-    private final Conv2dImpl conv;
+    private final List<Conv2dImpl> convs = new ArrayList<>();
     private final Conv2dImpl clsLogits;
     private final Conv2dImpl bboxPred;
     private final int numAnchors;
@@ -35,16 +38,29 @@ public final class RPNHead extends Module {
      * @throws IllegalArgumentException for non-positive arguments
      */
     public RPNHead(int inChannels, int numAnchors) {
+        this(inChannels, numAnchors, 1);
+    }
+
+    /**
+     * @param inChannels channels of every feature level (256 for the FPN)
+     * @param numAnchors anchors per location (3 for one size and three ratios per level)
+     * @param convDepth the shared 3x3 convolutions (torchvision's {@code conv_depth}: 1, or 2 in
+     *     {@code fasterrcnn_resnet50_fpn_v2})
+     * @throws IllegalArgumentException for non-positive arguments
+     */
+    public RPNHead(int inChannels, int numAnchors, int convDepth) {
         super("RPNHead");
-        if (inChannels <= 0 || numAnchors <= 0) {
-            throw new IllegalArgumentException("RPNHead needs positive channels and anchors, got " + inChannels + ", "
-                    + numAnchors);
+        if (inChannels <= 0 || numAnchors <= 0 || convDepth <= 0) {
+            throw new IllegalArgumentException("RPNHead needs positive channels, anchors and conv depth, got "
+                    + inChannels + ", " + numAnchors + ", " + convDepth);
         }
         this.numAnchors = numAnchors;
         Container seq = keep(new Container("Sequential"));
-        Container block = keep(new Container("Conv2dNormActivation"));
-        conv = block.register_module("0", conv(inChannels, inChannels, 3, 1));
-        seq.register_module("0", block);
+        for (int i = 0; i < convDepth; i++) {
+            Container block = keep(new Container("Conv2dNormActivation"));
+            convs.add(block.register_module("0", conv(inChannels, inChannels, 3, 1)));
+            seq.register_module(Integer.toString(i), block);
+        }
         register_module("conv", seq);
         clsLogits = register_module("cls_logits", conv(inChannels, numAnchors, 1, 0));
         bboxPred = register_module("bbox_pred", conv(inChannels, 4 * numAnchors, 1, 0));
@@ -74,6 +90,9 @@ public final class RPNHead extends Module {
         return c;
     }
 
+    /** The shared 3x3 convolutions (torchvision's {@code conv_depth}). */
+    public int convDepth() { return convs.size(); }
+
     /** Anchors per location. */
     public int numAnchors() { return numAnchors; }
 
@@ -93,7 +112,8 @@ public final class RPNHead extends Module {
         List<Tensor> logits = new ArrayList<>(features.size());
         List<Tensor> deltas = new ArrayList<>(features.size());
         for (Tensor f : features) {
-            Tensor t = relu(conv.forward(f));
+            Tensor t = f;
+            for (Conv2dImpl conv : convs) t = relu(conv.forward(t));
             logits.add(clsLogits.forward(t));
             deltas.add(bboxPred.forward(t));
         }
