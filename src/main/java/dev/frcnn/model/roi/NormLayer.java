@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Tensor;
  * torchvision's {@code norm_layer} argument ({@code Callable[..., nn.Module]}, e.g. {@code nn.BatchNorm2d}): builds
  * the normalisation of one block for C channels and applies it. The blocks that take one are torchvision's
  * {@code Conv2dNormActivation}s in {@code fasterrcnn_resnet50_fpn_v2}: the FPN's
- * ({@link dev.frcnn.model.backbone.FeaturePyramidNetwork}) and the box head's ({@link FastRCNNConvFCHead}); the
+ * ({@code dev.frcnn.model.backbone.FeaturePyramidNetwork}) and the box head's ({@link FastRCNNConvFCHead}); the
  * BatchNorm2d of that model is {@code dev.frcnn.model.backbone.FrozenBatchNorm2d#asNormLayer}.
  */
 public interface NormLayer {
