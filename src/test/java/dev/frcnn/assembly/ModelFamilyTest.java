@@ -45,7 +45,7 @@ class ModelFamilyTest {
         assertThat(ModelFamily.REFERENCE.isTorchvision()).isFalse();
         assertThatThrownBy(ModelFamily.REFERENCE::variant).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> Detectors.create(v2, List.of("a")))
-                .hasMessageContaining("resnet50_fpn_v2").hasMessageContaining("cannot train");
+                .hasMessageContaining("resnet50_fpn_v2").hasMessageContaining("not a model of the reference family");
     }
 
     @Test

@@ -159,4 +159,14 @@ class TorchvisionTrainLoopTest {
             }
         }
     }
+
+    @Test
+    void theV2VariantIsRefusedBeforeAnythingIsRead() {
+        Config v2 = config().withOverrides(List.of("backbone=resnet50_fpn_v2"));
+        assertThatThrownBy(() -> new TrainLoop(v2, new TrainLoop.Options(data, dir.resolve("v2"), false, "train", "test",
+                new Device(DeviceType.CPU), new PrintStream(new ByteArrayOutputStream()), false)))
+                .isInstanceOf(dev.frcnn.error.UserInputException.class)
+                .hasMessageContaining("resnet50_fpn_v2").hasMessageContaining("train resnet50_fpn instead");
+        assertThat(dir.resolve("v2")).doesNotExist();
+    }
 }
