@@ -54,7 +54,7 @@ class TorchvisionFineTuneSlowTest {
         int[] n = new int[EPOCHS];
         for (String r : rows.subList(1, rows.size())) {
             String[] c = r.split(",");
-            int e = Integer.parseInt(c[1]);
+            int e = Integer.parseInt(c[1]) - 1; // 1-based in losses.csv
             sum[e] += Double.parseDouble(c[7]);
             n[e]++;
         }

@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.utils.ChildModules;
 import dev.frcnn.model.roi.NormLayer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -45,7 +46,7 @@ public final class FeaturePyramidNetwork extends Module {
     private final List<Module> innerNorms = new ArrayList<>();
     private final List<Module> layerNorms = new ArrayList<>();
     private final NormLayer norm;
-    private final List<Container> containers = new ArrayList<>();
+    private final ChildModules children = new ChildModules();
 
     /**
      * @param inChannels channels of each input level, lowest level first (ResNet-50: 256, 512, 1024, 2048)
@@ -73,14 +74,14 @@ public final class FeaturePyramidNetwork extends Module {
         this.outChannels = outChannels;
         this.norm = norm;
         boolean bias = norm == null;
-        Container innerBlocks = keep(new Container("ModuleList"));
-        Container layerBlocks = keep(new Container("ModuleList"));
+        Module innerBlocks = children.container("ModuleList");
+        Module layerBlocks = children.container("ModuleList");
         for (int i = 0; i < inChannels.length; i++) {
-            Container a = keep(new Container("Conv2dNormActivation"));
+            Module a = children.container("Conv2dNormActivation");
             inner.add(a.register_module("0", conv(inChannels[i], outChannels, 1, 0, bias)));
             if (norm != null) innerNorms.add(a.register_module("1", norm.create(outChannels)));
             innerBlocks.register_module(Integer.toString(i), a);
-            Container b = keep(new Container("Conv2dNormActivation"));
+            Module b = children.container("Conv2dNormActivation");
             layer.add(b.register_module("0", conv(outChannels, outChannels, 3, 1, bias)));
             if (norm != null) layerNorms.add(b.register_module("1", norm.create(outChannels)));
             layerBlocks.register_module(Integer.toString(i), b);
@@ -89,21 +90,6 @@ public final class FeaturePyramidNetwork extends Module {
         register_module("layer_blocks", layerBlocks);
     }
 
-    /**
-     * A module that only holds children (torchvision's {@code ModuleList} and {@code Conv2dNormActivation}, whose
-     * names make the state_dict keys). The FPN keeps a strong reference to each: JavaCPP frees a module's native
-     * object when its Java wrapper is collected, even while a parent still holds it.
-     */
-    private static final class Container extends Module {
-        Container(String name) {
-            super(name);
-        }
-    }
-
-    private Container keep(Container c) {
-        containers.add(c);
-        return c;
-    }
 
     private static Conv2dImpl conv(int in, int out, int kernel, int padding, boolean bias) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));

@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.utils.ChildModules;
 import dev.frcnn.io.WeightsMismatchException;
 import dev.frcnn.model.roi.BoxHead;
 import org.bytedeco.javacpp.LongPointer;
@@ -76,7 +77,7 @@ public final class SqueezeNetBackbone implements Backbone {
     private final SequentialImpl classifier = new SequentialImpl();
     private final int width;
     private final int frozenPrefix;
-    private final List<Module> layers = new ArrayList<>();
+    private final ChildModules children = new ChildModules();
 
     /**
      * A randomly initialised backbone.
@@ -91,18 +92,14 @@ public final class SqueezeNetBackbone implements Backbone {
         this.width = representationSize;
         this.frozenPrefix = frozenPrefix;
         this.extractor = new Features();
-        LinearImpl fc6 = keep(new LinearImpl((long) FEATURE_CHANNELS * ROI_SIZE * ROI_SIZE, width));
-        LinearImpl fc7 = keep(new LinearImpl(width, width));
+        LinearImpl fc6 = children.keep(new LinearImpl((long) FEATURE_CHANNELS * ROI_SIZE * ROI_SIZE, width));
+        LinearImpl fc7 = children.keep(new LinearImpl(width, width));
         classifier.push_back(fc6);
-        classifier.push_back(keep(new ReLUImpl()));
+        classifier.push_back(children.keep(new ReLUImpl()));
         classifier.push_back(fc7);
-        classifier.push_back(keep(new ReLUImpl()));
+        classifier.push_back(children.keep(new ReLUImpl()));
     }
 
-    private <M extends Module> M keep(M m) {
-        layers.add(m);
-        return m;
-    }
 
     /**
      * The model key of a key of torchvision's {@code squeezenet1_1().state_dict()}.

@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.utils.ChildModules;
 import dev.frcnn.model.roi.BoxHead;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
@@ -47,7 +48,7 @@ public final class TinyBackbone implements Backbone {
     private final SequentialImpl classifier = new SequentialImpl();
     private final int width;
     /** Strong references: JavaCPP frees a module when its Java wrapper is collected, even inside a Sequential. */
-    private final List<Module> layers = new ArrayList<>();
+    private final ChildModules children = new ChildModules();
 
     /** A randomly initialised tiny backbone with {@value #DEFAULT_WIDTH}-wide fully connected layers. */
     public TinyBackbone() {
@@ -67,20 +68,20 @@ public final class TinyBackbone implements Backbone {
         for (int i = 0; i < CHANNELS.length; i++) {
             Conv2dOptions o = new Conv2dOptions(in, CHANNELS[i], new LongPointer(3L, 3L));
             o.padding().put(new LongPointer(1L, 1L));
-            Conv2dImpl conv = keep(new Conv2dImpl(o));
+            Conv2dImpl conv = children.keep(new Conv2dImpl(o));
             convs.add(conv);
             extractor.push_back(conv);
-            extractor.push_back(keep(new GroupNormImpl(new GroupNormOptions(8, CHANNELS[i]))));
-            extractor.push_back(keep(new ReLUImpl(new ReLUOptions(true))));
-            if (i < 4) extractor.push_back(keep(new MaxPool2dImpl(new MaxPool2dOptions(new LongPointer(2L, 2L)))));
+            extractor.push_back(children.keep(new GroupNormImpl(new GroupNormOptions(8, CHANNELS[i]))));
+            extractor.push_back(children.keep(new ReLUImpl(new ReLUOptions(true))));
+            if (i < 4) extractor.push_back(children.keep(new MaxPool2dImpl(new MaxPool2dOptions(new LongPointer(2L, 2L)))));
             in = CHANNELS[i];
         }
-        LinearImpl fc6 = keep(new LinearImpl((long) in * ROI_SIZE * ROI_SIZE, width));
-        LinearImpl fc7 = keep(new LinearImpl(width, width));
+        LinearImpl fc6 = children.keep(new LinearImpl((long) in * ROI_SIZE * ROI_SIZE, width));
+        LinearImpl fc7 = children.keep(new LinearImpl(width, width));
         classifier.push_back(fc6);
-        classifier.push_back(keep(new ReLUImpl()));
+        classifier.push_back(children.keep(new ReLUImpl()));
         classifier.push_back(fc7);
-        classifier.push_back(keep(new ReLUImpl()));
+        classifier.push_back(children.keep(new ReLUImpl()));
         try (NoGradGuard g = new NoGradGuard()) {
             for (Conv2dImpl c : convs) {
                 kaiming_normal_(c.weight(), 0.0, new org.bytedeco.pytorch.FanModeType(new org.bytedeco.pytorch.kFanOut()), new org.bytedeco.pytorch.Nonlinearity(new org.bytedeco.pytorch.kReLU()));
@@ -93,10 +94,6 @@ public final class TinyBackbone implements Backbone {
         }
     }
 
-    private <M extends Module> M keep(M m) {
-        layers.add(m);
-        return m;
-    }
 
     @Override public Module extractor() { return extractor; }
 

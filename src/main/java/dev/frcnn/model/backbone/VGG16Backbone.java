@@ -1,5 +1,6 @@
 package dev.frcnn.model.backbone;
 
+import dev.frcnn.model.utils.ChildModules;
 import dev.frcnn.model.roi.BoxHead;
 import dev.frcnn.tensor.Autocast;
 import org.bytedeco.javacpp.LongPointer;
@@ -63,7 +64,7 @@ public final class VGG16Backbone implements Backbone {
      * Strong Java references to every layer pushed into the Sequentials: JavaCPP frees a module's native
      * object when its Java wrapper is collected, even while a Sequential still holds it.
      */
-    private final List<Module> layers = new ArrayList<>();
+    private final ChildModules children = new ChildModules();
 
     /**
      * Builds a randomly initialised VGG-16 backbone.
@@ -79,19 +80,19 @@ public final class VGG16Backbone implements Backbone {
         List<Integer> frozenConvs = new ArrayList<>();
         for (int c : CFG) {
             if (c < 0) {
-                MaxPool2dImpl pool = keep(new MaxPool2dImpl(new MaxPool2dOptions(new LongPointer(2L, 2L))));
+                MaxPool2dImpl pool = children.keep(new MaxPool2dImpl(new MaxPool2dOptions(new LongPointer(2L, 2L))));
                 extractor.push_back(pool);
                 extractorLayers.add(pool::forward);
                 index++;
             } else {
                 Conv2dOptions o = new Conv2dOptions(in, c, new LongPointer(3L, 3L));
                 o.padding().put(new LongPointer(1L, 1L));
-                Conv2dImpl conv = keep(new Conv2dImpl(o));
+                Conv2dImpl conv = children.keep(new Conv2dImpl(o));
                 extractor.push_back(conv);
                 extractorLayers.add(conv::forward);
                 convs.add(conv);
                 if (index < FROZEN_PREFIX) frozenConvs.add(convs.size() - 1);
-                ReLUImpl relu = keep(new ReLUImpl(new ReLUOptions(true)));
+                ReLUImpl relu = children.keep(new ReLUImpl(new ReLUOptions(true)));
                 extractor.push_back(relu);
                 extractorLayers.add(relu::forward);
                 index += 2;
@@ -99,14 +100,14 @@ public final class VGG16Backbone implements Backbone {
             }
         }
         this.classifier = new SequentialImpl();
-        LinearImpl fc6 = keep(new LinearImpl(FEATURE_CHANNELS * ROI_SIZE * ROI_SIZE, FC_WIDTH));
-        LinearImpl fc7 = keep(new LinearImpl(FC_WIDTH, FC_WIDTH));
+        LinearImpl fc6 = children.keep(new LinearImpl(FEATURE_CHANNELS * ROI_SIZE * ROI_SIZE, FC_WIDTH));
+        LinearImpl fc7 = children.keep(new LinearImpl(FC_WIDTH, FC_WIDTH));
         classifier.push_back(fc6);
-        classifier.push_back(keep(new ReLUImpl()));
-        if (useDrop) classifier.push_back(keep(new DropoutImpl(0.5)));
+        classifier.push_back(children.keep(new ReLUImpl()));
+        if (useDrop) classifier.push_back(children.keep(new DropoutImpl(0.5)));
         classifier.push_back(fc7);
-        classifier.push_back(keep(new ReLUImpl()));
-        if (useDrop) classifier.push_back(keep(new DropoutImpl(0.5)));
+        classifier.push_back(children.keep(new ReLUImpl()));
+        if (useDrop) classifier.push_back(children.keep(new DropoutImpl(0.5)));
 
         try (NoGradGuard g = new NoGradGuard()) {
             for (Conv2dImpl conv : convs) {
@@ -126,10 +127,6 @@ public final class VGG16Backbone implements Backbone {
         }
     }
 
-    private <M extends Module> M keep(M m) {
-        layers.add(m);
-        return m;
-    }
 
     /** Whether the classifier contains the two Dropout layers. */
     public boolean useDrop() { return useDrop; }

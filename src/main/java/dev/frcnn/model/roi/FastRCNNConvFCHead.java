@@ -1,5 +1,6 @@
 package dev.frcnn.model.roi;
 
+import dev.frcnn.model.utils.ChildModules;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -39,7 +40,7 @@ public final class FastRCNNConvFCHead extends Module implements BoxHead {
     private final List<Conv2dImpl> convs = new ArrayList<>();
     private final List<Module> norms = new ArrayList<>();
     private final List<LinearImpl> fcs = new ArrayList<>();
-    private final List<Module> containers = new ArrayList<>();
+    private final ChildModules children = new ChildModules();
     private final NormLayer normLayer;
     private final int inChannels;
     private final int roiSize;
@@ -67,8 +68,7 @@ public final class FastRCNNConvFCHead extends Module implements BoxHead {
         this.roiSize = roiSize;
         int prev = inChannels;
         for (int i = 0; i < convLayers.length; i++) {
-            Container block = new Container("Conv2dNormActivation");
-            containers.add(block);
+            Module block = children.container("Conv2dNormActivation");
             convs.add(block.register_module("0", conv3x3(prev, convLayers[i])));
             norms.add(block.register_module("1", normLayer.create(convLayers[i])));
             register_module(Integer.toString(i), block);
@@ -82,13 +82,6 @@ public final class FastRCNNConvFCHead extends Module implements BoxHead {
             prev = width;
         }
         this.representationSize = prev;
-    }
-
-    /** A module that only holds children; kept strongly (JavaCPP frees a module whose Java wrapper is collected). */
-    private static final class Container extends Module {
-        Container(String name) {
-            super(name);
-        }
     }
 
     private static Conv2dImpl conv3x3(int in, int out) {

@@ -1,5 +1,6 @@
 package dev.frcnn.model.rpn;
 
+import dev.frcnn.model.utils.ChildModules;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
@@ -30,7 +31,7 @@ public final class RPNHead extends Module {
     private final Conv2dImpl clsLogits;
     private final Conv2dImpl bboxPred;
     private final int numAnchors;
-    private final List<Module> containers = new ArrayList<>();
+    private final ChildModules children = new ChildModules();
 
     /**
      * @param inChannels channels of every feature level (256 for the FPN)
@@ -55,9 +56,9 @@ public final class RPNHead extends Module {
                     + inChannels + ", " + numAnchors + ", " + convDepth);
         }
         this.numAnchors = numAnchors;
-        Container seq = keep(new Container("Sequential"));
+        Module seq = children.container("Sequential");
         for (int i = 0; i < convDepth; i++) {
-            Container block = keep(new Container("Conv2dNormActivation"));
+            Module block = children.container("Conv2dNormActivation");
             convs.add(block.register_module("0", conv(inChannels, inChannels, 3, 1)));
             seq.register_module(Integer.toString(i), block);
         }
@@ -66,17 +67,6 @@ public final class RPNHead extends Module {
         bboxPred = register_module("bbox_pred", conv(inChannels, 4 * numAnchors, 1, 0));
     }
 
-    /** A module that only holds children; kept strongly (JavaCPP frees a module whose Java wrapper is collected). */
-    private static final class Container extends Module {
-        Container(String name) {
-            super(name);
-        }
-    }
-
-    private Container keep(Container c) {
-        containers.add(c);
-        return c;
-    }
 
     private static Conv2dImpl conv(int in, int out, int kernel, int padding) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
