@@ -127,4 +127,29 @@ class MemoryFlatnessTest {
         assertFlat(soak("predict", 60, sets), 20, 64 * 1024, "vgg16 predict");
         assertFlat(soak("train", 60, sets), 20, 64 * 1024, "vgg16 train step");
     }
+
+    private static final List<String> TV_FPN_SMALL = List.of("backbone=resnet50_fpn", "min_size=320", "max_size=480",
+            "class_names=[\"a\",\"b\"]");
+
+    /**
+     * torchvision's ResNet-50 FPN at a small input size (320 px shorter side): {@code DetectionModel.detect} (the
+     * transform, 1000 proposals, the RoI heads), the path of {@code bin/frcnn detect}, the API and the evaluator, frees
+     * everything it makes.
+     */
+    @Test
+    void torchvisionFpnDetectWithoutAnOuterScopeFreesEverything() throws Exception {
+        assertFlat(soak("family-detect", 60, TV_FPN_SMALL), 20, 64 * 1024, "resnet50_fpn detect");
+    }
+
+    /**
+     * The training step of {@code bin/frcnn train} for the ResNet-50 FPN (torchvision's losses and samplers, SGD).
+     * Disabled because it fails: the RSS grows by about 1 MB per step (1483 MB after 80 steps, 1579 MB after 150, at
+     * 320 px), an open leak outside the tensors JavaCPP tracks (docs/performance.md, "Resident memory").
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("open: the ResNet-50 FPN train step grows the RSS by about 1 MB per step "
+            + "(docs/performance.md)")
+    void torchvisionFpnTrainStepWithoutAnOuterScopeFreesEverything() throws Exception {
+        assertFlat(soak("family-train", 160, TV_FPN_SMALL), 80, 64 * 1024, "resnet50_fpn train step");
+    }
 }

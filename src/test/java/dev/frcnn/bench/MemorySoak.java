@@ -1,6 +1,11 @@
 package dev.frcnn.bench;
 
 import dev.frcnn.assembly.Detectors;
+import dev.frcnn.assembly.ModelFamily;
+import dev.frcnn.data.Transform;
+import dev.frcnn.model.DetectionModel;
+import dev.frcnn.train.StepTrainer;
+import dev.frcnn.train.StepTrainers;
 import dev.frcnn.config.Config;
 import dev.frcnn.data.ImageReader;
 import dev.frcnn.data.Normalization;
@@ -23,7 +28,8 @@ import java.util.List;
  * so that a tensor the call does not free itself is never freed by the garbage collector either. After each call it
  * prints {@code call <i> <Pointer.totalCount()> <Pointer.totalBytes()> <Pointer.physicalBytes()>}.
  *
- * <p>Arguments: {@code predict|train}, image file, then {@code --set}-style config entries.
+ * <p>Arguments: {@code predict|train|family-detect|family-train}, image file, then {@code --set}-style config
+ * entries ({@code family-*}: any model family, {@link #soakFamily}).
  */
 public final class MemorySoak {
     private MemorySoak() {}
@@ -35,6 +41,10 @@ public final class MemorySoak {
         Config cfg = Config.defaults().withOverrides(List.of(args).subList(3, args.length));
         org.bytedeco.pytorch.global.torch.set_num_threads(1);
         org.bytedeco.pytorch.global.torch.manual_seed(0);
+        if (mode.startsWith("family-")) {
+            soakFamily(mode.substring("family-".length()), cfg, image, calls);
+            return;
+        }
         FasterRCNN model = Detectors.create(cfg, FasterRCNN.VOC_BBOX_LABEL_NAMES);
         Normalization norm = cfg.caffePretrain() ? Normalization.CAFFE : Normalization.TORCHVISION;
         Tensor img = ImageReader.readRgbChw(image);
@@ -66,6 +76,38 @@ public final class MemorySoak {
                 l.totalLoss().close();
                 report(i);
             }
+        }
+    }
+
+    /**
+     * {@code family-detect}: {@link DetectionModel#detect} of the config's family (torchvision's included), the path of
+     * {@code bin/frcnn detect}, the API and the evaluator; {@code family-train}: {@link StepTrainer#trainBatch} of the
+     * family's trainer on the family's training sample (the path of {@code bin/frcnn train}).
+     */
+    private static void soakFamily(String what, Config cfg, Path image, int calls) {
+        DetectionModel model = Detectors.createModel(cfg, ModelFamily.of(cfg).classNames(cfg));
+        Tensor img = ImageReader.readRgbChw(image);
+        if (what.equals("detect")) {
+            model.module().train(false);
+            for (int i = 0; i < calls; i++) {
+                model.detect(img, cfg.preprocessing(), Thresholds.EVALUATE);
+                report(i);
+            }
+            return;
+        }
+        model.module().train(true);
+        StepTrainer trainer = StepTrainers.forModel(model, cfg, Sampler.seeded(cfg.seed()));
+        float h = img.size(1), w = img.size(2);
+        Tensor bbox = Tensors.fromFloats(new float[]{
+                0.10f * h, 0.10f * w, 0.60f * h, 0.45f * w,
+                0.30f * h, 0.50f * w, 0.90f * h, 0.95f * w}, 2, 4);
+        int nFg = model.classNames().size();
+        Tensor label = Tensors.fromLongs(new long[]{11 % nFg, 14 % nFg}, 2);
+        Transform.Sample sample = StepTrainers.transform(cfg).apply(img, bbox, label, false);
+        for (int i = 0; i < calls; i++) {
+            trainer.trainBatch(List.of(sample.img()), List.of(sample.bbox()), List.of(sample.label()),
+                    new double[]{sample.scale()}, k -> {});
+            report(i);
         }
     }
 
