@@ -143,12 +143,13 @@ class MemoryFlatnessTest {
 
     /**
      * The training step of {@code bin/frcnn train} for the ResNet-50 FPN (torchvision's losses and samplers, SGD).
-     * Disabled because it fails: the RSS grows by about 1 MB per step (1483 MB after 80 steps, 1579 MB after 150, at
-     * 320 px), an open leak outside the tensors JavaCPP tracks (docs/performance.md, "Resident memory").
+     * Disabled because it fails: in this soak the RSS grows by about 1 MB per step (1483 MB after 80 steps, 1579 MB
+     * after 150, at 320 px), so something of the step is freed only by the garbage collector; as the train loop runs
+     * the step (a scope per step, the collector on) the RSS is flat (docs/performance.md, "Resident memory").
      */
     @Test
-    @org.junit.jupiter.api.Disabled("open: the ResNet-50 FPN train step grows the RSS by about 1 MB per step "
-            + "(docs/performance.md)")
+    @org.junit.jupiter.api.Disabled("open: without the garbage collector's freeing the ResNet-50 FPN train step grows "
+            + "the RSS by about 1 MB per step (docs/performance.md)")
     void torchvisionFpnTrainStepWithoutAnOuterScopeFreesEverything() throws Exception {
         assertFlat(soak("family-train", 160, TV_FPN_SMALL), 80, 64 * 1024, "resnet50_fpn train step");
     }
