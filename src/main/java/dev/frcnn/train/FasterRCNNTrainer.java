@@ -552,7 +552,7 @@ public final class FasterRCNNTrainer implements StepTrainer {
             }
             ConvolutionBackward.backward(losses.totalLoss());
             afterBackward.run();
-            if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
+            if (clipGradNorm > 0) clip_grad_norm_(StepTrainers.trainableParameters(fasterRcnn), clipGradNorm);
             optimizer.step();
             Tensor[] in = {losses.rpnLocLoss(), losses.rpnClsLoss(), losses.roiLocLoss(), losses.roiClsLoss(), losses.totalLoss()};
             for (int i = 0; i < in.length; i++) out[i] = in[i].detach().retainReference();
@@ -578,15 +578,6 @@ public final class FasterRCNNTrainer implements StepTrainer {
         this.clipGradNorm = maxNorm;
     }
 
-    private TensorVector trainableParameters() {
-        StringTensorDict np = fasterRcnn.named_parameters(true);
-        TensorVector out = new TensorVector();
-        for (long i = 0; i < np.size(); i++) {
-            Tensor p = np.get(i).value();
-            if (p.requires_grad()) out.push_back(p);
-        }
-        return out;
-    }
 
     /**
      * The reference's {@code _smooth_l1_loss(x, t, in_weight, sigma)}: with {@code d = in_weight * (x - t)},

@@ -53,12 +53,10 @@ public class NonFiniteLossException extends ArithmeticException {
         return out;
     }
 
-    /** e.g. {@code "roi_loc_loss=NaN, roi_cls_loss=Infinity"} (the reference's five losses). */
-    static String describe(double[] values) {
-        return describe(FasterRCNNTrainer.Losses.NAMES, values);
-    }
-
-    /** The non-finite losses as {@code name=value}; the total (last) only when no other is non-finite. */
+    /**
+     * The non-finite losses as {@code name=value}, e.g. {@code "roi_loc_loss=NaN, roi_cls_loss=Infinity"}; the total
+     * (last) only when no other is non-finite.
+     */
     static String describe(List<String> names, double[] values) {
         if (names.size() != values.length) {
             throw new IllegalArgumentException(names.size() + " loss names for " + values.length + " values");

@@ -11,6 +11,9 @@ import dev.frcnn.model.DetectionModel;
 import dev.frcnn.model.FasterRCNN;
 import dev.frcnn.model.TorchvisionFasterRCNN;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 
 import java.util.List;
 
@@ -108,5 +111,22 @@ public final class StepTrainers {
      */
     public static SampleTransform transform(Config cfg) {
         return ModelFamily.of(cfg).isTorchvision() ? new TorchvisionTrainTransform() : new Transform(cfg.preprocessing());
+    }
+
+    /**
+     * The parameters of {@code model} with {@code requires_grad}, in {@code named_parameters()} order: what a step's
+     * gradient clipping covers (both families' trainers).
+     *
+     * @param model the model being trained
+     * @return its trainable parameters (the same tensors, not copies)
+     */
+    static TensorVector trainableParameters(org.bytedeco.pytorch.Module model) {
+        StringTensorDict np = model.named_parameters(true);
+        TensorVector out = new TensorVector();
+        for (long i = 0; i < np.size(); i++) {
+            Tensor p = np.get(i).value();
+            if (p.requires_grad()) out.push_back(p);
+        }
+        return out;
     }
 }

@@ -8,7 +8,6 @@ import dev.frcnn.tensor.NativeHeap;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -267,19 +266,10 @@ public final class TorchvisionTrainer implements StepTrainer {
             }
             ConvolutionBackward.backward(l.total());
             afterBackward.run();
-            if (clipGradNorm > 0) clip_grad_norm_(trainableParameters(), clipGradNorm);
+            if (clipGradNorm > 0) clip_grad_norm_(StepTrainers.trainableParameters(model), clipGradNorm);
             optimizer.step();
             return v;
         }
     }
 
-    private TensorVector trainableParameters() {
-        StringTensorDict np = model.named_parameters(true);
-        TensorVector out = new TensorVector();
-        for (long i = 0; i < np.size(); i++) {
-            Tensor p = np.get(i).value();
-            if (p.requires_grad()) out.push_back(p);
-        }
-        return out;
-    }
 }
