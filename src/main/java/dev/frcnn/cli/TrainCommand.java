@@ -82,7 +82,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--nproc-per-node", paramLabel = "N", description = "start N worker processes on this machine "
             + "for data-parallel training (torchrun's option; docs/distributed.md); each runs this command line "
-            + "without the launcher options. If one fails, the others are stopped and the exit code is 1")
+            + "without the launcher options. If one fails, the others are stopped and the exit code is 1; SIGTERM or "
+            + "SIGINT to the launcher or to one worker stops every worker after the same step (rank 0 saves "
+            + "OUT/last.ckpt), exit code 143 or 130")
     Integer nprocPerNode;
 
     @Option(names = "--nnodes", paramLabel = "M", defaultValue = "1", description = "machines in the job, each "
@@ -142,12 +144,13 @@ final class TrainCommand implements Callable<Integer> {
         StopRequest stop = new StopRequest();
         TrainLoop.Result r;
         try (DistributedGroup group = DistributedGroup.join(rendezvous, Duration.ofSeconds(distTimeout));
-             // only rank 0 stops gracefully (it saves last.ckpt); a signal ends the others at once
-             StopSignals signals = rendezvous.rank() == 0 ? StopSignals.install(stop, System.err) : null) {
+             // a signal to any rank stops the whole job at one step boundary, where rank 0 saves last.ckpt
+             StopSignals signals = StopSignals.install(stop, System.err)) {
             r = new TrainLoop(cfg, new TrainLoop.Options(train, test, out, resume, overwrite, device.resolve(),
                     System.err, progress.show(), stop), group).run();
         } catch (TrainingStoppedException e) {
-            System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
+            // one line for the job: rank 0's (the others stopped at the same step and saved nothing)
+            if (rendezvous.rank() == 0) System.err.println("frcnn: " + e.getMessage() + "; continue with --resume");
             return e.reason().exitCode();
         }
         if (rendezvous.rank() != 0) return 0;

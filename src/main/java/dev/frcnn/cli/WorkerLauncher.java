@@ -1,7 +1,10 @@
 package dev.frcnn.cli;
 
+import dev.frcnn.train.StopRequest;
+
 import java.io.IOException;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,14 +24,19 @@ import java.util.concurrent.TimeoutException;
  * ({@code nodeRank * N + localRank}) and {@code LOCAL_RANK}. The workers inherit the launcher's stdin, stdout and
  * stderr, so a worker's own {@code frcnn:} line (its failure) is printed as it writes it.
  *
- * <p>When a worker exits with a code other than 0, the launcher stops the others (SIGTERM, then SIGKILL after
- * {@link #GRACE_SECONDS} s) and exits with 1 after one line that names the worker's rank, its process id and the
- * cause: its exit code, or the signal that killed it. When every worker exits with 0, so does the launcher. A worker
- * that dies on another machine makes this machine's workers fail at their next collective, which ends them here.
+ * <p>When a worker exits with a code other than 0 or a graceful stop's, the launcher stops the others (SIGTERM, then
+ * SIGKILL after {@link #GRACE_SECONDS} s) and exits with 1 after one line that names the worker's rank, its process
+ * id and the cause: its exit code, or the signal that killed it. When every worker exits with 0, so does the launcher.
+ * A worker that dies on another machine makes this machine's workers fail at their next collective, which ends them
+ * here. SIGTERM or SIGINT to the launcher stops the job gracefully, like a signal to any one worker: every rank stops
+ * after the same step, rank 0 saves {@code last.ckpt}, and the exit code is 143 or 130 ({@link #run}).
  */
 final class WorkerLauncher {
     /** Seconds between SIGTERM and SIGKILL when the launcher stops its workers. */
     static final int GRACE_SECONDS = 10;
+
+    /** How often the launcher looks at its signal and its deadline while it waits for the workers. */
+    private static final long POLL_MILLIS = 200;
 
     /** The launcher's own options (torchrun's names), which the workers' command lines leave out. */
     static final Set<String> LAUNCHER_OPTIONS = Set.of("--nproc-per-node", "--nnodes", "--node-rank",
@@ -131,10 +139,19 @@ final class WorkerLauncher {
     /**
      * Starts the workers and waits for them.
      *
+     * <p>A stop on request: SIGTERM or SIGINT to the launcher ({@link StopSignals}) is passed to every worker as
+     * SIGTERM, and a worker that ends with a stop's exit code ({@link #isStopCode}: 130 or 143, the codes of a
+     * graceful stop) makes the launcher wait for the others instead of stopping them, since they stop at the same step
+     * boundary on their own ({@code train.DistributedStop}; rank 0 saves {@code last.ckpt}). Either way the launcher
+     * waits up to {@link StopSignals#STOP_TIMEOUT} plus {@link #GRACE_SECONDS} for every worker, then ends those
+     * left (one line naming them, exit 1). When all have ended with 0 or a stop's code, the launcher exits with 128
+     * plus its own signal's number if it was signalled, else with the workers' stop code.
+     *
      * @param jvm the command before the arguments ({@link #thisJvm})
      * @param args the workers' arguments, the command name first ({@code train ...})
      * @param err where the launcher's line goes
-     * @return 0 when every worker exits with 0; 1 after a worker failed (then every worker has ended)
+     * @return 0 when every worker exits with 0; 130 or 143 after a stop on request; 1 after a worker failed (then
+     *     every worker has ended)
      * @throws IOException if a worker cannot be started (those already started are stopped)
      * @throws InterruptedException if interrupted while waiting (the workers are stopped)
      */
@@ -144,7 +161,11 @@ final class WorkerLauncher {
         List<Process> workers = new ArrayList<>();
         Thread stopAll = new Thread(() -> stop(workers), "frcnn-launcher-stop");
         Runtime.getRuntime().addShutdownHook(stopAll);
-        try {
+        StopRequest signalled = new StopRequest();
+        Duration stopWait = StopSignals.STOP_TIMEOUT.plusSeconds(GRACE_SECONDS);
+        try (StopSignals signals = StopSignals.install(signalled, err, stopWait.plusSeconds(GRACE_SECONDS),
+                "the workers are finishing their step (rank 0 saves last.ckpt); SIGKILL to the launcher leaves them "
+                        + "running")) {
             for (int local = 0; local < n; local++) {
                 List<String> cmd = new ArrayList<>(jvm);
                 cmd.addAll(args);
@@ -161,29 +182,65 @@ final class WorkerLauncher {
                 }
                 workers.add(p);
             }
-            List<CompletableFuture<Integer>> ended = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                int local = i;
-                ended.add(workers.get(i).onExit().thenApply(p -> local));
-            }
-            List<CompletableFuture<Integer>> pending = new ArrayList<>(ended);
-            while (!pending.isEmpty()) {
-                int local;
-                try {
-                    local = (Integer) CompletableFuture.anyOf(pending.toArray(CompletableFuture[]::new)).get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException(e.getCause());
+            boolean[] ended = new boolean[n];
+            int left = n;
+            int stopCode = 0; // the workers' stop code once the job stops on request
+            long stopDeadline = 0;
+            boolean forwarded = false;
+            String firstStop = null;
+            while (left > 0) {
+                if (!forwarded && signalled.isRequested()) {
+                    forwarded = true;
+                    err.println("frcnn: " + signalled.reason().cause() + ": stopping the workers of this machine at "
+                            + "their next step (rank 0 saves last.ckpt)");
+                    err.flush();
+                    for (Process p : workers) if (p.isAlive()) p.destroy();
+                    if (stopCode == 0) stopDeadline = System.nanoTime() + stopWait.toNanos();
+                    stopCode = signalled.reason().exitCode();
                 }
-                pending.remove(ended.get(local));
-                int code = workers.get(local).exitValue();
-                if (code == 0) continue;
-                stop(workers);
-                err.println("frcnn: rank " + job.rank(local) + " of " + job.worldSize() + " (pid "
-                        + workers.get(local).pid() + ") " + cause(code) + "; stopped the other workers of this machine");
-                err.flush();
-                return 1;
+                for (int local = 0; local < n; local++) {
+                    Process p = workers.get(local);
+                    if (ended[local] || p.isAlive()) continue;
+                    ended[local] = true;
+                    left--;
+                    int code = p.exitValue();
+                    if (code == 0) continue;
+                    if (isStopCode(code)) {
+                        if (stopCode == 0) {
+                            stopCode = code;
+                            stopDeadline = System.nanoTime() + stopWait.toNanos();
+                        }
+                        if (firstStop == null) firstStop = "rank " + job.rank(local) + " (pid " + p.pid()
+                                + ") had stopped with exit code " + code;
+                        continue;
+                    }
+                    stop(workers);
+                    err.println("frcnn: rank " + job.rank(local) + " of " + job.worldSize() + " (pid " + p.pid() + ") "
+                            + cause(code) + "; stopped the other workers of this machine"
+                            + (firstStop == null ? "" : " (" + firstStop + ")"));
+                    err.flush();
+                    return 1;
+                }
+                if (left == 0) break;
+                if (stopCode != 0 && System.nanoTime() - stopDeadline > 0) {
+                    List<String> late = new ArrayList<>();
+                    for (int local = 0; local < n; local++) {
+                        if (!ended[local]) late.add("rank " + job.rank(local) + " (pid " + workers.get(local).pid() + ")");
+                    }
+                    stop(workers);
+                    err.println("frcnn: " + String.join(", ", late) + " did not stop within " + stopWait.toSeconds()
+                            + " s of the stop; ended them");
+                    err.flush();
+                    return 1;
+                }
+                try {
+                    CompletableFuture.anyOf(workers.stream().filter(Process::isAlive).map(Process::onExit)
+                            .toArray(CompletableFuture[]::new)).get(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    // poll again: the signal, the deadline
+                }
             }
-            return 0;
+            return stopCode;
         } catch (InterruptedException e) {
             stop(workers);
             throw e;
@@ -194,6 +251,11 @@ final class WorkerLauncher {
                 // the hook is running
             }
         }
+    }
+
+    /** 130 and 143: a worker's graceful stop on SIGINT or SIGTERM (the same codes as a JVM those signals ended). */
+    static boolean isStopCode(int code) {
+        return code == 130 || code == 143;
     }
 
     /** "exited with code C", or "was killed by signal S" for the codes above 128 that the JDK reports for signals. */

@@ -109,9 +109,26 @@ final class Checkpointer {
      */
     void stopIfRequested(StopRequest stop) throws IOException {
         StopRequest.Reason why = stop.reason();
-        if (why == null) return;
+        if (why != null) stop(why);
+    }
+
+    /**
+     * Saves {@code last.ckpt} where the state is and throws {@link #stopped}{@code (why)}.
+     *
+     * @throws TrainingStoppedException always, after the save
+     * @throws IOException if the save fails
+     */
+    void stop(StopRequest.Reason why) throws IOException {
         saveLast(state.epoch(), state.iteration());
-        throw new TrainingStoppedException(why, state.epoch(), state.iteration(), state.epochLength(), cfg.epoch(),
+        throw stopped(why);
+    }
+
+    /**
+     * The exception of a stop at the state's position, naming {@code last.ckpt}; saves nothing (the other ranks of a
+     * data-parallel job, whose rank 0 saves).
+     */
+    TrainingStoppedException stopped(StopRequest.Reason why) {
+        return new TrainingStoppedException(why, state.epoch(), state.iteration(), state.epochLength(), cfg.epoch(),
                 last);
     }
 

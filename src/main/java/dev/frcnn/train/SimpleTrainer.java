@@ -25,8 +25,9 @@ import java.util.List;
  *
  * <p>Two things stop the loop: a step whose losses are not finite (the hooks' {@link HookBase#afterDivergedStep}, then
  * {@link TrainingDivergedException}, naming {@code last.ckpt} if it exists), and a {@link StopRequest}, polled at the
- * start of each epoch, after each step's hooks and after the last epoch ({@link Checkpointer#stopIfRequested}:
- * {@code last.ckpt} saved where the run is, then {@link TrainingStoppedException}).
+ * start of each epoch, after each step's hooks and after the last epoch ({@link DistributedStop#stopIfRequested}:
+ * {@code last.ckpt} saved where the run is, then {@link TrainingStoppedException}; under data parallelism a request
+ * on any rank stops every rank at the same poll, and rank 0 saves).
  */
 final class SimpleTrainer {
     private final org.bytedeco.pytorch.Module model;
@@ -35,7 +36,7 @@ final class SimpleTrainer {
     private final PrefetchLoader loader;
     private final TrainState state;
     private final Checkpointer checkpointer;
-    private final StopRequest stop;
+    private final DistributedStop stop;
     private final int epochs;
     private final int batchSize;
     private final long seed;
@@ -48,8 +49,8 @@ final class SimpleTrainer {
      *     {@link PrefetchLoader#sampleIndex})
      * @param loader the training samples
      * @param state the position to start from (a resume's), updated as the loop runs
-     * @param checkpointer saves {@code last.ckpt} on a stop
-     * @param stop polled at step boundaries
+     * @param checkpointer saves {@code last.ckpt} on a stop (rank 0's; on the other ranks one that is never saved)
+     * @param stop polled at step boundaries, every rank at the same ones
      * @param epochs epochs of the run ({@code epoch})
      * @param batchSize images per step ({@code batch_size}, {@code >= 1})
      * @param seed the run's seed
@@ -57,7 +58,7 @@ final class SimpleTrainer {
      * @param hooks called in this order at each point
      */
     SimpleTrainer(StepTrainer trainer, ReseedableSampler sampler, PrefetchLoader loader, TrainState state,
-                  Checkpointer checkpointer, StopRequest stop, int epochs, int batchSize, long seed, Device device,
+                  Checkpointer checkpointer, DistributedStop stop, int epochs, int batchSize, long seed, Device device,
                   List<HookBase> hooks) {
         if (batchSize < 1) throw new IllegalArgumentException("batch_size must be >= 1, got " + batchSize);
         this.model = trainer.model().module();
@@ -88,14 +89,14 @@ final class SimpleTrainer {
                 int[] order = loader.order(state.epoch());
                 int steps = stepsPerEpoch(order.length, batchSize);
                 state.startEpoch(steps);
-                checkpointer.stopIfRequested(stop);
+                stop.stopIfRequested(checkpointer);
                 state.startEpochClock(System.nanoTime());
                 for (HookBase h : hooks) h.beforeEpoch(state);
                 if (state.iteration() < steps) runSteps(order, steps);
                 for (HookBase h : hooks) h.afterEpoch(state);
             }
             state.endTraining();
-            checkpointer.stopIfRequested(stop);
+            stop.stopIfRequested(checkpointer);
         } finally {
             for (HookBase h : hooks) h.afterTrain(state);
         }
@@ -146,7 +147,7 @@ final class SimpleTrainer {
                 }
                 state.stepDone(it, v);
                 for (HookBase h : hooks) h.afterStep(state);
-                if (stop.isRequested()) checkpointer.stopIfRequested(stop);
+                stop.stopIfRequested(checkpointer);
             }
         }
     }

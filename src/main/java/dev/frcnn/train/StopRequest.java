@@ -3,8 +3,8 @@ package dev.frcnn.train;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A request to stop training gracefully, set from any thread (a signal handler, a test, later the rank that
- * receives the signal under data parallelism) and polled by {@link TrainLoop} between steps and between the
+ * A request to stop training gracefully, set from any thread (a signal handler, a test; under data parallelism the
+ * signal handler of the rank that receives the signal, and {@link DistributedStop} shares it with the others) and polled by {@link TrainLoop} between steps and between the
  * images of an evaluation. On a request the loop finishes the step in progress, saves {@code last.ckpt} at the
  * position reached (with the best mAP and epoch that match {@code best.ckpt}) and throws
  * {@link TrainingStoppedException}. Only the first request counts; later ones are ignored, so a second signal never

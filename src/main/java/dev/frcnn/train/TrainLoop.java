@@ -122,8 +122,9 @@ public final class TrainLoop {
      * One process of a data-parallel job ({@code docs/distributed.md}): every rank trains on its share of each epoch
      * ({@link DistributedSampler}), starts from rank 0's weights and averages the gradients before each step
      * ({@link GradientAllReduce}). Only rank 0 writes to the run directory and the log (checkpoints, losses, metrics,
-     * charts, the progress bar) and evaluates, while the others wait ({@link EvalBarrier}); only rank 0 honours
-     * {@link Options#stop()}. A resume reads {@code last.ckpt} on every rank, so {@code outDir} must be visible to all.
+     * charts, the progress bar) and evaluates, while the others wait ({@link EvalBarrier}). {@link Options#stop()}
+     * on any rank stops every rank at the same step boundary, where rank 0 saves {@code last.ckpt}
+     * ({@link DistributedStop}). A resume reads {@code last.ckpt} on every rank, so {@code outDir} must be visible to all.
      * With a group of world size 1 this is exactly {@link #TrainLoop(Config, Options)}.
      *
      * @param group the job's joined process group (the caller closes it)
@@ -143,7 +144,7 @@ public final class TrainLoop {
         boolean rank0 = group.rank() == 0;
         this.cfg = cfg;
         this.opt = rank0 ? opt : new Options(opt.train(), opt.test(), opt.outDir(), opt.resume(), opt.overwrite(),
-                opt.device(), new PrintStream(OutputStream.nullOutputStream()), false, StopRequest.none());
+                opt.device(), new PrintStream(OutputStream.nullOutputStream()), false, opt.stop());
         this.preprocessing = cfg.preprocessing();
         this.minInputSide = dev.frcnn.assembly.ModelFamily.of(cfg).minInputSide(cfg);
     }
@@ -212,6 +213,7 @@ public final class TrainLoop {
         GradientAllReduce reduce = group.worldSize() > 1
                 ? new GradientAllReduce(group, model, GradientAllReduce.BUCKET_BYTES) : null;
         if (reduce != null) trainer.setAfterBackward(reduce::averageGradients);
+        DistributedStop stop = new DistributedStop(opt.stop(), group);
         TrainState st = new TrainState();
         Path last = opt.outDir().resolve(RunDirectory.LAST), best = opt.outDir().resolve(RunDirectory.BEST);
         LrSchedule.BestModel reloadBest = () -> Checkpointer.loadWeights(best, model);
@@ -235,9 +237,10 @@ public final class TrainLoop {
                     minInputSide, cfg.seed(), cfg.numWorkers())) {
                 Checkpointer none = new Checkpointer(opt.outDir(), cfg, train.categories(), model, trainer.optimizer(),
                         schedule, st, () -> {});
-                List<HookBase> hooks = new ArrayList<>(List.of(new EvalBarrier(group, reduce, opt.log(), cfg.epoch()), schedule));
+                List<HookBase> hooks = new ArrayList<>(List.of(
+                        new EvalBarrier(group, reduce, opt.log(), cfg.epoch(), null, stop, none), schedule));
                 hooks.addAll(extraHooks);
-                new SimpleTrainer(trainer, sampler, loader, st, none, StopRequest.none(), cfg.epoch(),
+                new SimpleTrainer(trainer, sampler, loader, st, none, stop, cfg.epoch(),
                         cfg.batchSize(), cfg.seed(), opt.device(), hooks).train();
             }
             return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, detector, null);
@@ -274,15 +277,15 @@ public final class TrainLoop {
         List<HookBase> hooks = new ArrayList<>();
         if (opt.progressBar()) hooks.add(new ProgressBarHook(opt.log(), cfg.epoch()));
         hooks.add(losses);
-        hooks.add(eval);
-        if (reduce != null) hooks.add(new EvalBarrier(group, reduce, opt.log(), cfg.epoch()));
+        // under data parallelism rank 0 evaluates inside the barrier that the other ranks wait at
+        hooks.add(reduce == null ? eval : new EvalBarrier(group, reduce, opt.log(), cfg.epoch(), eval, stop, checkpointer));
         hooks.add(schedule);
         hooks.add(new PeriodicCheckpointer(checkpointer, cfg.checkpointEvery()));
         hooks.addAll(extraHooks);
 
         try (PrefetchLoader loader = new PrefetchLoader(train, shard, StepTrainers.transform(cfg), preprocessing, minInputSide,
                 cfg.seed(), cfg.numWorkers())) {
-            new SimpleTrainer(trainer, sampler, loader, st, checkpointer, opt.stop(), cfg.epoch(), cfg.batchSize(),
+            new SimpleTrainer(trainer, sampler, loader, st, checkpointer, stop, cfg.epoch(), cfg.batchSize(),
                     cfg.seed(), opt.device(), hooks).train();
         }
         return new Result(st.bestMap(), st.bestEpoch(), st.lastMap(), best, detector, eval.bestEvaluation());

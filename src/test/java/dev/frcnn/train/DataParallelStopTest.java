@@ -1,0 +1,169 @@
+package dev.frcnn.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.frcnn.data.SyntheticVoc;
+import dev.frcnn.io.Checkpoints;
+import dev.frcnn.testing.CheckpointAssert;
+import dev.frcnn.testing.ChildJvm;
+import dev.frcnn.testing.TinyModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A graceful stop of a whole data-parallel job ({@link DistributedStop}, {@code cli.WorkerLauncher}): two workers
+ * started by {@code bin/frcnn train --nproc-per-node 2} (Gloo on loopback, one thread each, the tiny backbone on the
+ * demo's synthetic shapes). SIGTERM to one worker, rank 1, stops both after the same step: rank 0 saves
+ * {@code last.ckpt} there and prints the job's one line, and the launcher exits with 143. A resume, then SIGTERM to
+ * the launcher, which passes it on, stops the job again the same way. A last resume runs to the end and ends with the
+ * tensors of an uninterrupted run, bit for bit, and its loss log row for row: the stops lost and repeated nothing.
+ * The signals are sent once a line shows that the job is training, never after a fixed delay.
+ */
+class DataParallelStopTest {
+    private static final int TRAIN_IMAGES = 8, EPOCHS = 4, WORLD = 2;
+    /** Steps per epoch of each rank: the epoch's images split over the ranks, one image per step. */
+    private static final int STEPS = TRAIN_IMAGES / WORLD;
+    private static final Pattern STOPPED = Pattern.compile("frcnn: stopped by (SIG[A-Z]+(?: to rank \\d+)?) at epoch "
+            + "(\\d+) iteration (\\d+) of (\\d+)[^;\\n]*; saved (\\S+last\\.ckpt); continue with --resume");
+    private static final List<String> SETTINGS = TinyModels.settings(TinyModels.Size.SMALL, "epoch=" + EPOCHS,
+            "lr_decay_epoch=2", "lr=0.02", "threads=1", "num_workers=0", "checkpoint_every=1000",
+            TinyModels.SHAPE_CLASSES);
+
+    @TempDir
+    Path dir;
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static Process launch(Path data, Path out, boolean resume, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(ChildJvm.train(data, out, SETTINGS, resume));
+        cmd.addAll(List.of("--nproc-per-node", String.valueOf(WORLD), "--master-port", String.valueOf(freePort()),
+                "--dist-timeout", "60"));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** Waits until the log holds {@code text}, failing if the launcher ends first. */
+    private static void awaitLine(Process p, Path log, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (System.nanoTime() < deadline) {
+            if (Files.isRegularFile(log) && Files.readString(log).contains(text)) return;
+            assertThat(p.isAlive()).as("the launcher still runs while waiting for '%s': %s", text,
+                    Files.isRegularFile(log) ? Files.readString(log) : "").isTrue();
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no line '" + text + "' within 3 minutes: " + Files.readString(log));
+    }
+
+    /** Waits for the launcher; then {@code workers} (its children, taken while it ran) have ended too. */
+    private static String finish(Process p, Path log, List<ProcessHandle> workers) throws Exception {
+        assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the launcher ends").isTrue();
+        for (ProcessHandle w : workers) assertThat(w.isAlive()).as("worker %d ended", w.pid()).isFalse();
+        return Files.readString(log);
+    }
+
+    /** The worker process of {@code rank} among the launcher's children, by its {@code RANK} variable. */
+    private static ProcessHandle worker(Process launcher, int rank) throws IOException {
+        List<ProcessHandle> workers = launcher.toHandle().children().toList();
+        assertThat(workers).hasSize(WORLD);
+        for (ProcessHandle w : workers) {
+            String env = Files.readString(Path.of("/proc/" + w.pid() + "/environ")).replace('\0', '\n');
+            if (env.lines().anyMatch(("RANK=" + rank)::equals)) return w;
+        }
+        throw new AssertionError("no worker of rank " + rank + " among " + workers);
+    }
+
+    /**
+     * Checks the job's one stop line against {@code last.ckpt} and the loss log.
+     *
+     * @return the checkpoint's global step, in samples over both ranks
+     */
+    private static long assertStoppedAndSaved(String log, String cause, Path out) throws IOException {
+        assertThat(log.lines().filter(l -> l.startsWith("frcnn: stopped by")).toList()).as(log).hasSize(1);
+        Matcher m = STOPPED.matcher(log);
+        assertThat(m.find()).as("the stop line in: %s", log).isTrue();
+        assertThat(m.group(1)).as(log).isEqualTo(cause);
+        assertThat(Path.of(m.group(5))).isEqualTo(out.resolve("last.ckpt"));
+        int epoch = Integer.parseInt(m.group(2)), iteration = Integer.parseInt(m.group(3));
+        assertThat(Integer.parseInt(m.group(4))).as("steps per epoch of a rank").isEqualTo(STEPS);
+        JsonNode meta = Checkpoints.load(out.resolve("last.ckpt")).meta();
+        // the position counts samples over both ranks: each rank's steps times the world size
+        assertThat(meta.path("epoch").asInt()).as("0-based epoch in last.ckpt").isEqualTo(epoch - 1);
+        assertThat(meta.path("iteration").asInt()).isEqualTo(iteration * WORLD);
+        long step = meta.path("global_step").asLong();
+        assertThat(step).isEqualTo((long) ((epoch - 1) * STEPS + iteration) * WORLD);
+        assertThat(step).as("stopped before the end").isLessThan((long) EPOCHS * TRAIN_IMAGES);
+        assertThat(Files.readAllLines(out.resolve("losses.csv"))).as("one loss row per step of the job")
+                .hasSize(1 + (int) (step / WORLD));
+        try (var files = Files.list(out)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
+        }
+        return step;
+    }
+
+    @Test
+    void sigtermToOneWorkerOrToTheLauncherStopsEveryRankAtOneStepAndTheResumeEndsAsAnUninterruptedRun()
+            throws Exception {
+        Path data = new SyntheticVoc(3, 96, 128).write(dir.resolve("data"), TRAIN_IMAGES, 2);
+        Path full = dir.resolve("full"), out = dir.resolve("run");
+
+        Path logFull = dir.resolve("full.log");
+        Process a = launch(data, full, false, logFull);
+        String uninterrupted = finish(a, logFull, List.of());
+        assertThat(a.exitValue()).as(uninterrupted).isZero();
+
+        // SIGTERM to rank 1 only: both ranks stop after the same step, rank 0 saves and reports it
+        Path log1 = dir.resolve("1.log");
+        Process b = launch(data, out, false, log1);
+        awaitLine(b, log1, "epoch 1/" + EPOCHS + ": mAP");
+        List<ProcessHandle> workersB = b.toHandle().children().toList();
+        worker(b, 1).destroy();
+        String first = finish(b, log1, workersB);
+        assertThat(b.exitValue()).as(first).isEqualTo(143);
+        long step1 = assertStoppedAndSaved(first, "SIGTERM to rank 1", out);
+        assertThat(first.lines().filter(l -> l.startsWith("frcnn: "))).as(first).hasSize(1);
+        assertThat(step1).as("stopped after the first epoch").isGreaterThanOrEqualTo(TRAIN_IMAGES);
+
+        // SIGTERM to the launcher, once the resumed job trains: it passes the signal on to both workers
+        Path log2 = dir.resolve("2.log");
+        Process c = launch(data, out, true, log2);
+        awaitLine(c, log2, "data parallel: ");
+        List<ProcessHandle> workersC = c.toHandle().children().toList();
+        c.destroy();
+        String second = finish(c, log2, workersC);
+        assertThat(c.exitValue()).as(second).isEqualTo(143);
+        assertThat(second).contains("resuming from " + out.resolve("last.ckpt"));
+        assertThat(second.lines().filter(l -> l.startsWith("frcnn: ")).toList()).as(second).containsExactlyInAnyOrder(
+                "frcnn: SIGTERM: stopping the workers of this machine at their next step (rank 0 saves last.ckpt)",
+                second.lines().filter(l -> l.startsWith("frcnn: stopped by")).findFirst().orElse("(no stop line)"));
+        long step2 = assertStoppedAndSaved(second, "SIGTERM", out);
+        System.out.printf("stopped by SIGTERM to rank 1 at global step %d, by SIGTERM to the launcher at %d (samples)"
+                + "%n%s%n%s%n", step1, step2, first, second);
+        assertThat(step2).isGreaterThanOrEqualTo(step1);
+
+        // the last resume runs to the end: the weights and loss rows of the uninterrupted job
+        Path log3 = dir.resolve("3.log");
+        Process d = launch(data, out, true, log3);
+        String third = finish(d, log3, List.of());
+        assertThat(d.exitValue()).as(third).isZero();
+        assertThat(Checkpoints.load(out.resolve("last.ckpt")).meta().path("global_step").asLong())
+                .isEqualTo((long) EPOCHS * TRAIN_IMAGES);
+        CheckpointAssert.assertSameTensors(full.resolve("last.ckpt"), out.resolve("last.ckpt"),
+                "the twice stopped and resumed job against the uninterrupted one");
+        assertThat(Files.readAllLines(out.resolve("losses.csv"))).isEqualTo(Files.readAllLines(full.resolve("losses.csv")));
+        assertThat(Files.readAllLines(out.resolve("metrics.csv"))).as("one row per epoch").hasSize(1 + EPOCHS);
+    }
+}
