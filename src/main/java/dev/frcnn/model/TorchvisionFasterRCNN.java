@@ -17,6 +17,7 @@ import dev.frcnn.model.rpn.MultiLevelRegionProposalNetwork;
 import dev.frcnn.model.rpn.RPNHead;
 import dev.frcnn.model.roi.Thresholds;
 import dev.frcnn.tensor.Autocast;
+import dev.frcnn.tensor.NativeHeap;
 import dev.frcnn.tensor.Precision;
 import dev.frcnn.tensor.Tensors;
 import org.bytedeco.javacpp.PointerScope;
@@ -261,7 +262,8 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
     /**
      * Detects objects on one image as {@link DetectionModel} callers give it: the pixels divided by 255, then
      * {@link #forward(List, RoIHeads.Settings)} with {@link #settingsFor settingsFor(t)}, then
-     * {@link #toDetections}. The resizing is this model's {@link #transform()} (torchvision's min/max size and
+     * {@link #toDetections}; then, with its temporaries freed, one iteration for {@link NativeHeap#iterationDone()}, as
+     * {@link FasterRCNN#predict} does. The resizing is this model's {@link #transform()} (torchvision's min/max size and
      * ImageNet normalisation); {@code pre} serves the resizability check only.
      *
      * @param rgbChw (3, H, W) float32 RGB 0..255, on the model's device
@@ -277,10 +279,13 @@ public final class TorchvisionFasterRCNN extends Module implements DetectionMode
             throw new IllegalArgumentException("expected a (3, H, W) image, got " + Tensors.shapeString(rgbChw));
         }
         pre.checkResizable(null, rgbChw.size(1), rgbChw.size(2), minInputSide());
+        List<Detection> dets;
         try (PointerScope scope = new PointerScope()) {
             Tensor x = rgbChw.div(new Scalar(255.0));
-            return toDetections(forward(List.of(x), settingsFor(t)).get(0));
+            dets = toDetections(forward(List.of(x), settingsFor(t)).get(0));
         }
+        NativeHeap.iterationDone();
+        return dets;
     }
 
     /**

@@ -19,8 +19,9 @@ import java.lang.invoke.MethodHandle;
  * a VGG16 step (a trim every 16 steps), and nothing measurable for the demo's 90 ms steps (a trim every 30 s; one
  * every 16 steps made its training 12% slower).
  *
- * <p>{@link dev.frcnn.model.FasterRCNN#predict} and {@link dev.frcnn.train.FasterRCNNTrainer#trainStep} call
- * {@link #iterationDone()}; nothing else needs to. Without {@code MALLOC_MMAP_MAX_=0} (glibc's defaults, or
+ * <p>{@link dev.frcnn.model.FasterRCNN#predict}, {@link dev.frcnn.model.TorchvisionFasterRCNN#detect(
+ * org.bytedeco.pytorch.Tensor, dev.frcnn.data.Preprocessing, dev.frcnn.model.roi.Thresholds)} and the two families' train
+ * steps call {@link #iterationDone()}; nothing else needs to. Without {@code MALLOC_MMAP_MAX_=0} (glibc's defaults, or
  * another C library) it does nothing: glibc's defaults return large blocks by themselves.
  */
 public final class NativeHeap {
