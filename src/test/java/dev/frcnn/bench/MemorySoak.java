@@ -24,9 +24,10 @@ import java.util.List;
 
 /**
  * The child process of {@link MemoryFlatnessTest}: calls {@code predict} or {@code trainStep} in a loop with NO outer
- * {@link org.bytedeco.javacpp.PointerScope}, in a JVM started with {@code -Dorg.bytedeco.javacpp.nopointergc=true},
- * so that a tensor the call does not free itself is never freed by the garbage collector either. After each call it
- * prints {@code call <i> <Pointer.totalCount()> <Pointer.totalBytes()> <Pointer.physicalBytes()>}.
+ * {@link org.bytedeco.javacpp.PointerScope}, in a JVM whose garbage collector never collects (Epsilon,
+ * {@link MemoryFlatnessTest#SOAK_JVM}), so that a tensor the call does not free itself is never freed by JavaCPP's
+ * collector-driven deallocation either, and stays counted by {@code Pointer.totalCount()}. After each call it prints
+ * {@code call <i> <Pointer.totalCount()> <Pointer.totalBytes()> <Pointer.physicalBytes()> <Java heap used>}.
  *
  * <p>Arguments: {@code predict|train|family-detect|family-train}, image file, then {@code --set}-style config
  * entries ({@code family-*}: any model family, {@link #soakFamily}).
@@ -112,6 +113,8 @@ public final class MemorySoak {
     }
 
     private static void report(int i) {
-        System.out.println("call " + i + " " + Pointer.totalCount() + " " + Pointer.totalBytes() + " " + Pointer.physicalBytes());
+        Runtime rt = Runtime.getRuntime();
+        System.out.println("call " + i + " " + Pointer.totalCount() + " " + Pointer.totalBytes() + " "
+                + Pointer.physicalBytes() + " " + (rt.totalMemory() - rt.freeMemory()));
     }
 }
