@@ -578,7 +578,6 @@ public final class FasterRCNNTrainer implements StepTrainer {
         this.clipGradNorm = maxNorm;
     }
 
-
     /**
      * The reference's {@code _smooth_l1_loss(x, t, in_weight, sigma)}: with {@code d = in_weight * (x - t)},
      * {@code sum(|d| < 1/sigma^2 ? sigma^2/2 * d^2 : |d| - 0.5/sigma^2)}.

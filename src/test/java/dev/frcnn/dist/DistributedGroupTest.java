@@ -1,6 +1,7 @@
 package dev.frcnn.dist;
 
 import dev.frcnn.testing.ChildJvm;
+import dev.frcnn.testing.ChildProcesses;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ class DistributedGroupTest {
 
     @Test
     void twoProcessesAllReduceAndBroadcastThroughGloo() throws Exception {
-        int port = freePort();
+        int port = ChildProcesses.freePort();
         Probe r0 = start(port, 2, 0, "60", "collectives");
         Probe r1 = start(port, 2, 1, "60", "collectives");
         String out0 = finish(r0), out1 = finish(r1);
@@ -87,7 +88,7 @@ class DistributedGroupTest {
 
     @Test
     void aPeerThatDiesMakesTheOtherRankFailAtOnce() throws Exception {
-        int port = freePort();
+        int port = ChildProcesses.freePort();
         Probe r0 = start(port, 2, 0, "60", "peer-dies");
         Probe r1 = start(port, 2, 1, "60", "peer-dies");
         String out1 = finish(r1), out0 = finish(r0);
@@ -181,11 +182,5 @@ class DistributedGroupTest {
         Matcher m = Pattern.compile("rank \\d+ " + Pattern.quote(what) + " after (\\d+) ms").matcher(out);
         assertThat(m.find()).as("'" + what + " after' in: " + out).isTrue();
         return Long.parseLong(m.group(1));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

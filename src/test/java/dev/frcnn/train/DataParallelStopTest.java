@@ -1,5 +1,6 @@
 package dev.frcnn.train;
 
+import dev.frcnn.testing.ChildProcesses;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.data.SyntheticVoc;
 import dev.frcnn.io.Checkpoints;
@@ -10,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,29 +43,11 @@ class DataParallelStopTest {
     @TempDir
     Path dir;
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private static Process launch(Path data, Path out, boolean resume, Path log) throws IOException {
         List<String> cmd = new ArrayList<>(ChildJvm.train(data, out, SETTINGS, resume));
-        cmd.addAll(List.of("--nproc-per-node", String.valueOf(WORLD), "--master-port", String.valueOf(freePort()),
+        cmd.addAll(List.of("--nproc-per-node", String.valueOf(WORLD), "--master-port", String.valueOf(ChildProcesses.freePort()),
                 "--dist-timeout", "60"));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    }
-
-    /** Waits until the log holds {@code text}, failing if the launcher ends first. */
-    private static void awaitLine(Process p, Path log, String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (System.nanoTime() < deadline) {
-            if (Files.isRegularFile(log) && Files.readString(log).contains(text)) return;
-            assertThat(p.isAlive()).as("the launcher still runs while waiting for '%s': %s", text,
-                    Files.isRegularFile(log) ? Files.readString(log) : "").isTrue();
-            Thread.sleep(10);
-        }
-        throw new AssertionError("no line '" + text + "' within 3 minutes: " + Files.readString(log));
     }
 
     /** Waits for the launcher; then {@code workers} (its children, taken while it ran) have ended too. */
@@ -73,17 +55,6 @@ class DataParallelStopTest {
         assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the launcher ends").isTrue();
         for (ProcessHandle w : workers) assertThat(w.isAlive()).as("worker %d ended", w.pid()).isFalse();
         return Files.readString(log);
-    }
-
-    /** The worker process of {@code rank} among the launcher's children, by its {@code RANK} variable. */
-    private static ProcessHandle worker(Process launcher, int rank) throws IOException {
-        List<ProcessHandle> workers = launcher.toHandle().children().toList();
-        assertThat(workers).hasSize(WORLD);
-        for (ProcessHandle w : workers) {
-            String env = Files.readString(Path.of("/proc/" + w.pid() + "/environ")).replace('\0', '\n');
-            if (env.lines().anyMatch(("RANK=" + rank)::equals)) return w;
-        }
-        throw new AssertionError("no worker of rank " + rank + " among " + workers);
     }
 
     /**
@@ -128,9 +99,9 @@ class DataParallelStopTest {
         // SIGTERM to rank 1 only: both ranks stop after the same step, rank 0 saves and reports it
         Path log1 = dir.resolve("1.log");
         Process b = launch(data, out, false, log1);
-        awaitLine(b, log1, "epoch 1/" + EPOCHS + ": mAP");
+        ChildProcesses.awaitLine(b, log1, "epoch 1/" + EPOCHS + ": mAP");
         List<ProcessHandle> workersB = b.toHandle().children().toList();
-        worker(b, 1).destroy();
+        ChildProcesses.workerOfRank(b, 1, WORLD).destroy();
         String first = finish(b, log1, workersB);
         assertThat(b.exitValue()).as(first).isEqualTo(143);
         long step1 = assertStoppedAndSaved(first, "SIGTERM to rank 1", out);
@@ -140,7 +111,7 @@ class DataParallelStopTest {
         // SIGTERM to the launcher, once the resumed job trains: it passes the signal on to both workers
         Path log2 = dir.resolve("2.log");
         Process c = launch(data, out, true, log2);
-        awaitLine(c, log2, "data parallel: ");
+        ChildProcesses.awaitLine(c, log2, "data parallel: ");
         List<ProcessHandle> workersC = c.toHandle().children().toList();
         c.destroy();
         String second = finish(c, log2, workersC);

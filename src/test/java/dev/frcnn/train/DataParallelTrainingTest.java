@@ -1,5 +1,6 @@
 package dev.frcnn.train;
 
+import dev.frcnn.testing.ChildProcesses;
 import dev.frcnn.assembly.Checkpoint;
 import dev.frcnn.assembly.Detectors;
 import dev.frcnn.cli.Main;
@@ -18,7 +19,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,12 +71,6 @@ class DataParallelTrainingTest {
                 "RANK", String.valueOf(rank), "LOCAL_RANK", String.valueOf(rank));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     @Test
     void twoRanksTrainAsOneProcessWithBatchesOfTwo() throws Exception {
         // square images of one size: 96 x 96 stays 96 x 96 at min_size 96 (TinyModels.Size.SMALL), 6 x 6 cells
@@ -87,7 +81,7 @@ class DataParallelTrainingTest {
             assertThat(List.of(im.getHeight(), im.getWidth())).as("training image %d", i).containsExactly(96, 96);
         }
         Path out = dir.resolve("run");
-        int port = freePort();
+        int port = ChildProcesses.freePort();
         List<Process> ranks = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
             List<String> args = new ArrayList<>(List.of(config().toString(), data.toString(), out.toString(),
@@ -197,7 +191,7 @@ class DataParallelTrainingTest {
     @Test
     void killingAWorkerEndsTheJobWithExit1AndOneLineNamingTheRank() throws Exception {
         Path data = new SyntheticVoc(3, 96, 128).write(dir.resolve("data"), TRAIN_IMAGES, 2);
-        int port = freePort(), timeoutS = 30;
+        int port = ChildProcesses.freePort(), timeoutS = 30;
         List<String> cmd = ChildJvm.train(data, dir.resolve("run"), settings("epoch=50"), false);
         cmd.addAll(List.of("--dist-timeout", String.valueOf(timeoutS), "--nproc-per-node", "2", "--master-port",
                 String.valueOf(port)));
@@ -221,13 +215,7 @@ class DataParallelTrainingTest {
                 log).isTrue();
         Thread.sleep(1500); // a few steps
         List<ProcessHandle> workers = launcher.toHandle().children().toList();
-        assertThat(workers).hasSize(2);
-        ProcessHandle rank1 = null;
-        for (ProcessHandle w : workers) {
-            String env = Files.readString(Path.of("/proc/" + w.pid() + "/environ")).replace('\0', '\n');
-            if (env.lines().anyMatch("RANK=1"::equals)) rank1 = w;
-        }
-        assertThat(rank1).as("the worker of rank 1 among %s", workers).isNotNull();
+        ProcessHandle rank1 = ChildProcesses.workerOfRank(launcher, 1, 2);
         long pid1 = rank1.pid();
         rank1.destroyForcibly();
         long killed = System.nanoTime();

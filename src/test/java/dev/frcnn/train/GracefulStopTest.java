@@ -1,5 +1,6 @@
 package dev.frcnn.train;
 
+import dev.frcnn.testing.ChildProcesses;
 import dev.frcnn.testing.ChildJvm;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.frcnn.data.SyntheticVoc;
@@ -40,18 +41,6 @@ class GracefulStopTest {
     private Process train(Path data, Path out, boolean resume, Path log) throws IOException {
         List<String> cmd = ChildJvm.train(data, out, SETTINGS, resume);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    }
-
-    /** Waits until the log holds {@code text} (the child is past that point), failing if the child ends first. */
-    private static void awaitLine(Process p, Path log, String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (System.nanoTime() < deadline) {
-            if (Files.isRegularFile(log) && Files.readString(log).contains(text)) return;
-            assertThat(p.isAlive()).as("the child is still running while waiting for '" + text + "': "
-                    + (Files.isRegularFile(log) ? Files.readString(log) : "")).isTrue();
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no line '" + text + "' within 3 minutes: " + Files.readString(log));
     }
 
     private static String finish(Process p, Path log) throws Exception {
@@ -108,7 +97,7 @@ class GracefulStopTest {
         // SIGTERM (Process.destroy on Linux), twice: the second one must not disturb the save.
         Path log1 = dir.resolve("1.log");
         Process a = train(data, out, false, log1);
-        awaitLine(a, log1, "epoch 1/" + EPOCHS + ": mAP");
+        ChildProcesses.awaitLine(a, log1, "epoch 1/" + EPOCHS + ": mAP");
         a.destroy();
         a.destroy();
         String first = finish(a, log1);
@@ -123,7 +112,7 @@ class GracefulStopTest {
         String signal2 = sigint ? "INT" : "TERM";
         Path log2 = dir.resolve("2.log");
         Process b = train(data, out, true, log2);
-        awaitLine(b, log2, "resuming from");
+        ChildProcesses.awaitLine(b, log2, "resuming from");
         Process kill = new ProcessBuilder("kill", "-" + signal2, Long.toString(b.pid())).inheritIO().start();
         assertThat(kill.waitFor(1, TimeUnit.MINUTES) && kill.exitValue() == 0).as("kill -" + signal2).isTrue();
         String second = finish(b, log2);
