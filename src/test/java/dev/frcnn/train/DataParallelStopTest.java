@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code last.ckpt} there and prints the job's one line, and the launcher exits with 143. A resume, then SIGTERM to
  * the launcher, which passes it on, stops the job again the same way. A last resume runs to the end and ends with the
  * tensors of an uninterrupted run, bit for bit, and its loss log row for row: the stops lost and repeated nothing.
- * The signals are sent once a line shows that the job is training, never after a fixed delay.
+ * The signals are sent once a line shows that the job is training, never after a fixed delay. A second test stops a
+ * job during rank 0's evaluation, where the other rank learns of the stop from {@link EvalBarrier}'s broadcast.
  */
 class DataParallelStopTest {
     private static final int TRAIN_IMAGES = 8, EPOCHS = 4, WORLD = 2;
@@ -44,7 +45,12 @@ class DataParallelStopTest {
     Path dir;
 
     private static Process launch(Path data, Path out, boolean resume, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(ChildJvm.train(data, out, SETTINGS, resume));
+        return launch(data, out, SETTINGS, resume, log);
+    }
+
+    private static Process launch(Path data, Path out, List<String> settings, boolean resume, Path log)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(ChildJvm.train(data, out, settings, resume));
         cmd.addAll(List.of("--nproc-per-node", String.valueOf(WORLD), "--master-port", String.valueOf(ChildProcesses.freePort()),
                 "--dist-timeout", "60"));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -136,5 +142,53 @@ class DataParallelStopTest {
                 "the twice stopped and resumed job against the uninterrupted one");
         assertThat(Files.readAllLines(out.resolve("losses.csv"))).isEqualTo(Files.readAllLines(full.resolve("losses.csv")));
         assertThat(Files.readAllLines(out.resolve("metrics.csv"))).as("one row per epoch").hasSize(1 + EPOCHS);
+    }
+
+    /**
+     * A stop during rank 0's evaluation, which the other rank waits out at {@link EvalBarrier}'s barrier: it learns
+     * of the stop from the broadcast after the barrier, not from a poll. The signal goes to rank 0 only, once the
+     * loss log has the epoch's last row and then 0.5 s later, inside an evaluation of 30 test images (2-3
+     * seconds). That rank 0 reached the barrier is in the log: its line of the epoch's all-reduce time, printed just
+     * before the barrier, which a stop at the poll after the last step would not reach.
+     */
+    @Test
+    void sigtermToRank0DuringItsEvaluationStopsEveryRankAtTheEndOfTheEpochAndTheResumeEvaluatesTheEpoch()
+            throws Exception {
+        int epochs = 1, testImages = 30;
+        Path data = new SyntheticVoc(3, 96, 128).write(dir.resolve("data"), TRAIN_IMAGES, testImages);
+        Path out = dir.resolve("run");
+        List<String> settings = TinyModels.settings(TinyModels.Size.SMALL, "epoch=" + epochs, "lr=0.02",
+                "threads=1", "num_workers=0", "checkpoint_every=1000", TinyModels.SHAPE_CLASSES);
+
+        Path log1 = dir.resolve("1.log");
+        Process b = launch(data, out, settings, false, log1);
+        ChildProcesses.awaitLine(b, out.resolve("losses.csv"), "\n" + STEPS + ",1," + (STEPS - 1) + ",");
+        Thread.sleep(500); // past the poll after the last step, into the evaluation
+        List<ProcessHandle> workers = b.toHandle().children().toList();
+        ChildProcesses.workerOfRank(b, 0, WORLD).destroy();
+        String first = finish(b, log1, workers);
+        assertThat(b.exitValue()).as(first).isEqualTo(143);
+        assertThat(first).as("rank 0 reached the evaluation's barrier").contains("epoch 1/" + epochs
+                + ": gradient all-reduce");
+        assertThat(first.lines().filter(l -> l.startsWith("frcnn: ")).toList()).as(first).containsExactly(
+                "frcnn: stopped by SIGTERM at epoch 1 iteration " + STEPS + " of " + STEPS
+                        + " (its evaluation runs on resume); saved " + out.resolve("last.ckpt")
+                        + "; continue with --resume");
+        assertThat(first).as("the evaluation did not finish").doesNotContain("epoch 1/" + epochs + ": mAP");
+        JsonNode meta = Checkpoints.load(out.resolve("last.ckpt")).meta();
+        assertThat(meta.path("global_step").asLong()).as("the end of epoch 1's steps, in samples")
+                .isEqualTo(TRAIN_IMAGES);
+        assertThat(Files.readAllLines(out.resolve("metrics.csv"))).as("no metrics row for epoch 1 yet").hasSize(1);
+
+        // the resume evaluates the epoch (the last one: the steps are all done) and ends
+        Path log2 = dir.resolve("2.log");
+        Process c = launch(data, out, settings, true, log2);
+        String second = finish(c, log2, List.of());
+        assertThat(c.exitValue()).as(second).isZero();
+        System.out.printf("stopped during the evaluation:%n%s%nresumed:%n%s%n", first, second);
+        assertThat(second).contains("epoch 1/" + epochs + ": mAP", "best mAP ");
+        assertThat(Files.readAllLines(out.resolve("metrics.csv"))).as("one row per epoch").hasSize(1 + epochs);
+        assertThat(Files.readAllLines(out.resolve("losses.csv"))).as("one loss row per step of the job")
+                .hasSize(1 + epochs * STEPS);
     }
 }
